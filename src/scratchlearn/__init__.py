@@ -1,0 +1,12 @@
+"""scratchlearn: classic classifiers from first principles in NumPy, scikit-learn compatible."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .neighbors import KNeighborsClassifier, KNeighborsDensity
+
+try:
+    __version__ = version("scratchlearn")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0"
+
+__all__ = ["KNeighborsClassifier", "KNeighborsDensity", "__version__"]

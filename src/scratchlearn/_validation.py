@@ -1,0 +1,50 @@
+"""Checks at the boundary: parameters, arrays, labels and fitted state.
+
+Array checks reuse scikit-learn's ``validate_data`` so that ``n_features_in_``, NaN/inf and
+dimension errors behave exactly as in scikit-learn; this module adds the parameter checks
+whose messages name the parameter, the value and what to do.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+
+def check_int_param(value: Any, name: str, *, min_value: int = 1) -> int:
+    """Return ``value`` as an int, or raise ``ValueError`` naming ``name`` and the value."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be an integer >= {min_value}, got {value!r}.")
+    if value < min_value:
+        raise ValueError(f"{name} must be an integer >= {min_value}, got {value!r}.")
+    return int(value)
+
+
+def check_option(value: Any, name: str, options: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``options``, else raise a ``ValueError`` listing them."""
+    options = tuple(options)
+    if not isinstance(value, str) or value not in options:
+        choices = ", ".join(repr(option) for option in options)
+        raise ValueError(f"{name} must be one of {choices}, got {value!r}.")
+    return value
+
+
+def check_n_neighbors(n_neighbors: Any, n_samples: int, *, name: str = "n_neighbors") -> int:
+    """Check ``1 <= n_neighbors <= n_samples`` for a search over ``n_samples`` points."""
+    n_neighbors = check_int_param(n_neighbors, name, min_value=1)
+    if n_neighbors > n_samples:
+        raise ValueError(
+            f"{name}={n_neighbors} is larger than the {n_samples} training samples that can "
+            f"be neighbours (n_samples = {n_samples}); use {name} <= {n_samples} or fit on "
+            "more data."
+        )
+    return n_neighbors
+
+
+def encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(classes_, y_encoded)`` with ``classes_`` sorted and codes in ``0..C-1``."""
+    classes, y_encoded = np.unique(y, return_inverse=True)
+    return classes, y_encoded.reshape(-1)

@@ -1,0 +1,12 @@
+"""The sheet's tasks as experiments: ``run(config) -> results``.
+
+Results are plain dicts of numbers and arrays; ``results["metrics"]`` is the JSON-ready part.
+Plotting and the report only read them.
+"""
+
+from . import task1
+
+#: Task name → experiment module, in the sheet's order.
+TASKS = {"task1": task1}
+
+__all__ = ["TASKS"]

@@ -1,0 +1,168 @@
+"""Task 1: k-nearest neighbours and kNN density estimation on two moons."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from sklearn.metrics import accuracy_score, classification_report
+from sklearn.neighbors import KNeighborsClassifier as SklearnKNeighborsClassifier
+from tqdm.auto import tqdm
+
+from ..datasets import load_moons_split
+from ..neighbors import KNeighborsClassifier, KNeighborsDensity
+
+
+@dataclass(frozen=True)
+class Config:
+    """Task 1 settings; the defaults are the sheet's."""
+
+    n_samples: int = 1000
+    noise: float = 0.2
+    random_state: int = 0
+    train_fraction: float = 0.9
+    n_neighbors: int = 5
+    k_values: tuple[int, ...] = tuple(2**i for i in range(10))
+    density_k_values: tuple[int, ...] = (2, 4, 8, 16, 32)
+    grid_resolution: int = 150
+    show_progress: bool = True
+
+
+def plane_grid(X: np.ndarray, resolution: int, margin: float = 0.5):
+    """A ``resolution × resolution`` grid covering X with a margin: (xx, yy, points)."""
+    low, high = X.min(axis=0) - margin, X.max(axis=0) + margin
+    xx, yy = np.meshgrid(
+        np.linspace(low[0], high[0], resolution), np.linspace(low[1], high[1], resolution)
+    )
+    return xx, yy, np.column_stack([xx.ravel(), yy.ravel()])
+
+
+def rss(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Residual sum of squares Σ (y − ŷ)²; with 0/1 labels it is the number of errors."""
+    return float(np.sum((np.asarray(y_true, float) - np.asarray(y_pred, float)) ** 2))
+
+
+def run(config: Config = Config()) -> dict:
+    """Run Task 1 and return its results (metrics, and arrays for the figures)."""
+    X_train, X_test, y_train, y_test = load_moons_split(
+        config.n_samples, config.noise, config.random_state, config.train_fraction
+    )
+    n_train = len(X_train)
+    xx, yy, grid = plane_grid(np.vstack([X_train, X_test]), config.grid_resolution)
+    sweep_k = [*config.k_values, n_train]
+    progress = tqdm(
+        total=1 + len(sweep_k) + len(config.density_k_values),
+        desc="task1",
+        disable=not config.show_progress,
+    )
+
+    # k = 5: ours beside scikit-learn's.
+    ours = KNeighborsClassifier(n_neighbors=config.n_neighbors).fit(X_train, y_train)
+    reference = SklearnKNeighborsClassifier(n_neighbors=config.n_neighbors).fit(X_train, y_train)
+    y_pred, y_pred_sklearn = ours.predict(X_test), reference.predict(X_test)
+    progress.update()
+
+    # The k sweep, with each classifier's own p(c=1|x) over the plane.
+    k_sweep, regions = [], []
+    for k in sweep_k:
+        model = KNeighborsClassifier(n_neighbors=k).fit(X_train, y_train)
+        y_hat = model.predict(X_test)
+        k_sweep.append(
+            {
+                "k": k,
+                "accuracy": accuracy_score(y_test, y_hat),
+                "rss": rss(y_test, y_hat),
+                "train_accuracy": model.score(X_train, y_train),
+            }
+        )
+        regions.append({"k": k, "proba": model.predict_proba(grid)[:, 1].reshape(xx.shape)})
+        progress.update()
+
+    # Densities, on the plane and leave-one-out on the training set.
+    densities, density_metrics = [], []
+    for k in config.density_k_values:
+        estimator = KNeighborsDensity(n_neighbors=k).fit(X_train, y_train)
+        densities.append(
+            {
+                "k": k,
+                "log_density": estimator.score_samples(grid).reshape(xx.shape),
+                "class_log_density": estimator.class_log_density(grid).reshape(*xx.shape, -1),
+            }
+        )
+        loo_labels = estimator.classes_[np.argmax(estimator.predict_proba(), axis=1)]
+        density_metrics.append(
+            {
+                "k": k,
+                "mean_log_density_train_loo": float(np.mean(estimator.score_samples())),
+                "mean_log_density_test": float(np.mean(estimator.score_samples(X_test))),
+                "bayes_accuracy_train_loo": accuracy_score(y_train, loo_labels),
+            }
+        )
+        progress.update()
+    progress.close()
+
+    labels, counts = np.unique(y_train, return_counts=True)
+    majority = labels[np.argmax(counts)]
+    # k = N_train: the vote is the same everywhere, so is the predicted class.
+    grid_prediction = np.where(regions[-1]["proba"] > 0.5, labels[1], labels[0])
+    metrics = {
+        "config": asdict(config) | {"show_progress": None},
+        "dataset": {
+            "n_train": n_train,
+            "n_test": len(X_test),
+            "train_class_counts": {str(c): int(n) for c, n in zip(labels, counts, strict=True)},
+            "test_class_counts": {str(c): int(np.sum(y_test == c)) for c in np.unique(y_test)},
+        },
+        "k5": {
+            "n_neighbors": config.n_neighbors,
+            "accuracy": accuracy_score(y_test, y_pred),
+            "accuracy_sklearn": accuracy_score(y_test, y_pred_sklearn),
+            "predictions_equal_sklearn": bool(np.array_equal(y_pred, y_pred_sklearn)),
+            "n_errors": int(np.sum(y_pred != y_test)),
+        },
+        "classification_report": classification_report(y_test, y_pred, output_dict=True),
+        "classification_report_sklearn": classification_report(
+            y_test, y_pred_sklearn, output_dict=True
+        ),
+        "k_sweep": k_sweep,
+        "k_equals_n_train": {
+            "k": n_train,
+            "majority_class": int(majority),
+            "predicts_only_majority_on_grid": bool(np.all(grid_prediction == majority)),
+            "test_accuracy": k_sweep[-1]["accuracy"],
+            "train_accuracy": k_sweep[-1]["train_accuracy"],
+            "test_majority_fraction": float(np.mean(y_test == majority)),
+        },
+        "class_priors": {str(c): float(n / n_train) for c, n in zip(labels, counts, strict=True)},
+        "density": density_metrics,
+    }
+    return {
+        "metrics": metrics,
+        "data": {"X_train": X_train, "X_test": X_test, "y_train": y_train, "y_test": y_test},
+        "y_pred": y_pred,
+        "grid": {"xx": xx, "yy": yy},
+        "decision_regions": regions,
+        "densities": densities,
+        "texts": {
+            "classification_report.txt": side_by_side(
+                f"scratchlearn KNeighborsClassifier, k = {config.n_neighbors}",
+                classification_report(y_test, y_pred, digits=3),
+                f"scikit-learn KNeighborsClassifier, k = {config.n_neighbors}",
+                classification_report(y_test, y_pred_sklearn, digits=3),
+            )
+        },
+    }
+
+
+def side_by_side(left_title: str, left: str, right_title: str, right: str) -> str:
+    """Two text blocks in columns, each under its title."""
+    left_lines = [left_title, "", *left.splitlines()]
+    right_lines = [right_title, "", *right.splitlines()]
+    width = max(map(len, left_lines)) + 4
+    rows = max(len(left_lines), len(right_lines))
+    left_lines += [""] * (rows - len(left_lines))
+    right_lines += [""] * (rows - len(right_lines))
+    return (
+        "\n".join(f"{a:<{width}}{b}".rstrip() for a, b in zip(left_lines, right_lines, strict=True))
+        + "\n"
+    )

@@ -1,0 +1,130 @@
+"""k-nearest-neighbour classification."""
+
+from __future__ import annotations
+
+import numpy as np
+from sklearn.base import ClassifierMixin
+from sklearn.utils.multiclass import check_classification_targets
+
+from .._validation import check_option, encode_labels
+from ._base import NeighborsBase, neighbor_class_votes
+
+
+def distance_weights(distances: np.ndarray) -> np.ndarray:
+    """w = 1/d per neighbour; a row with exact matches (d = 0) gives them all the weight.
+
+    This is scikit-learn's rule: a query that coincides with training points is classified
+    by those points alone, each with weight 1.
+    """
+    exact = distances == 0
+    with np.errstate(divide="ignore"):
+        weights = 1.0 / distances
+    has_exact = exact.any(axis=1)
+    weights[has_exact] = exact[has_exact].astype(float)
+    return weights
+
+
+class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
+    """k-nearest-neighbour classifier.
+
+    A query x is given the class with the largest (weighted) vote among its k nearest
+    training points N_k(x):
+
+        p(c | x) = Σ_{i ∈ N_k(x)} w_i · 1[y_i = c] / Σ_{i ∈ N_k(x)} w_i,
+        ŷ(x) = argmax_c p(c | x),
+
+    with w_i = 1 (``weights="uniform"``, so p(c | x) = K_c / K) or w_i = 1 / ‖x − x_i‖
+    (``weights="distance"``; exact matches, at distance 0, then get all the weight).
+
+    Tie rules, both deterministic:
+
+    - neighbours are sorted by (distance, training index), so among equidistant training
+      points the one that comes first in the training set is the nearer;
+    - a tied vote goes to the smallest label in ``classes_`` (as scikit-learn and
+      ``scipy.stats.mode`` do).
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        k, between 1 and the number of training samples.
+    weights : {"uniform", "distance"}, default="uniform"
+    algorithm : {"auto", "brute", "kd_tree"}, default="auto"
+        ``"brute"`` computes distances by blocks of queries with one matrix product each,
+        holding at most about 64 MiB of distances at a time
+        (``scratchlearn.neighbors._search.WORKING_MEMORY_MIB``). ``"kd_tree"`` uses
+        ``scipy.spatial.KDTree``. ``"auto"`` takes the tree for at most 15 features when
+        k is below half the training set, and brute force otherwise.
+
+    Attributes
+    ----------
+    classes_ : ndarray of shape (n_classes,)
+        Sorted class labels; the columns of ``predict_proba`` follow this order.
+    n_features_in_ : int
+    n_samples_fit_ : int
+
+    Examples
+    --------
+    >>> from scratchlearn import KNeighborsClassifier
+    >>> from scratchlearn.datasets import load_moons_split
+    >>> X_train, X_test, y_train, y_test = load_moons_split()
+    >>> KNeighborsClassifier(n_neighbors=5).fit(X_train, y_train).score(X_test, y_test)
+    0.97
+    """
+
+    def __init__(self, n_neighbors: int = 5, *, weights: str = "uniform", algorithm: str = "auto"):
+        self.n_neighbors = n_neighbors
+        self.weights = weights
+        self.algorithm = algorithm
+
+    def fit(self, X, y) -> KNeighborsClassifier:
+        """Store the training set.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,)
+            Labels of any type: ints, ±1, strings.
+
+        Returns
+        -------
+        self
+        """
+        check_option(self.weights, "weights", ("uniform", "distance"))
+        X, y = self._fit_neighbors(X, y)
+        check_classification_targets(y)
+        self.classes_, self._y = encode_labels(y)
+        return self
+
+    def _votes(self, X) -> np.ndarray:
+        distances, indices = self._kneighbors(X, sort=False)
+        weights = distance_weights(distances) if self.weights == "distance" else None
+        return neighbor_class_votes(self._y[indices], len(self.classes_), weights)
+
+    def predict_proba(self, X) -> np.ndarray:
+        """Class probabilities p(c | x).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_queries, n_classes)
+            Columns in ``classes_`` order; each row sums to 1.
+        """
+        votes = self._votes(X)
+        return votes / votes.sum(axis=1, keepdims=True)
+
+    def predict(self, X) -> np.ndarray:
+        """Most-voted class of each query; a tie goes to the smallest label.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features)
+
+        Returns
+        -------
+        ndarray of shape (n_queries,)
+        """
+        # argmax returns the first maximum, that is the smallest label in classes_.
+        return self.classes_[np.argmax(self._votes(X), axis=1)]

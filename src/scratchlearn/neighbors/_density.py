@@ -1,0 +1,141 @@
+"""k-nearest-neighbour density estimation (Bishop, PRML §2.5.2)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._math.ball import log_ball_volume
+from .._validation import encode_labels
+from ._base import NeighborsBase, neighbor_class_votes
+
+
+class KNeighborsDensity(NeighborsBase):
+    """kNN density estimator, with class-conditional densities when labels are given.
+
+    Grow a sphere around x until it holds K training points; with r_K(x) its radius and
+    V = V_d(r_K(x)) = π^{d/2} r^d / Γ(d/2 + 1) its volume,
+
+        p(x)     = K / (N · V),
+        p(x | c) = K_c / (N_c · V),     K_c the points of class c inside the same sphere,
+        p(c)     = N_c / N,
+        p(c | x) = p(x | c) p(c) / p(x) = K_c / K.
+
+    One sphere serves every class, so the estimates are consistent (Σ_c p(x|c) p(c) = p(x))
+    and never divide by zero. Volumes are taken in log space, finite for d = 64.
+
+    With ``X=None`` the methods evaluate the training points leave-one-out: each point is
+    left out of its own sphere and of the counts (N − 1 points, N_c − 1 for its class);
+    otherwise r_K would be 0 at K = 1. Where K or more training points coincide with x,
+    r_K = 0 and log p(x) = +inf.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        K.
+    algorithm : {"auto", "brute", "kd_tree"}, default="auto"
+        As in :class:`KNeighborsClassifier`.
+
+    Attributes
+    ----------
+    n_features_in_ : int
+    n_samples_fit_ : int
+    classes_ : ndarray of shape (n_classes,)
+        Only when fitted with labels.
+    class_count_ : ndarray of shape (n_classes,)
+        N_c.
+    class_prior_ : ndarray of shape (n_classes,)
+        p(c) = N_c / N.
+    """
+
+    def __init__(self, n_neighbors: int = 5, *, algorithm: str = "auto"):
+        self.n_neighbors = n_neighbors
+        self.algorithm = algorithm
+
+    def fit(self, X, y=None) -> KNeighborsDensity:
+        """Store the training set, and the class counts when ``y`` is given.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : array-like of shape (n_samples,), optional
+
+        Returns
+        -------
+        self
+        """
+        X, y = self._fit_neighbors(X, y)
+        if y is None:
+            for name in ("classes_", "class_count_", "class_prior_", "_y"):
+                self.__dict__.pop(name, None)
+        else:
+            self.classes_, self._y = encode_labels(y)
+            self.class_count_ = np.bincount(self._y, minlength=len(self.classes_))
+            self.class_prior_ = self.class_count_ / self.n_samples_fit_
+        return self
+
+    def _sphere(self, X):
+        """Radius-K neighbourhoods: (log V, neighbour indices, reference set sizes)."""
+        distances, indices = self.kneighbors(X)
+        log_volume = log_ball_volume(self.n_features_in_, distances[:, -1])
+        n_reference = self.n_samples_fit_ - (1 if X is None else 0)
+        return log_volume, indices, n_reference
+
+    def score_samples(self, X=None) -> np.ndarray:
+        """log p(x) = log K − log N − log V_d(r_K(x)).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), default=None
+            ``None`` evaluates the training points leave-one-out.
+
+        Returns
+        -------
+        ndarray of shape (n_queries,)
+        """
+        log_volume, _, n_reference = self._sphere(X)
+        return np.log(self.n_neighbors) - np.log(n_reference) - log_volume
+
+    def score(self, X=None, y=None) -> float:
+        """Total log-likelihood Σ log p(x) (the scikit-learn convention of KernelDensity)."""
+        return float(np.sum(self.score_samples(X)))
+
+    def _require_labels(self):
+        if not hasattr(self, "classes_"):
+            raise ValueError(
+                "This KNeighborsDensity was fitted without labels; call fit(X, y) to use "
+                "class densities."
+            )
+
+    def class_log_density(self, X=None) -> np.ndarray:
+        """log p(x | c) = log K_c − log N_c − log V_d(r_K(x)), one column per class.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), default=None
+            ``None`` evaluates the training points leave-one-out.
+
+        Returns
+        -------
+        ndarray of shape (n_queries, n_classes)
+            Columns in ``classes_`` order; ``-inf`` where no neighbour is of class c.
+        """
+        self._require_labels()
+        log_volume, indices, _ = self._sphere(X)
+        counts = neighbor_class_votes(self._y[indices], len(self.classes_))
+        class_sizes = np.broadcast_to(self.class_count_.astype(float), counts.shape).copy()
+        if X is None:
+            class_sizes[np.arange(len(class_sizes)), self._y] -= 1
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_density = np.log(counts) - np.log(class_sizes) - log_volume[:, None]
+        return np.where(counts > 0, log_density, -np.inf)
+
+    def predict_proba(self, X=None) -> np.ndarray:
+        """p(c | x) = K_c / K: the same as KNeighborsClassifier with the same k.
+
+        Returns
+        -------
+        ndarray of shape (n_queries, n_classes)
+        """
+        self._require_labels()
+        _, indices = self._kneighbors(X, sort=False)
+        return neighbor_class_votes(self._y[indices], len(self.classes_)) / self.n_neighbors
