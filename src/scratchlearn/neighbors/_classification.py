@@ -126,5 +126,6 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         -------
         ndarray of shape (n_queries,)
         """
+        votes = self._votes(X)
         # argmax returns the first maximum, that is the smallest label in classes_.
-        return self.classes_[np.argmax(self._votes(X), axis=1)]
+        return self.classes_[np.argmax(votes, axis=1)]

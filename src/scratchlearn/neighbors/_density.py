@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.utils.validation import check_is_fitted
 
 from .._math.ball import log_ball_volume
 from .._validation import encode_labels
@@ -100,6 +101,7 @@ class KNeighborsDensity(NeighborsBase):
         return float(np.sum(self.score_samples(X)))
 
     def _require_labels(self):
+        check_is_fitted(self)
         if not hasattr(self, "classes_"):
             raise ValueError(
                 "This KNeighborsDensity was fitted without labels; call fit(X, y) to use "

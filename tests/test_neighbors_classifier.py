@@ -1,0 +1,223 @@
+"""KNeighborsClassifier against scikit-learn, the sheet's numbers and a slow version."""
+
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.neighbors import KNeighborsClassifier as SklearnKNN
+
+from scratchlearn import KNeighborsClassifier
+from scratchlearn.datasets import load_moons_split
+from scratchlearn.neighbors import _search
+
+SHEET_ACCURACY = {1: .94, 2: .96, 4: .94, 8: .95, 16: .99, 32: .97, 64: .97, 128: .95,
+                  256: .94, 512: .80}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def moons():
+    return load_moons_split()
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "brute", "kd_tree"])
+def test_sheet_k_sweep_is_reproduced(moons, algorithm):
+    X_train, X_test, y_train, y_test = moons
+    for k, accuracy in SHEET_ACCURACY.items():
+        model = KNeighborsClassifier(n_neighbors=k, algorithm=algorithm).fit(X_train, y_train)
+        assert model.score(X_test, y_test) == pytest.approx(accuracy), k
+
+
+def test_k5_accuracy_and_predictions_equal_sklearn(moons):
+    X_train, X_test, y_train, y_test = moons
+    ours = KNeighborsClassifier(n_neighbors=5).fit(X_train, y_train)
+    theirs = SklearnKNN(n_neighbors=5).fit(X_train, y_train)
+    assert ours.score(X_test, y_test) == pytest.approx(0.97)
+    np.testing.assert_array_equal(ours.predict(X_test), theirs.predict(X_test))
+
+
+def test_k_equal_to_n_train_predicts_the_majority_class_everywhere(moons):
+    X_train, X_test, y_train, y_test = moons
+    model = KNeighborsClassifier(n_neighbors=len(X_train)).fit(X_train, y_train)
+    majority = np.bincount(y_train).argmax()
+    assert majority == 0
+    rng = np.random.default_rng(0)
+    anywhere = rng.uniform(-10, 10, size=(500, 2))
+    assert np.all(model.predict(anywhere) == majority)
+    assert model.score(X_test, y_test) == pytest.approx(0.47)
+    assert model.score(X_train, y_train) == pytest.approx(453 / 900)
+
+
+CASES = [  # n_train, n_test, n_features, n_classes, k
+    (60, 20, 1, 2, 1),
+    (200, 50, 2, 3, 7),
+    (300, 40, 5, 4, 15),
+    (150, 30, 20, 2, 4),
+    (400, 60, 64, 10, 9),
+]
+
+
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("weights", ["uniform", "distance"])
+@pytest.mark.parametrize("algorithm", ["brute", "kd_tree", "auto"])
+def test_parity_with_sklearn_on_random_data(case, weights, algorithm):
+    n_train, n_test, d, n_classes, k = case
+    rng = np.random.default_rng(n_train + d)
+    X, X_test = rng.normal(size=(n_train, d)), rng.normal(size=(n_test, d))
+    y = rng.integers(0, n_classes, n_train)
+    ours = KNeighborsClassifier(k, weights=weights, algorithm=algorithm).fit(X, y)
+    theirs = SklearnKNN(n_neighbors=k, weights=weights, algorithm="brute").fit(X, y)
+    np.testing.assert_array_equal(ours.predict(X_test), theirs.predict(X_test))
+    np.testing.assert_allclose(ours.predict_proba(X_test), theirs.predict_proba(X_test), atol=1e-12)
+    d_ours, i_ours = ours.kneighbors(X_test)
+    d_theirs, i_theirs = theirs.kneighbors(X_test)
+    np.testing.assert_allclose(d_ours, d_theirs, rtol=1e-7, atol=1e-7)
+    np.testing.assert_array_equal(i_ours, i_theirs)
+    # X=None: each training point's neighbours among the others.
+    d_ours, i_ours = ours.kneighbors(None, n_neighbors=3)
+    d_theirs, i_theirs = theirs.kneighbors(None, n_neighbors=3)
+    np.testing.assert_allclose(d_ours, d_theirs, rtol=1e-7, atol=1e-7)
+    np.testing.assert_array_equal(i_ours, i_theirs)
+
+
+@pytest.mark.parametrize(
+    "labels",
+    [
+        np.array([-1, 1]),
+        np.array(["cat", "dog", "emu"]),
+        np.array([0.0, 2.0]),
+        np.array([True, False]),
+    ],
+)
+def test_any_label_type(labels):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(90, 3))
+    y = labels[rng.integers(0, len(labels), 90)]
+    ours = KNeighborsClassifier(5).fit(X, y)
+    theirs = SklearnKNN(n_neighbors=5).fit(X, y)
+    np.testing.assert_array_equal(ours.classes_, np.sort(labels))
+    np.testing.assert_array_equal(ours.predict(X), theirs.predict(X))
+    np.testing.assert_allclose(ours.predict_proba(X), theirs.predict_proba(X))
+
+
+def slow_kneighbors(X_query, X_fit, k):
+    """Every distance in Python, sorted by (distance, index)."""
+    out = []
+    for q in X_query:
+        dists = [float(np.sqrt(np.sum((q - x) ** 2))) for x in X_fit]
+        out.append(sorted(range(len(X_fit)), key=lambda j, dists=dists: (dists[j], j))[:k])
+    return np.array(out)
+
+
+@pytest.mark.parametrize("algorithm", ["brute", "kd_tree"])
+def test_equidistant_neighbours_are_ordered_by_index(algorithm):
+    # A lattice: many training points at exactly the same distance from each query.
+    grid = np.array([[i, j] for i in range(6) for j in range(6)], dtype=float)
+    queries = np.array([[2.5, 2.5], [0.0, 0.0], [3.0, 2.0], [1.5, 4.0]])
+    for k in (1, 2, 3, 4, 5, 8, 13):
+        model = KNeighborsClassifier(k, algorithm=algorithm).fit(grid, np.arange(36) % 2)
+        np.testing.assert_array_equal(
+            model.kneighbors(queries, return_distance=False), slow_kneighbors(queries, grid, k)
+        )
+
+
+def test_tied_vote_goes_to_the_smallest_label():
+    X = np.array([[0.0], [1.0], [-1.0], [2.0]])
+    y = np.array(["b", "a", "b", "a"])
+    model = KNeighborsClassifier(n_neighbors=2).fit(X, y)
+    # Neighbours of 0.4 are 0.0 ("b") and 1.0 ("a"): one vote each, "a" < "b" wins.
+    assert model.predict([[0.4]])[0] == "a"
+    np.testing.assert_allclose(model.predict_proba([[0.4]]), [[0.5, 0.5]])
+
+
+def test_distance_weights_give_exact_matches_all_the_weight():
+    X = np.array([[0.0, 0.0], [0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [5.0, 5.0]])
+    y = np.array([0, 0, 1, 1, 1])
+    ours = KNeighborsClassifier(4, weights="distance").fit(X, y)
+    theirs = SklearnKNN(n_neighbors=4, weights="distance").fit(X, y)
+    queries = np.array([[0.0, 0.0], [0.3, 0.2], [5.0, 5.0]])
+    np.testing.assert_allclose(ours.predict_proba(queries), theirs.predict_proba(queries))
+    np.testing.assert_allclose(ours.predict_proba(queries[:1]), [[1.0, 0.0]])
+    assert ours.kneighbors(queries[:1])[0][0, 0] == 0.0  # exact, not ~1e-8 from the expansion
+
+
+def test_brute_force_works_in_bounded_blocks(monkeypatch):
+    rng = np.random.default_rng(0)
+    X_fit, X_query = rng.normal(size=(500, 4)), rng.normal(size=(300, 4))
+    shapes = []
+    original = _search.squared_euclidean
+
+    def recording(A, B, **kwargs):
+        shapes.append((A.shape[0], B.shape[0]))
+        return original(A, B, **kwargs)
+
+    monkeypatch.setattr(_search, "squared_euclidean", recording)
+    budget_mib = 0.2
+    distances, indices = _search.brute_kneighbors(X_query, X_fit, 7, working_memory_mib=budget_mib)
+    assert len(shapes) > 1
+    assert all(rows * cols * 8 * 3 <= budget_mib * 2**20 for rows, cols in shapes)
+    whole_d, whole_i = _search.brute_kneighbors(X_query, X_fit, 7, working_memory_mib=1e6)
+    np.testing.assert_array_equal(indices, whole_i)
+    np.testing.assert_array_equal(distances, whole_d)
+    # At the default budget a 20,000 × 20,000 search runs in blocks of far fewer rows.
+    rows = _search.block_rows(20_000)
+    assert rows * 20_000 * 8 * 3 <= _search.WORKING_MEMORY_MIB * 2**20
+    assert rows < 20_000 / 50
+
+
+def test_auto_picks_the_tree_in_low_dimension_only():
+    assert _search.resolve_algorithm("auto", 2, 5, 900) == "kd_tree"
+    assert _search.resolve_algorithm("auto", 2, 512, 900) == "brute"
+    assert _search.resolve_algorithm("auto", 64, 5, 900) == "brute"
+    assert _search.resolve_algorithm("brute", 2, 5, 900) == "brute"
+
+
+# Bad input: each raises a clear error naming the problem.
+
+
+def test_nan_and_inf_are_rejected():
+    X = np.ones((10, 2))
+    X[3, 1] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        KNeighborsClassifier(3).fit(X, np.arange(10) % 2)
+    model = KNeighborsClassifier(3).fit(np.eye(10, 2), np.arange(10) % 2)
+    with pytest.raises(ValueError, match="infinity"):
+        model.predict([[np.inf, 0.0]])
+
+
+def test_wrong_dimensions_and_feature_mismatch():
+    model = KNeighborsClassifier(3).fit(np.eye(10, 2), np.arange(10) % 2)
+    with pytest.raises(ValueError, match="2D array"):
+        KNeighborsClassifier(3).fit(np.arange(10.0), np.arange(10) % 2)
+    with pytest.raises(ValueError, match="3 features"):
+        model.predict(np.ones((4, 3)))
+    with pytest.raises(ValueError, match="0 sample"):
+        KNeighborsClassifier(3).fit(np.empty((0, 2)), np.empty(0))
+
+
+@pytest.mark.parametrize("n_neighbors", [0, -1, 11, 2.5, "5", None])
+def test_bad_n_neighbors_names_the_parameter(n_neighbors):
+    with pytest.raises(ValueError, match=f"n_neighbors.*{n_neighbors}"):
+        KNeighborsClassifier(n_neighbors).fit(np.eye(10, 2), np.arange(10) % 2)
+
+
+def test_bad_n_neighbors_at_query_time():
+    model = KNeighborsClassifier(3).fit(np.eye(10, 2), np.arange(10) % 2)
+    with pytest.raises(ValueError, match="n_neighbors=11"):
+        model.kneighbors(np.ones((1, 2)), n_neighbors=11)
+    with pytest.raises(ValueError, match=r"n_neighbors=10 .*9 training samples"):
+        model.kneighbors(None, n_neighbors=10)  # leave-one-out leaves 9
+
+
+@pytest.mark.parametrize("name, value", [("weights", "gaussian"), ("algorithm", "ball_tree")])
+def test_bad_options_name_the_parameter_and_the_choices(name, value):
+    with pytest.raises(ValueError, match=f"{name} must be one of .*got '{value}'"):
+        KNeighborsClassifier(3, **{name: value}).fit(np.eye(10, 2), np.arange(10) % 2)
+
+
+def test_predict_before_fit():
+    with pytest.raises(NotFittedError):
+        KNeighborsClassifier().predict(np.ones((2, 2)))
+
+
+def test_continuous_targets_are_rejected():
+    with pytest.raises(ValueError, match="Unknown label type"):
+        KNeighborsClassifier(3).fit(np.eye(10, 2), np.linspace(0, 1, 10))

@@ -1,0 +1,16 @@
+"""scikit-learn's own estimator checks: the test of record for API compatibility."""
+
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from scratchlearn import KNeighborsClassifier, KNeighborsDensity
+
+
+@parametrize_with_checks(
+    [
+        KNeighborsClassifier(),
+        KNeighborsClassifier(n_neighbors=3, weights="distance", algorithm="brute"),
+        KNeighborsDensity(),
+    ]
+)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)

@@ -1,0 +1,61 @@
+"""The Task 1 experiment: the sheet's numbers, corrected answers, and deterministic output."""
+
+import numpy as np
+import pytest
+
+from scratchlearn._output import metrics_json
+from scratchlearn.experiments import task1
+
+SHEET_ACCURACY = [.94, .96, .94, .95, .99, .97, .97, .95, .94, .80]  # fmt: skip
+SHEET_RSS = [6, 4, 6, 5, 1, 3, 3, 5, 6, 20]
+
+
+@pytest.fixture(scope="module")
+def results():
+    return task1.run(task1.Config(grid_resolution=30, show_progress=False))
+
+
+def test_k_sweep_reproduces_the_sheet(results):
+    sweep = results["metrics"]["k_sweep"]
+    assert [row["k"] for row in sweep] == [2**i for i in range(10)] + [900]
+    assert [row["accuracy"] for row in sweep[:-1]] == pytest.approx(SHEET_ACCURACY)
+    assert [row["rss"] for row in sweep[:-1]] == SHEET_RSS
+
+
+def test_k_equal_to_n_train_is_the_majority_class(results):
+    answer = results["metrics"]["k_equals_n_train"]
+    assert answer["majority_class"] == 0
+    assert answer["predicts_only_majority_on_grid"] is True
+    assert answer["test_accuracy"] == pytest.approx(0.47)
+    assert answer["train_accuracy"] == pytest.approx(453 / 900)
+    assert results["decision_regions"][-1]["proba"] == pytest.approx(447 / 900)
+
+
+def test_k5_reports_match_sklearn_and_the_sheet(results):
+    metrics = results["metrics"]
+    assert metrics["k5"]["accuracy"] == pytest.approx(0.97)
+    assert metrics["k5"]["predictions_equal_sklearn"] is True
+    assert metrics["classification_report"] == metrics["classification_report_sklearn"]
+    report = metrics["classification_report"]
+    assert report["0"]["precision"] == pytest.approx(0.96, abs=0.005)
+    assert report["0"]["recall"] == pytest.approx(0.98, abs=0.005)
+    assert report["1"]["precision"] == pytest.approx(0.98, abs=0.005)
+    assert report["1"]["recall"] == pytest.approx(0.96, abs=0.005)
+    assert "scikit-learn" in results["texts"]["classification_report.txt"]
+
+
+def test_class_priors_are_class_frequencies(results):
+    assert results["metrics"]["class_priors"] == pytest.approx({"0": 453 / 900, "1": 447 / 900})
+
+
+def test_density_results_have_the_grid_shape(results):
+    for density in results["densities"]:
+        assert density["log_density"].shape == (30, 30)
+        assert density["class_log_density"].shape == (30, 30, 2)
+        assert np.all(np.isfinite(density["log_density"]))
+    assert [d["k"] for d in results["metrics"]["density"]] == [2, 4, 8, 16, 32]
+
+
+def test_metrics_are_the_same_bytes_on_every_run(results):
+    again = task1.run(task1.Config(grid_resolution=30, show_progress=False))
+    assert metrics_json(again["metrics"]) == metrics_json(results["metrics"])
