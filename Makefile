@@ -28,5 +28,13 @@ lint: $(VENV)/.installed-dev
 test: lint
 	$(BIN)/python -m pytest
 
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
+	touch $@ $(VENV)/.installed
+
+# Side-by-side timings against scikit-learn and FAISS; reports ratios, asserts nothing.
+bench: $(VENV)/.installed-bench
+	$(BIN)/python benchmarks/bench_knn.py
+
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info
