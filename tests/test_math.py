@@ -10,7 +10,11 @@ from hypothesis.extra.numpy import arrays
 from scipy.spatial.distance import cdist
 
 from scratchlearn._math.ball import log_ball_volume
-from scratchlearn._math.distances import rowwise_squared_distances, squared_euclidean
+from scratchlearn._math.distances import (
+    rowwise_squared_distances,
+    squared_euclidean,
+    squared_euclidean_minus_query_norm,
+)
 from scratchlearn._math.topk import select_smallest_k, smallest_k
 
 
@@ -21,6 +25,13 @@ def test_squared_euclidean_matches_cdist(shape):
     A, B = rng.normal(size=(n_a, d)), rng.normal(size=(n_b, d))
     expected = cdist(A, B, "sqeuclidean")
     np.testing.assert_allclose(squared_euclidean(A, B), expected, rtol=1e-10, atol=1e-10)
+
+
+def test_ranking_surrogate_differs_by_the_query_norm_only():
+    rng = np.random.default_rng(2)
+    A, B = rng.normal(size=(9, 4)), rng.normal(size=(11, 4))
+    expected = cdist(A, B, "sqeuclidean") - np.sum(A**2, axis=1)[:, None]
+    np.testing.assert_allclose(squared_euclidean_minus_query_norm(A, B), expected, atol=1e-12)
 
 
 def test_squared_euclidean_is_never_negative_for_identical_points():

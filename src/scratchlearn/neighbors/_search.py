@@ -10,7 +10,11 @@ import numpy as np
 from scipy.spatial import KDTree
 from sklearn.utils import gen_batches
 
-from .._math.distances import rowwise_squared_distances, squared_euclidean, squared_norms
+from .._math.distances import (
+    rowwise_squared_distances,
+    squared_euclidean_minus_query_norm,
+    squared_norms,
+)
 from .._math.topk import select_smallest_k, sort_rows_by_value_then_index
 
 #: Working memory for one block of the brute-force distance matrix, in MiB. A block of
@@ -66,7 +70,8 @@ def brute_kneighbors(
     rows = block_rows(n_fit, working_memory_mib)
     for block in gen_batches(X_query.shape[0], rows):
         Q = X_query[block]
-        D = squared_euclidean(Q, X_fit, B_sq=fit_sq)
+        # Ranking needs only ‖x‖² − 2q·x; the exact distances are recomputed below.
+        D = squared_euclidean_minus_query_norm(Q, X_fit, fit_sq)
         _, idx = select_smallest_k(D, n_neighbors)
         exact = rowwise_squared_distances(Q, X_fit[idx])
         if sort:
