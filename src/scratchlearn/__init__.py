@@ -2,6 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from .linear_model import HuberClassifier, LeastSquaresClassifier
 from .neighbors import KNeighborsClassifier, KNeighborsDensity
 
 try:
@@ -9,4 +10,10 @@ try:
 except PackageNotFoundError:  # running from a source tree that was not installed
     __version__ = "0.0.0"
 
-__all__ = ["KNeighborsClassifier", "KNeighborsDensity", "__version__"]
+__all__ = [
+    "HuberClassifier",
+    "KNeighborsClassifier",
+    "KNeighborsDensity",
+    "LeastSquaresClassifier",
+    "__version__",
+]

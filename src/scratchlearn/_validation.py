@@ -48,3 +48,34 @@ def encode_labels(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(classes_, y_encoded)`` with ``classes_`` sorted and codes in ``0..C-1``."""
     classes, y_encoded = np.unique(y, return_inverse=True)
     return classes, y_encoded.reshape(-1)
+
+
+def check_float_param(
+    value: Any,
+    name: str,
+    *,
+    min_value: float | None = None,
+    max_value: float | None = None,
+    include_min: bool = True,
+    include_max: bool = True,
+) -> float:
+    """Return ``value`` as a finite float within the bounds, or raise a ``ValueError``.
+
+    The message names ``name``, the value and the allowed interval, e.g.
+    ``learning_rate must be a finite number in (0, inf), got -1``.
+    """
+    low = "-inf" if min_value is None else f"{min_value:g}"
+    high = "inf" if max_value is None else f"{max_value:g}"
+    interval = f"{'[' if include_min and min_value is not None else '('}{low}, {high}"
+    interval += "]" if include_max and max_value is not None else ")"
+    message = f"{name} must be a finite number in {interval}, got {value!r}."
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise ValueError(message)
+    value = float(value)
+    if not np.isfinite(value):
+        raise ValueError(message)
+    if min_value is not None and (value < min_value or (value == min_value and not include_min)):
+        raise ValueError(message)
+    if max_value is not None and (value > max_value or (value == max_value and not include_max)):
+        raise ValueError(message)
+    return value

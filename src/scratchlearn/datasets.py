@@ -35,3 +35,82 @@ def load_moons_split(
     X, y = make_moons(n_samples=n_samples, noise=noise, random_state=random_state)
     n_train = int(n_samples * train_fraction)
     return X[:n_train], X[n_train:], y[:n_train], y[n_train:]
+
+
+def load_digits_split(
+    test_size: float = 0.25, random_state: int = 0
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The 8×8 digits as the sheet uses them: ``images / 16`` as 64 features in [0, 1].
+
+    Split with ``train_test_split(test_size=test_size, shuffle=True,
+    random_state=random_state)``; with the defaults that is 1,347 training and 450 test
+    images.
+
+    Returns
+    -------
+    X_train : ndarray of shape (n_train, 64)
+    X_test : ndarray of shape (n_test, 64)
+    y_train : ndarray of shape (n_train,)
+        Digits 0 to 9.
+    y_test : ndarray of shape (n_test,)
+    """
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    if not 0.0 < test_size < 1.0:
+        raise ValueError(f"test_size must be in (0, 1), got {test_size!r}.")
+    digits = load_digits()
+    X = (digits.images / 16.0).reshape(-1, 8 * 8)
+    return train_test_split(
+        X, digits.target, test_size=test_size, shuffle=True, random_state=random_state
+    )
+
+
+def make_blobs_with_outlier(
+    noise: float = 0.2,
+    outlier: float = 1.0,
+    n_per_class: int = 500,
+    random_state: int = 0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Two Gaussian blobs and one outlier, exactly as the sheet's Task 2 ``make_data``.
+
+    - ``RandomState(random_state)`` draws ``n_per_class`` points ``noise·randn`` around (0, 0),
+      labelled +1, then as many around (1, 1), labelled −1;
+    - ``train_test_split(test_size=0.1, shuffle=True, random_state=random_state)``;
+    - one training point at ``outlier·(1, 1.75)``, labelled −1, is appended last.
+
+    The outlier lies on the −1 side of the boundary that the blobs alone give, so it is not
+    misclassified: it is far out, with a large residual under the squared loss. With the
+    defaults there are 900 + 1 training points and 100 test points; everything but the
+    outlier is the same for every ``outlier`` value.
+
+    Returns
+    -------
+    X_train : ndarray of shape (n_train + 1, 2)
+        The training points, the outlier last.
+    X_test : ndarray of shape (n_test, 2)
+    y_train : ndarray of shape (n_train + 1,)
+        Labels +1 and −1 (int).
+    y_test : ndarray of shape (n_test,)
+    X_plot : ndarray of shape (n_train, 2)
+        The training points without the outlier (the sheet's ``xplot``).
+    y_plot : ndarray of shape (n_train,)
+    """
+    from sklearn.model_selection import train_test_split
+
+    n = check_int_param(n_per_class, "n_per_class", min_value=5)
+    if not noise >= 0:
+        raise ValueError(f"noise must be >= 0, got {noise!r}.")
+    if not np.isfinite(outlier):
+        raise ValueError(f"outlier must be a finite number, got {outlier!r}.")
+    rng = np.random.RandomState(random_state)
+    x_pos = np.array([0.0, 0.0]) + noise * rng.randn(n, 2)
+    x_neg = np.array([1.0, 1.0]) + noise * rng.randn(n, 2)
+    X = np.concatenate([x_pos, x_neg])
+    y = np.concatenate([np.ones(n, dtype=int), -np.ones(n, dtype=int)])
+    X_plot, X_test, y_plot, y_test = train_test_split(
+        X, y, test_size=0.1, shuffle=True, random_state=random_state
+    )
+    X_train = np.concatenate([X_plot, outlier * np.array([[1.0, 1.75]])])
+    y_train = np.concatenate([y_plot, [-1]])
+    return X_train, X_test, y_train, y_test, X_plot, y_plot

@@ -1,0 +1,205 @@
+"""Task 2: the least-squares classifier, and what one far-away point does to it.
+
+For each outlier scale s, one training point at s·(1, 1.75) labelled −1 is added to two
+Gaussian blobs (+1 around (0, 0), −1 around (1, 1)); least squares and Huber's loss are
+fitted to the ±1 targets and scored on the same 100 test points.
+
+Metrics per scale (``outlier_sweep`` for least squares, ``outlier_sweep_huber`` for Huber):
+
+- ``accuracy``, ``rss``: predictions by the sign of f(x) = w·x + b; ``rss`` is the sheet's
+  Σ (y − ŷ)² on the test set, 4 per error with ±1 labels;
+- ``accuracy_rint``, ``rss_rint``, ``n_rint_zero``: the sheet's rule ŷ = rint(f(x)), which
+  turns every output in (−0.5, 0.5) into 0, a label of neither class (``n_rint_zero`` counts
+  them); this is where the sheet's 0.95 / 0.85 come from;
+- ``coef`` (w1, w2) and ``intercept`` (w0) with +1 (``classes_[1]``) as the positive class,
+  as the sheet codes it;
+- ``angle_degrees``: the angle of the boundary line w0 + w1·x1 + w2·x2 = 0 to the x1-axis, in
+  [0, 180); ``rotation_degrees``: the signed angle from the no-outlier normal (w1, w2) to this
+  one (counter-clockwise positive);
+- ``outlier_residual``: t − f at the outlier; ``outlier_leverage`` (least squares): the
+  diagonal entry of the hat matrix X̃(X̃ᵀX̃)⁻¹X̃ᵀ at the outlier, how much the fit at that point
+  follows its own target; ``outlier_weight`` (Huber): its IRLS weight min(1, ε/|r|).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..datasets import make_blobs_with_outlier
+from ..linear_model import HuberClassifier, LeastSquaresClassifier
+
+#: The sheet's printed results for s = 1, 2, 4, 8 (its rint rule).
+SHEET_SCALES = (1, 2, 4, 8)
+SHEET_ACCURACY = (0.95, 0.95, 0.95, 0.85)
+SHEET_RSS = (5, 5, 5, 15)
+
+ESTIMATORS = ("least_squares", "huber")
+
+
+@dataclass(frozen=True)
+class Config:
+    """Task 2 settings; the defaults are the sheet's, with the scales extended to 64."""
+
+    noise: float = 0.2
+    n_per_class: int = 500
+    random_state: int = 0
+    scales: tuple[float, ...] = (1, 2, 4, 8, 16, 32, 64)
+    alpha: float = 0.0
+    huber_epsilon: float = 1.0
+    show_progress: bool = True
+
+
+def boundary_angle(coef: np.ndarray) -> float:
+    """Angle in [0, 180) degrees of the line w·x + b = 0 to the x1-axis; (w2, −w1) runs along it."""
+    w1, w2 = coef
+    return float(np.degrees(np.arctan2(-w1, w2)) % 180.0)
+
+
+def rotation(coef: np.ndarray, reference: np.ndarray) -> float:
+    """Signed angle in degrees from the normal ``reference`` to the normal ``coef``."""
+    cross = reference[0] * coef[1] - reference[1] * coef[0]
+    return float(np.degrees(np.arctan2(cross, np.dot(reference, coef))))
+
+
+def rint_predictions(decision: np.ndarray) -> np.ndarray:
+    """The sheet's rule: round f(x) to the nearest integer; |f| < 0.5 gives 0, no class at all."""
+    return np.rint(decision).astype(int)
+
+
+def leverage(X: np.ndarray) -> np.ndarray:
+    """Hat-matrix diagonal h_n = ‖Q_n‖² of the design [1 X], from its thin QR."""
+    Q, _ = np.linalg.qr(np.column_stack([np.ones(len(X)), X]))
+    return np.sum(Q * Q, axis=1)
+
+
+def _evaluate(model, X_test: np.ndarray, y_test: np.ndarray, reference: np.ndarray | None):
+    """Scores and fitted line of one model on the test set: (metrics row, test outputs)."""
+    decision = model.decision_function(X_test)
+    sign, rint = model.predict(X_test), rint_predictions(decision)
+    coef = model.coef_[0]
+    row = {
+        "accuracy": float(np.mean(sign == y_test)),
+        "rss": float(np.sum((y_test - sign) ** 2)),
+        "accuracy_rint": float(np.mean(rint == y_test)),
+        "rss_rint": float(np.sum((y_test - rint) ** 2)),
+        "n_rint_zero": int(np.sum(rint == 0)),
+        "coef": coef.tolist(),
+        "intercept": float(model.intercept_[0]),
+        "angle_degrees": boundary_angle(coef),
+    }
+    if reference is not None:
+        row["rotation_degrees"] = rotation(coef, reference)
+    return row, decision
+
+
+def run(config: Config = Config()) -> dict:
+    """Run Task 2 and return its results (metrics, and arrays for the figures)."""
+
+    def make_models():
+        return {
+            "least_squares": LeastSquaresClassifier(alpha=config.alpha),
+            "huber": HuberClassifier(epsilon=config.huber_epsilon, alpha=config.alpha),
+        }
+
+    # Everything but the outlier is the same at every scale.
+    _, X_test, _, y_test, X_plot, y_plot = make_blobs_with_outlier(
+        config.noise, 0.0, config.n_per_class, config.random_state
+    )
+    # Without the outlier: the fit that every scale is compared with.
+    baseline, references = {}, {}
+    for name, model in make_models().items():
+        model.fit(X_plot, y_plot)
+        baseline[name], _ = _evaluate(model, X_test, y_test, None)
+        references[name] = model.coef_[0]
+
+    sweeps = {name: [] for name in ESTIMATORS}
+    decisions = {name: [] for name in ESTIMATORS}
+    outliers = []
+    for scale in tqdm(config.scales, desc="task2", disable=not config.show_progress):
+        X_train, _, y_train, _, _, _ = make_blobs_with_outlier(
+            config.noise, scale, config.n_per_class, config.random_state
+        )
+        outlier = X_train[-1]
+        outliers.append(outlier)
+        for name, model in make_models().items():
+            model.fit(X_train, y_train)
+            row, decision = _evaluate(model, X_test, y_test, references[name])
+            residual = float(y_train[-1] - model.decision_function(outlier[None, :])[0])
+            extra = {"outlier_residual": residual}
+            if name == "least_squares":
+                extra["outlier_leverage"] = float(leverage(X_train)[-1])
+            else:
+                extra["outlier_weight"] = float(model.weights_[-1, 0])
+                extra["n_iter"] = int(model.n_iter_)
+            sweeps[name].append({"scale": scale, "outlier": outlier.tolist(), **row, **extra})
+            decisions[name].append(decision)
+
+    labels, counts = np.unique(y_plot, return_counts=True)
+    metrics = {
+        "config": asdict(config) | {"show_progress": None},
+        "dataset": {
+            "n_train_without_outlier": len(X_plot),
+            "n_test": len(X_test),
+            "train_class_counts": {str(c): int(n) for c, n in zip(labels, counts, strict=True)},
+            "test_class_counts": {str(c): int(np.sum(y_test == c)) for c in np.unique(y_test)},
+            "positive_class": 1,
+            "outlier_direction": [1.0, 1.75],
+            "outlier_label": -1,
+        },
+        "sheet": {
+            "scales": list(SHEET_SCALES),
+            "accuracy_rint": list(SHEET_ACCURACY),
+            "rss_rint": list(SHEET_RSS),
+        },
+        "baseline_no_outlier": baseline,
+        "outlier_sweep": sweeps["least_squares"],
+        "outlier_sweep_huber": sweeps["huber"],
+    }
+    return {
+        "metrics": metrics,
+        "data": {"X_train": X_plot, "y_train": y_plot, "X_test": X_test, "y_test": y_test},
+        "outliers": np.array(outliers),
+        "decisions": {name: np.array(values) for name, values in decisions.items()},
+        "texts": {"outlier_sweep.txt": sweep_table(metrics)},
+    }
+
+
+def sweep_table(metrics: dict) -> str:
+    """The sweep as a fixed-width text table, least squares beside Huber."""
+    epsilon = metrics["config"]["huber_epsilon"]
+    sheet = dict(zip(metrics["sheet"]["scales"], metrics["sheet"]["accuracy_rint"], strict=True))
+    header = (
+        f"{'scale':>5}  {'outlier':>14}  {'LS sign':>7}  {'LS rint':>7}  {'sheet':>5}  "
+        f"{'LS angle':>8}  {'leverage':>8}  {'Huber sign':>10}  {'Huber rint':>10}  "
+        f"{'Huber angle':>11}  {'Huber ω':>7}"
+    )
+    lines = [
+        "Least squares (LS) and Huber's loss "
+        f"(epsilon = {epsilon:g}) against the outlier's scale s.",
+        "Accuracy on the 100 test points; 'sign' predicts by the sign of f(x), 'rint' is the",
+        "sheet's rounding (0 for |f| < 0.5); angle of the boundary to the x1-axis in degrees.",
+        "",
+        header,
+        "-" * len(header),
+    ]
+    base_ls = metrics["baseline_no_outlier"]["least_squares"]
+    base_huber = metrics["baseline_no_outlier"]["huber"]
+    lines.append(
+        f"{'none':>5}  {'':>14}  {base_ls['accuracy']:>7.2f}  {base_ls['accuracy_rint']:>7.2f}  "
+        f"{'':>5}  {base_ls['angle_degrees']:>8.1f}  {'':>8}  {base_huber['accuracy']:>10.2f}  "
+        f"{base_huber['accuracy_rint']:>10.2f}  {base_huber['angle_degrees']:>11.1f}  {'':>7}"
+    )
+    for ls, hub in zip(metrics["outlier_sweep"], metrics["outlier_sweep_huber"], strict=True):
+        s = ls["scale"]
+        where = f"({ls['outlier'][0]:g}, {ls['outlier'][1]:g})"
+        sheet_value = f"{sheet[s]:.2f}" if s in sheet else ""
+        lines.append(
+            f"{s:>5g}  {where:>14}  {ls['accuracy']:>7.2f}  {ls['accuracy_rint']:>7.2f}  "
+            f"{sheet_value:>5}  {ls['angle_degrees']:>8.1f}  {ls['outlier_leverage']:>8.3f}  "
+            f"{hub['accuracy']:>10.2f}  {hub['accuracy_rint']:>10.2f}  "
+            f"{hub['angle_degrees']:>11.1f}  {hub['outlier_weight']:>7.3f}"
+        )
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,179 @@
+"""The Task 2 data set and experiment: the sheet's numbers, the outlier study, the figures."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+from sklearn.model_selection import train_test_split
+
+from scratchlearn._output import metrics_json
+from scratchlearn.datasets import make_blobs_with_outlier
+from scratchlearn.experiments import task2
+from scratchlearn.plotting.task2 import task2_figures
+
+SCALES = [1, 2, 4, 8, 16, 32, 64]
+
+
+def sheet_make_data(noise=0.2, outlier=1):
+    """The sheet's ``make_data``, verbatim but for the imports: the reference."""
+    prng = np.random.RandomState(0)
+    n = 500
+    x0 = np.array([0, 0])[None, :] + noise * prng.randn(n, 2)
+    y0 = np.ones(n)
+    x1 = np.array([1, 1])[None, :] + noise * prng.randn(n, 2)
+    y1 = -1 * np.ones(n)
+    x = np.concatenate([x0, x1])
+    y = np.concatenate([y0, y1]).astype(np.int32)
+    xtrain, xtest, ytrain, ytest = train_test_split(
+        x, y, test_size=0.1, shuffle=True, random_state=0
+    )
+    xplot, yplot = xtrain, ytrain
+    outlier = outlier * np.array([1, 1.75])[None, :]
+    youtlier = np.array([-1])
+    xtrain = np.concatenate([xtrain, outlier])
+    ytrain = np.concatenate([ytrain, youtlier])
+    return xtrain, xtest, ytrain, ytest, xplot, yplot
+
+
+@pytest.fixture(scope="module")
+def results():
+    return task2.run(task2.Config(show_progress=False))
+
+
+# --- the data set ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("scale", [1, 8, 64])
+def test_data_set_is_the_sheets_bit_for_bit(scale):
+    ours = make_blobs_with_outlier(outlier=scale)
+    sheet = sheet_make_data(outlier=scale)
+    for a, b in zip(ours, sheet, strict=True):
+        assert a.shape == b.shape
+        assert a.tobytes() == b.astype(a.dtype).tobytes()
+        np.testing.assert_array_equal(a, b)
+    assert ours[0][-1].tolist() == [scale, 1.75 * scale]
+    assert ours[2][-1] == -1
+
+
+def test_data_set_is_the_same_but_for_the_outlier():
+    a, b = make_blobs_with_outlier(outlier=1), make_blobs_with_outlier(outlier=64)
+    np.testing.assert_array_equal(a[0][:-1], b[0][:-1])
+    for x, z in zip(a[1:], b[1:], strict=True):
+        np.testing.assert_array_equal(x, z)
+    assert (len(a[0]), len(a[1])) == (901, 100)
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        ({"noise": -0.1}, "noise"),
+        ({"n_per_class": 2}, "n_per_class"),
+        ({"outlier": np.inf}, "outlier"),
+    ],
+)
+def test_bad_data_arguments_name_the_parameter(kwargs, name):
+    with pytest.raises(ValueError, match=name):
+        make_blobs_with_outlier(**kwargs)
+
+
+# --- the sheet's numbers -----------------------------------------------------------------
+
+
+def test_sweep_reproduces_the_sheet_and_corrects_it(results):
+    sweep = results["metrics"]["outlier_sweep"]
+    assert [row["scale"] for row in sweep] == SCALES
+    # The sheet's rint rule, its printed 0.95 0.95 0.95 0.85 and RSS 5 5 5 15 ...
+    assert [row["accuracy_rint"] for row in sweep[:4]] == [0.95, 0.95, 0.95, 0.85]
+    assert [row["rss_rint"] for row in sweep[:4]] == [5, 5, 5, 15]
+    assert [row["n_rint_zero"] for row in sweep[:4]] == [5, 5, 5, 15]
+    # ... and the sign rule on the same fits.
+    assert [row["accuracy"] for row in sweep] == [1.0, 1.0, 1.0, 0.98, 0.93, 0.92, 0.92]
+    assert [row["accuracy_rint"] for row in sweep[4:6]] == [0.67, 0.57]
+    assert [row["rss"] for row in sweep] == [4 * round(100 * (1 - r["accuracy"])) for r in sweep]
+
+
+def test_weights_are_the_reading_notes(results):
+    sweep = results["metrics"]["outlier_sweep"]
+    for row, expected in (
+        (sweep[0], [0.9119, -0.9397, -0.8992]),
+        (sweep[3], [0.7205, -1.5308, 0.0873]),
+    ):
+        np.testing.assert_allclose([row["intercept"], *row["coef"]], expected, atol=5e-5)
+
+
+def test_the_outlier_rotates_least_squares_and_huber_less(results):
+    metrics = results["metrics"]
+    ls, hub = metrics["outlier_sweep"], metrics["outlier_sweep_huber"]
+    baseline = metrics["baseline_no_outlier"]["least_squares"]["angle_degrees"]
+    assert 130 < baseline < 140  # the blobs' perpendicular bisector is at 135°
+    ls_angles = [row["angle_degrees"] for row in ls]
+    assert np.all(np.diff(ls_angles) < 0)  # turns further with every doubling
+    assert ls_angles[-1] < 65
+    for a, b in zip(ls[1:], hub[1:], strict=True):
+        assert abs(b["rotation_degrees"]) < abs(a["rotation_degrees"])
+        assert b["accuracy"] >= a["accuracy"]
+    # Huber caps the residual's pull, not the leverage: it still turns, more slowly.
+    assert hub[-1]["rotation_degrees"] < -30
+    assert [row["outlier_leverage"] for row in ls][-1] > 0.98
+    assert all(row["outlier_weight"] < 0.02 for row in hub[-2:])
+
+
+def test_angle_and_rotation_definitions():
+    assert task2.boundary_angle(np.array([-1.0, -1.0])) == pytest.approx(135.0)
+    assert task2.boundary_angle(np.array([1.0, 0.0])) == pytest.approx(90.0)
+    assert task2.boundary_angle(np.array([0.0, 2.0])) == pytest.approx(0.0)
+    assert task2.rotation(np.array([0.0, 1.0]), np.array([1.0, 0.0])) == pytest.approx(90.0)
+    assert task2.rotation(np.array([1.0, -1.0]), np.array([1.0, 0.0])) == pytest.approx(-45.0)
+    np.testing.assert_array_equal(
+        task2.rint_predictions(np.array([-0.6, -0.4, 0.49, 0.51])), [-1, 0, 0, 1]
+    )
+
+
+def test_leverage_is_the_hat_matrix_diagonal():
+    X = np.random.default_rng(0).normal(size=(30, 2))
+    A = np.column_stack([np.ones(30), X])
+    np.testing.assert_allclose(task2.leverage(X), np.diag(A @ np.linalg.pinv(A)), atol=1e-12)
+
+
+def test_metrics_are_json_and_the_same_bytes_on_every_run(results):
+    again = task2.run(task2.Config(show_progress=False))
+    assert metrics_json(again["metrics"]) == metrics_json(results["metrics"])
+    for key in ("scale", "accuracy", "rss", "accuracy_rint", "coef", "intercept"):
+        assert key in results["metrics"]["outlier_sweep"][0]
+        assert key in results["metrics"]["outlier_sweep_huber"][0]
+    assert "angle_degrees" in results["metrics"]["baseline_no_outlier"]["huber"]
+
+
+def test_text_table_lists_every_scale(results):
+    table = results["texts"]["outlier_sweep.txt"]
+    for scale in SCALES:
+        assert f"({scale:g}, {1.75 * scale:g})" in table
+    assert "0.85" in table and "Huber" in table
+
+
+# --- figures -----------------------------------------------------------------------------
+
+
+def test_figures_keep_the_blobs_readable(results):
+    figures = task2_figures(results)
+    try:
+        assert set(figures) == {
+            "data_by_scale",
+            "boundaries_least_squares",
+            "boundaries_huber",
+            "boundaries_overlay",
+            "accuracy_vs_scale",
+            "rint_explained",
+            "fit_vs_scale",
+        }
+        # Plane panels stay zoomed on the blobs; the far outliers get an arrow instead.
+        for stem in ("data_by_scale", "boundaries_least_squares", "boundaries_huber"):
+            panels = figures[stem].axes[:7]
+            for ax in panels:
+                assert ax.get_xlim()[1] - ax.get_xlim()[0] < 5
+            arrows = [sum("outlier at" in t.get_text() for t in ax.texts) for ax in panels]
+            assert arrows[0] == 0 and all(n == 1 for n in arrows[1:])
+        overlay = figures["boundaries_overlay"].axes[0]
+        assert len(overlay.get_legend().get_texts()) == len(SCALES) + 1
+    finally:
+        for figure in figures.values():
+            plt.close(figure)
