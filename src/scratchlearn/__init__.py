@@ -2,7 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .linear_model import HuberClassifier, LeastSquaresClassifier
+from .linear_model import HuberClassifier, LeastSquaresClassifier, SoftmaxRegression
 from .neighbors import KNeighborsClassifier, KNeighborsDensity
 
 try:
@@ -15,5 +15,6 @@ __all__ = [
     "KNeighborsClassifier",
     "KNeighborsDensity",
     "LeastSquaresClassifier",
+    "SoftmaxRegression",
     "__version__",
 ]

@@ -4,9 +4,9 @@ Results are plain dicts of numbers and arrays; ``results["metrics"]`` is the JSO
 Plotting and the report only read them.
 """
 
-from . import task1, task2
+from . import task1, task2, task3
 
 #: Task name → experiment module, in the sheet's order.
-TASKS = {"task1": task1, "task2": task2}
+TASKS = {"task1": task1, "task2": task2, "task3": task3}
 
 __all__ = ["TASKS"]

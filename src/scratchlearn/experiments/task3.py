@@ -1,0 +1,371 @@
+"""Task 3: softmax regression on the digits, and a study of its optimisers.
+
+Four parts:
+
+1. **The sheet's run, as it meant it**: full-batch gradient descent from N(0, 1) weights
+   (seeded), learning rate 0.01 on the gradient *summed* over samples, 1,000 iterations, with
+   the one-hot fix and no penalty. A summed-gradient step with rate η is a mean-gradient
+   step with rate N·η, so it is ``SoftmaxRegression("gd", learning_rate=N * 0.01)``. The
+   same 0.01 on the averaged gradient is run beside it.
+2. **Every solver** on the same objective, mean cross-entropy + α/2‖W‖² with α = 1/N
+   (scikit-learn's ``LogisticRegression(C=1)``, which has a unique minimiser J*), from zero
+   weights, each with settings picked from a small grid (``Config.solvers``).
+3. **A learning-rate sweep** of gradient descent on that objective from the sheet's start,
+   on the summed and on the averaged gradient.
+4. **Checks**: the gradient against centred differences, and L-BFGS against scikit-learn.
+"""
+
+from __future__ import annotations
+
+import time
+import warnings
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import accuracy_score, confusion_matrix
+from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
+
+from .._math.losses import one_hot, softmax_cross_entropy
+from ..datasets import load_digits_split
+from ..gradcheck import check_gradient
+from ..linear_model import SoftmaxRegression
+
+
+def _default_solvers() -> dict[str, dict]:
+    # Each learning rate is the best of a grid 2× apart, by J after 300 iterations, among the
+    # rates whose J never rose above its start (a stable run, not a lucky bounce). Grids:
+    # gd 1/2/4/8, sgd 0.25/0.5/1 (batch 32 beat 128), momentum 2/4/8/16, nesterov 1/2/4/8,
+    # adam 0.05/0.1/0.2. The next rate up overshoots first: gd at 4 (J 2.3 → 2.75), momentum
+    # at 8 (→ 9.9), nesterov at 4 (→ 8.0), even where it ends lower.
+    return {
+        "gd": {"learning_rate": 2.0},
+        "sgd": {"learning_rate": 0.5, "batch_size": 32},
+        "momentum": {"learning_rate": 4.0, "momentum": 0.9},
+        "nesterov": {"learning_rate": 2.0, "momentum": 0.9},
+        "adam": {"learning_rate": 0.1},
+        "lbfgs": {},
+    }
+
+
+@dataclass(frozen=True)
+class Config:
+    """Task 3 settings; the sheet's where it has them."""
+
+    test_size: float = 0.25
+    split_random_state: int = 0
+    # The sheet's run.
+    sheet_learning_rate: float = 0.01  # on the summed gradient
+    sheet_iterations: int = 1000
+    init_seed: int = 0  # np.random.default_rng(init_seed).normal(0, 1, (10, 64))
+    # The solver study.
+    C: float = 1.0  # α = 1/(C·N), scikit-learn's LogisticRegression(C)
+    max_iter: int = 300
+    tol: float = 1e-6
+    solvers: dict = field(default_factory=_default_solvers)
+    random_state: int = 0  # mini-batch shuffles
+    # The learning-rate sweep of gradient descent (α = 1/(C·N), the sheet's start).
+    sweep_iterations: int = 1000
+    sweep_summed: tuple[float, ...] = (1e-4, 1e-3, 3e-3, 1e-2, 1e-1)
+    sweep_averaged: tuple[float, ...] = (0.01, 0.1, 1.0, 4.0, 100.0)
+    #: A sweep run is "good" when J − J* ≤ this after sweep_iterations.
+    good_gap: float = 1e-2
+    gradcheck_samples: int = 200
+    show_progress: bool = True
+
+
+@dataclass
+class _Fit:
+    model: SoftmaxRegression
+    converged: bool
+    #: Wall-clock seconds since the start of fit at each point of ``model.loss_curve_``.
+    seconds: np.ndarray
+    total_seconds: float
+
+
+def _fit(model: SoftmaxRegression, X, y, **fit_params) -> _Fit:
+    """Fit, timing every iteration and catching the ConvergenceWarning as a flag."""
+    stamps = []
+    model.set_params(callback=lambda iteration, loss: stamps.append(time.perf_counter()))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        started = time.perf_counter()
+        model.fit(X, y, **fit_params)
+        finished = time.perf_counter()
+    model.set_params(callback=None)
+    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    seconds = np.array([started, *stamps]) - started
+    return _Fit(model, converged, seconds, finished - started)
+
+
+def sweep_verdict(curve: np.ndarray, f_star: float, good_gap: float) -> str:
+    """Classify a gradient-descent run by its objective curve.
+
+    - "diverging": J ends above where it started, or stops being finite;
+    - "oscillating": J rises somewhere in the last tenth (a step below 2/L never does);
+    - "good": J − J* ≤ ``good_gap`` at the end;
+    - "too slow": otherwise, a steady descent still far from J*.
+    """
+    if not np.all(np.isfinite(curve)) or curve[-1] >= curve[0]:
+        return "diverging"
+    tail = curve[-max(2, len(curve) // 10) :]
+    if np.any(np.diff(tail) > 0):
+        return "oscillating"
+    return "good" if curve[-1] - f_star <= good_gap else "too slow"
+
+
+def _gradient_check(X: np.ndarray, y: np.ndarray, alpha: float, seed: int) -> float:
+    """Relative error of the softmax cross-entropy gradient at a random point."""
+    C, D = 10, X.shape[1]
+    Y = one_hot(y, C)
+    theta = np.random.default_rng(seed).normal(0, 0.1, C * (D + 1))
+
+    def fun(t):
+        loss, grad_W, grad_b = softmax_cross_entropy(
+            t[: C * D].reshape(C, D), t[C * D :], X, Y, alpha
+        )
+        return loss, np.concatenate([grad_W.ravel(), grad_b])
+
+    return check_gradient(fun, theta)
+
+
+def run(config: Config = Config()) -> dict:
+    """Run Task 3 and return its results (metrics, and arrays for the figures)."""
+    X_train, X_test, y_train, y_test = load_digits_split(
+        config.test_size, config.split_random_state
+    )
+    N, D = X_train.shape
+    n_classes = len(np.unique(y_train))
+    alpha = 1.0 / (config.C * N)
+    W0 = np.random.default_rng(config.init_seed).normal(0, 1, size=(n_classes, D))
+    progress = tqdm(
+        total=5 + len(config.solvers) + len(config.sweep_summed) + len(config.sweep_averaged),
+        desc="task3",
+        disable=not config.show_progress,
+    )
+
+    # 1. The sheet's run, and the same learning rate on the averaged gradient.
+    sheet_runs = {}
+    for gradient, learning_rate in (
+        ("summed", round(config.sheet_learning_rate * N, 12)),
+        ("averaged", config.sheet_learning_rate),
+    ):
+        model = _fit(
+            SoftmaxRegression(
+                "gd", learning_rate=learning_rate, max_iter=config.sheet_iterations, tol=0.0
+            ),
+            X_train,
+            y_train,
+            coef_init=W0,
+        ).model
+        sheet_runs[gradient] = {
+            "gradient": gradient,
+            "learning_rate": config.sheet_learning_rate,
+            "learning_rate_on_mean_gradient": learning_rate,
+            "iterations": model.n_iter_,
+            "initial_train_loss": float(model.loss_curve_[0]),
+            "train_loss": float(model.loss_curve_[-1]),
+            "train_accuracy": model.score(X_train, y_train),
+            "test_accuracy": model.score(X_test, y_test),
+            "max_abs_weight": float(np.max(np.abs(model.coef_))),
+        }
+        progress.update()
+
+    # 2. J* and scikit-learn's reference on the study's objective.
+    reference = _fit(
+        SoftmaxRegression("lbfgs", alpha=alpha, tol=1e-10, max_iter=10_000), X_train, y_train
+    ).model
+    f_star = float(reference.loss_curve_[-1])
+    # One BLAS thread, as SoftmaxRegression uses on a problem this small (see its fit).
+    with threadpool_limits(limits=1, user_api="blas"):
+        sklearn_model = LogisticRegression(C=config.C, tol=1e-10, max_iter=10_000)
+        sklearn_model.fit(X_train, y_train)
+    sklearn_reference = {
+        "model": f"LogisticRegression(C={config.C:g}, tol=1e-10)",
+        "test_accuracy": sklearn_model.score(X_test, y_test),
+        "max_abs_proba_difference_test": float(
+            np.max(np.abs(reference.predict_proba(X_test) - sklearn_model.predict_proba(X_test)))
+        ),
+        "max_abs_coef_difference": float(np.max(np.abs(reference.coef_ - sklearn_model.coef_))),
+        "objective_minimum": f_star,
+    }
+    progress.update()
+
+    # 3. Every solver on the same objective.
+    optimizers, curves, models = [], {}, {}
+    for name, settings in config.solvers.items():
+        model = SoftmaxRegression(
+            name,
+            alpha=alpha,
+            max_iter=config.max_iter,
+            tol=config.tol,
+            random_state=config.random_state,
+            **settings,
+        )
+        fitted = _fit(model, X_train, y_train)
+        models[name] = model
+        curves[name] = {"loss": model.loss_curve_, "seconds": fitted.seconds}
+        optimizers.append(
+            {
+                "name": name,
+                "settings": {
+                    **settings,
+                    "alpha": alpha,
+                    "max_iter": config.max_iter,
+                    "tol": config.tol,
+                    **({"random_state": config.random_state} if name == "sgd" else {}),
+                },
+                "iteration_unit": {"sgd": "epoch", "lbfgs": "iteration"}.get(name, "step"),
+                "test_accuracy": model.score(X_test, y_test),
+                "train_accuracy": model.score(X_train, y_train),
+                "train_loss": float(model.loss_curve_[-1]),
+                "gap_to_minimum": float(model.loss_curve_[-1] - f_star),
+                "iterations": model.n_iter_,
+                "converged": fitted.converged,
+                "seconds": fitted.total_seconds,
+            }
+        )
+        progress.update()
+    best = min(optimizers, key=lambda row: row["train_loss"])
+    best_model = models[best["name"]]
+    y_pred = best_model.predict(X_test)
+
+    # 4. Learning-rate sweep of gradient descent from the sheet's start.
+    sweep, sweep_curves = [], []
+    for gradient, rates, scale in (
+        ("summed", config.sweep_summed, N),
+        ("averaged", config.sweep_averaged, 1),
+    ):
+        for learning_rate in rates:
+            # Rounded so that 0.1 × 1347 reads 134.7 in the metrics, not 134.70000000000002.
+            mean_rate = round(learning_rate * scale, 12)
+            model = _fit(
+                SoftmaxRegression(
+                    "gd",
+                    learning_rate=mean_rate,
+                    alpha=alpha,
+                    max_iter=config.sweep_iterations,
+                    tol=0.0,
+                ),
+                X_train,
+                y_train,
+                coef_init=W0,
+            ).model
+            curve = model.loss_curve_
+            finite = bool(np.all(np.isfinite(model.coef_)))
+            sweep.append(
+                {
+                    "gradient": gradient,
+                    "learning_rate": learning_rate,
+                    "learning_rate_on_mean_gradient": mean_rate,
+                    "iterations": model.n_iter_,
+                    "final_train_loss": float(curve[-1]) if np.isfinite(curve[-1]) else None,
+                    "gap_to_minimum": float(curve[-1] - f_star) if np.isfinite(curve[-1]) else None,
+                    "test_accuracy": model.score(X_test, y_test) if finite else None,
+                    "verdict": sweep_verdict(curve, f_star, config.good_gap),
+                }
+            )
+            sweep_curves.append({**sweep[-1], "loss": curve})
+            progress.update()
+
+    # 5. Gradient check on part of the training set.
+    rows = slice(0, config.gradcheck_samples)
+    gradient_check = {
+        "samples": config.gradcheck_samples,
+        "relative_error_cross_entropy": _gradient_check(X_train[rows], y_train[rows], 0.0, 1),
+        "relative_error_cross_entropy_l2": _gradient_check(X_train[rows], y_train[rows], 0.1, 2),
+    }
+    progress.update()
+    progress.close()
+
+    metrics = {
+        "config": asdict(config) | {"show_progress": None},
+        "dataset": {"n_train": N, "n_test": len(X_test), "n_features": D, "n_classes": n_classes},
+        "objective": {
+            "formula": "mean cross-entropy + alpha/2 * ||W||^2 (bias not penalised)",
+            "alpha": alpha,
+            "equivalent": f"scikit-learn LogisticRegression(C={config.C:g})",
+            "minimum": f_star,
+        },
+        "sheet_run": {
+            "description": (
+                "GD from N(0,1) weights (np.random.default_rng(init_seed)), no penalty, "
+                "one-hot targets; a summed-gradient step with rate lr is a mean-gradient step "
+                "with rate N*lr"
+            ),
+            **sheet_runs,
+        },
+        "optimizers": optimizers,
+        "best_optimizer": {
+            "name": best["name"],
+            "criterion": "lowest training objective",
+            "test_accuracy": best["test_accuracy"],
+        },
+        "sklearn_reference": sklearn_reference,
+        "learning_rate_sweep": {
+            "objective": "the optimizers' objective (alpha = 1/(C*N)), from the sheet's start",
+            "iterations": config.sweep_iterations,
+            "verdict_rule": (
+                f"diverging: final J >= initial J or not finite; oscillating: J rises in the "
+                f"last tenth; good: J - J* <= {config.good_gap:g}; too slow: otherwise"
+            ),
+            "runs": sweep,
+        },
+        "gradient_check": gradient_check,
+    }
+    return {
+        "metrics": metrics,
+        "data": {"X_test": X_test, "y_test": y_test},
+        "curves": curves,
+        "f_star": f_star,
+        "sweep": sweep_curves,
+        "best": {
+            "name": best["name"],
+            "coef": best_model.coef_,
+            "classes": best_model.classes_,
+            "y_pred": y_pred,
+            "confusion": confusion_matrix(y_test, y_pred, labels=best_model.classes_),
+            "test_accuracy": accuracy_score(y_test, y_pred),
+        },
+        "texts": {"optimizers.txt": optimizer_table(metrics)},
+    }
+
+
+def optimizer_table(metrics: dict) -> str:
+    """The solvers, the sheet's run and scikit-learn's reference as a fixed-width table."""
+    lines = [
+        f"Objective: {metrics['objective']['formula']}, alpha = {metrics['objective']['alpha']:.3g}"
+        f" ({metrics['objective']['equivalent']}); J* = {metrics['objective']['minimum']:.6f}",
+        "",
+        f"{'solver':<10} {'settings':<34} {'iters':>6} {'train J':>9} {'J - J*':>9} "
+        f"{'test acc':>8} {'seconds':>8}",
+    ]
+    for row in metrics["optimizers"]:
+        settings = ", ".join(
+            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
+            for k, v in row["settings"].items()
+            if k not in ("alpha", "max_iter", "tol", "random_state")
+        )
+        lines.append(
+            f"{row['name']:<10} {settings or '-':<34} {row['iterations']:>6} "
+            f"{row['train_loss']:>9.5f} {row['gap_to_minimum']:>9.2e} "
+            f"{row['test_accuracy']:>8.4f} {row['seconds']:>8.3f}"
+        )
+    reference = metrics["sklearn_reference"]
+    lines += [
+        "",
+        f"scikit-learn {reference['model']}: test accuracy {reference['test_accuracy']:.4f}; "
+        f"max |p_ours - p_sklearn| = {reference['max_abs_proba_difference_test']:.1e}",
+        "",
+        "The sheet's run (GD, 1,000 iterations, N(0,1) start, no penalty):",
+    ]
+    for key in ("summed", "averaged"):
+        row = metrics["sheet_run"][key]
+        lines.append(
+            f"  lr {row['learning_rate']:g} on the {key} gradient "
+            f"(= {row['learning_rate_on_mean_gradient']:g} on the mean): "
+            f"train loss {row['train_loss']:.4f}, test accuracy {row['test_accuracy']:.4f}"
+        )
+    return "\n".join(lines) + "\n"

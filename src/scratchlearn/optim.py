@@ -1,0 +1,249 @@
+"""Optimisers: small update rules, one training loop for them all, and L-BFGS via SciPy.
+
+Every rule maps (θ, g, state) to (θ', state') for a flat parameter vector θ and a gradient
+g evaluated at θ; ``state`` is a dict of arrays, empty at the first step. With learning rate
+η:
+
+- ``gd_step``:       θ' = θ − η g
+- ``momentum_step``: v' = μ v − η g;             θ' = θ + v'           (Polyak's heavy ball)
+- ``nesterov_step``: v' = μ v − η g;             θ' = θ + μ v' − η g   (Nesterov, written as
+  in Sutskever et al. 2013 so that g is taken at the current θ, which is the look-ahead point)
+- ``adam_step``:     m' = β₁ m + (1 − β₁) g;     s' = β₂ s + (1 − β₂) g²;
+  θ' = θ − η m̂ / (√ŝ + ε) with m̂ = m'/(1 − β₁ᵗ), ŝ = s'/(1 − β₂ᵗ)   (Kingma & Ba 2015)
+
+"sgd" is ``gd_step`` on mini-batch gradients (``minibatches``). ``descend`` runs any rule with
+full or mini-batches; ``lbfgs`` hands the same objective to ``scipy.optimize.minimize``.
+
+Both stop when max_i |∂J/∂θ_i| ≤ tol on the full objective, the criterion that SciPy's
+L-BFGS-B (``gtol``) and scikit-learn's ``LogisticRegression`` use, so ``tol`` means the same
+for every solver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import minimize
+
+#: fun(θ) -> (J(θ), ∇J(θ))
+Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
+
+
+def gd_step(
+    theta: np.ndarray, grad: np.ndarray, state: dict, *, learning_rate: float
+) -> tuple[np.ndarray, dict]:
+    """Gradient descent: θ' = θ − η g."""
+    return theta - learning_rate * grad, state
+
+
+def momentum_step(
+    theta: np.ndarray,
+    grad: np.ndarray,
+    state: dict,
+    *,
+    learning_rate: float,
+    momentum: float = 0.9,
+) -> tuple[np.ndarray, dict]:
+    """Heavy-ball momentum: v' = μ v − η g, θ' = θ + v' (v = 0 at the first step)."""
+    velocity = momentum * state.get("velocity", 0.0) - learning_rate * grad
+    return theta + velocity, {"velocity": velocity}
+
+
+def nesterov_step(
+    theta: np.ndarray,
+    grad: np.ndarray,
+    state: dict,
+    *,
+    learning_rate: float,
+    momentum: float = 0.9,
+) -> tuple[np.ndarray, dict]:
+    """Nesterov momentum: v' = μ v − η g, θ' = θ + μ v' − η g.
+
+    The classical form evaluates g at θ + μ v; tracking the look-ahead point instead makes
+    the gradient the one at the current parameters, so every rule has the same signature.
+    """
+    velocity = momentum * state.get("velocity", 0.0) - learning_rate * grad
+    return theta + momentum * velocity - learning_rate * grad, {"velocity": velocity}
+
+
+def adam_step(
+    theta: np.ndarray,
+    grad: np.ndarray,
+    state: dict,
+    *,
+    learning_rate: float,
+    beta_1: float = 0.9,
+    beta_2: float = 0.999,
+    epsilon: float = 1e-8,
+) -> tuple[np.ndarray, dict]:
+    """Adam: bias-corrected running means of g and g², step η m̂ / (√ŝ + ε) per coordinate."""
+    t = state.get("t", 0) + 1
+    m = beta_1 * state.get("m", 0.0) + (1.0 - beta_1) * grad
+    s = beta_2 * state.get("s", 0.0) + (1.0 - beta_2) * grad * grad
+    m_hat, s_hat = m / (1.0 - beta_1**t), s / (1.0 - beta_2**t)
+    return theta - learning_rate * m_hat / (np.sqrt(s_hat) + epsilon), {"t": t, "m": m, "s": s}
+
+
+#: Solver name → update rule.
+UPDATE_RULES = {
+    "gd": gd_step,
+    "sgd": gd_step,
+    "momentum": momentum_step,
+    "nesterov": nesterov_step,
+    "adam": adam_step,
+}
+
+
+def minibatches(n_samples: int, batch_size: int, rng: np.random.RandomState) -> list[np.ndarray]:
+    """One epoch: a fresh random permutation of ``0..n_samples-1`` cut into batches.
+
+    The last batch is smaller when ``batch_size`` does not divide ``n_samples``.
+    """
+    order = rng.permutation(n_samples)
+    return [order[start : start + batch_size] for start in range(0, n_samples, batch_size)]
+
+
+@dataclass
+class OptimizeResult:
+    """What a solver returns: the final θ and how it got there."""
+
+    theta: np.ndarray
+    #: J at the initial θ and after each iteration (epoch for mini-batches).
+    loss_curve: list[float] = field(default_factory=list)
+    n_iter: int = 0
+    converged: bool = False
+    #: max_i |∂J/∂θ_i| at the final θ.
+    grad_max: float = np.inf
+    #: Set when J or θ stopped being finite.
+    diverged: bool = False
+    message: str = ""
+
+
+def descend(
+    fun: Objective,
+    theta0: np.ndarray,
+    rule: Callable[..., tuple[np.ndarray, dict]],
+    *,
+    max_iter: int,
+    tol: float,
+    batch_fun: Callable[[np.ndarray, np.ndarray], tuple[float, np.ndarray]] | None = None,
+    n_samples: int | None = None,
+    batch_size: int | None = None,
+    rng: np.random.RandomState | None = None,
+    callback: Callable[[int, float], None] | None = None,
+    **hyper,
+) -> OptimizeResult:
+    """Minimise ``fun`` with a first-order update rule.
+
+    Full batch (``batch_size=None``): each iteration is one step with the full gradient,
+    which is also the one that decides convergence, so one evaluation per iteration.
+    Mini-batches: each iteration is an epoch of steps with ``batch_fun(θ, indices)``, the
+    objective on those samples (penalty included), over a fresh permutation drawn from
+    ``rng``; the full objective is evaluated once at the end of the epoch.
+
+    Parameters
+    ----------
+    fun : callable
+        ``fun(θ) -> (J, ∇J)`` on the whole training set.
+    theta0 : ndarray of shape (n_params,)
+    rule : callable
+        One of the ``*_step`` functions; ``hyper`` (learning_rate, momentum, ...) is passed
+        to it.
+    max_iter : int
+    tol : float
+        Stop once max_i |∂J/∂θ_i| ≤ tol.
+    batch_fun, n_samples, batch_size, rng
+        Needed together for mini-batches.
+    callback : callable, optional
+        ``callback(iteration, J)`` after each iteration.
+
+    Returns
+    -------
+    OptimizeResult
+    """
+    theta, state = np.array(theta0, dtype=float), {}
+    # A too-large step makes θ or J overflow; that is detected and reported as divergence
+    # below, so NumPy's overflow warnings would only repeat it.
+    with np.errstate(over="ignore", invalid="ignore"):
+        loss, grad = fun(theta)
+        result = OptimizeResult(theta, [loss])
+        for iteration in range(1, max_iter + 1):
+            if np.max(np.abs(grad)) <= tol:
+                break
+            if batch_size is None:
+                theta, state = rule(theta, grad, state, **hyper)
+            else:
+                for batch in minibatches(n_samples, batch_size, rng):
+                    theta, state = rule(theta, batch_fun(theta, batch)[1], state, **hyper)
+            if not np.all(np.isfinite(theta)):
+                result.diverged = True
+                break
+            loss, grad = fun(theta)
+            result.theta, result.n_iter = theta, iteration
+            result.loss_curve.append(loss)
+            if callback is not None:
+                callback(iteration, loss)
+            if not np.isfinite(loss):
+                result.diverged = True
+                break
+    result.grad_max = float(np.max(np.abs(grad)))
+    result.converged = not result.diverged and result.grad_max <= tol
+    result.message = (
+        "the loss or the parameters stopped being finite (the learning rate is too large)"
+        if result.diverged
+        else f"max |gradient| = {result.grad_max:.3g} {'<=' if result.converged else '>'} "
+        f"tol = {tol:g}"
+    )
+    return result
+
+
+def lbfgs(
+    fun: Objective,
+    theta0: np.ndarray,
+    *,
+    max_iter: int,
+    tol: float,
+    callback: Callable[[int, float], None] | None = None,
+) -> OptimizeResult:
+    """Minimise ``fun`` with SciPy's L-BFGS-B (no bounds).
+
+    ``tol`` is SciPy's ``gtol`` (max_i |∂J/∂θ_i|); ``ftol`` is set to 64 machine epsilons
+    and the line search may take 50 steps, as scikit-learn does, so that a small ``tol`` is
+    reached rather than cut short by the relative-decrease test.
+    """
+    curve = []
+    theta0 = np.array(theta0, dtype=float)
+    curve.append(fun(theta0)[0])
+
+    def record(intermediate_result):
+        curve.append(float(intermediate_result.fun))
+        if callback is not None:
+            callback(len(curve) - 1, curve[-1])
+
+    solution = minimize(
+        fun,
+        theta0,
+        jac=True,
+        method="L-BFGS-B",
+        callback=record,
+        options={
+            "maxiter": max_iter,
+            "gtol": tol,
+            "ftol": 64 * np.finfo(float).eps,
+            "maxls": 50,
+        },
+    )
+    _, grad = fun(solution.x)
+    grad_max = float(np.max(np.abs(grad)))
+    return OptimizeResult(
+        theta=solution.x,
+        loss_curve=curve,
+        n_iter=int(solution.nit),
+        # scipy's success also covers the ftol stop: no further decrease is possible.
+        converged=bool(solution.success),
+        grad_max=grad_max,
+        diverged=False,
+        message=f"L-BFGS-B: {solution.message}; max |gradient| = {grad_max:.3g}",
+    )

@@ -1,0 +1,139 @@
+"""Update rules against hand-worked steps and textbook forms; the loops on known problems."""
+
+import numpy as np
+import pytest
+from scipy.optimize import rosen, rosen_der
+
+from scratchlearn import optim
+
+
+def quadratic(A, b):
+    """J(θ) = ½ θᵀAθ − bᵀθ, minimised at A⁻¹b."""
+    return lambda theta: (float(0.5 * theta @ A @ theta - b @ theta), A @ theta - b)
+
+
+def test_gd_step():
+    theta, _ = optim.gd_step(np.array([1.0, 2.0]), np.array([0.5, -1.0]), {}, learning_rate=0.1)
+    np.testing.assert_allclose(theta, [0.95, 2.1])
+
+
+def test_momentum_two_steps_by_hand():
+    theta, state = np.array([1.0]), {}
+    theta, state = optim.momentum_step(theta, np.array([2.0]), state, learning_rate=0.1)
+    np.testing.assert_allclose(theta, [0.8])  # v = −0.2
+    theta, state = optim.momentum_step(theta, np.array([1.0]), state, learning_rate=0.1)
+    np.testing.assert_allclose(state["velocity"], [0.9 * -0.2 - 0.1])
+    np.testing.assert_allclose(theta, [0.8 - 0.28])
+
+
+def test_nesterov_tracks_the_look_ahead_point_of_the_classical_form():
+    # Classical Nesterov: v ← μv − η∇J(φ + μv), φ ← φ + v. Our θ is φ + μv.
+    rng = np.random.default_rng(0)
+    M = rng.normal(size=(4, 4))
+    fun = quadratic(M @ M.T + np.eye(4), rng.normal(size=4))
+    eta, mu = 0.05, 0.9
+    phi, v = rng.normal(size=4), np.zeros(4)
+    theta, state = phi.copy(), {}
+    for _ in range(25):
+        v = mu * v - eta * fun(phi + mu * v)[1]
+        phi = phi + v
+        theta, state = optim.nesterov_step(
+            theta, fun(theta)[1], state, learning_rate=eta, momentum=mu
+        )
+        np.testing.assert_allclose(theta, phi + mu * v, rtol=1e-12, atol=1e-12)
+
+
+def test_adam_first_step_is_eta_times_the_sign():
+    # After one step m̂ = g and ŝ = g², so the step is η g / (|g| + ε).
+    g = np.array([3.0, -1e-3, 0.0])
+    theta, state = optim.adam_step(np.zeros(3), g, {}, learning_rate=0.01)
+    np.testing.assert_allclose(theta, -0.01 * g / (np.abs(g) + 1e-8))
+    assert state["t"] == 1
+
+
+def test_adam_matches_a_plain_loop():
+    rng = np.random.default_rng(1)
+    grads = rng.normal(size=(5, 3))
+    theta, state = np.ones(3), {}
+    m, s, expected = np.zeros(3), np.zeros(3), np.ones(3)
+    for t, g in enumerate(grads, start=1):
+        theta, state = optim.adam_step(theta, g, state, learning_rate=0.1)
+        m = 0.9 * m + 0.1 * g
+        s = 0.999 * s + 0.001 * g * g
+        expected = expected - 0.1 * (m / (1 - 0.9**t)) / (np.sqrt(s / (1 - 0.999**t)) + 1e-8)
+    np.testing.assert_allclose(theta, expected, rtol=1e-12)
+
+
+def test_minibatches_partition_every_epoch_differently():
+    rng = np.random.RandomState(0)
+    first, second = optim.minibatches(10, 4, rng), optim.minibatches(10, 4, rng)
+    assert [len(batch) for batch in first] == [4, 4, 2]
+    np.testing.assert_array_equal(np.sort(np.concatenate(first)), np.arange(10))
+    assert not np.array_equal(np.concatenate(first), np.concatenate(second))
+    again = optim.minibatches(10, 4, np.random.RandomState(0))
+    np.testing.assert_array_equal(np.concatenate(again), np.concatenate(first))
+
+
+@pytest.mark.parametrize("name", ["gd", "momentum", "nesterov", "adam"])
+def test_descend_solves_a_quadratic(name):
+    A, b = np.diag([1.0, 4.0]), np.array([1.0, -2.0])
+    hyper = {"learning_rate": 0.02 if name == "adam" else 0.2}
+    result = optim.descend(
+        quadratic(A, b), np.zeros(2), optim.UPDATE_RULES[name], max_iter=5000, tol=1e-8, **hyper
+    )
+    assert result.converged and not result.diverged
+    np.testing.assert_allclose(result.theta, [1.0, -0.5], atol=1e-6)
+    assert result.grad_max <= 1e-8
+    assert len(result.loss_curve) == result.n_iter + 1
+    assert result.n_iter < 5000
+
+
+def test_descend_stops_at_max_iter_and_reports_it():
+    result = optim.descend(
+        quadratic(np.eye(2), np.ones(2)), np.zeros(2), optim.gd_step,
+        max_iter=3, tol=1e-12, learning_rate=0.1,
+    )  # fmt: skip
+    assert not result.converged and result.n_iter == 3
+    assert len(result.loss_curve) == 4
+    assert "> tol" in result.message
+
+
+def test_descend_reports_divergence_without_warnings():
+    # θ ← θ − η·θ with η = 3 multiplies θ by −2 each step: it overflows after ~1000 steps.
+    result = optim.descend(
+        quadratic(np.eye(1), np.zeros(1)), np.ones(1), optim.gd_step,
+        max_iter=5000, tol=1e-8, learning_rate=3.0,
+    )  # fmt: skip
+    assert result.diverged and not result.converged
+    assert np.all(np.isfinite(result.theta))  # the last finite iterate is kept
+    assert "finite" in result.message
+
+
+def test_descend_with_minibatches_uses_batch_gradients():
+    # J(θ) = (1/N) Σ_n ½(θ − a_n)², minimised at mean(a); batches see only their a_n.
+    a = np.arange(8.0)
+
+    def batch_fun(theta, rows):
+        return float(np.mean(0.5 * (theta[0] - a[rows]) ** 2)), np.array(
+            [np.mean(theta[0] - a[rows])]
+        )
+
+    calls = []
+    result = optim.descend(
+        lambda theta: batch_fun(theta, np.arange(8)), np.zeros(1), optim.gd_step,
+        max_iter=200, tol=1e-6, batch_fun=batch_fun, n_samples=8, batch_size=8,
+        rng=np.random.RandomState(0), callback=lambda i, loss: calls.append(i),
+        learning_rate=0.5,
+    )  # fmt: skip
+    np.testing.assert_allclose(result.theta, [3.5], atol=1e-5)
+    assert calls == list(range(1, result.n_iter + 1))
+
+
+def test_lbfgs_minimises_rosenbrock():
+    result = optim.lbfgs(
+        lambda x: (rosen(x), rosen_der(x)), np.array([-1.2, 1.0, 0.5]), max_iter=500, tol=1e-9
+    )
+    assert result.converged
+    np.testing.assert_allclose(result.theta, np.ones(3), atol=1e-5)
+    assert len(result.loss_curve) == result.n_iter + 1
+    assert result.loss_curve[-1] < result.loss_curve[0]

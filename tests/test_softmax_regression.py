@@ -1,0 +1,276 @@
+"""SoftmaxRegression: scikit-learn parity, every solver, two classes, bad input, API checks."""
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
+from sklearn.linear_model import LogisticRegression
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from scratchlearn import SoftmaxRegression
+from scratchlearn.datasets import load_digits_split
+
+SOLVERS = ["gd", "sgd", "momentum", "nesterov", "adam", "lbfgs"]
+
+
+@pytest.fixture(scope="module")
+def digits():
+    return load_digits_split()
+
+
+def test_load_digits_split_is_the_sheets():
+    X_train, X_test, y_train, y_test = load_digits_split()
+    assert X_train.shape == (1347, 64) and X_test.shape == (450, 64)
+    assert X_train.min() == 0.0 and X_train.max() == 1.0
+    assert len(y_train) == 1347 and set(np.unique(y_test)) == set(range(10))
+
+
+def fit_both(X, y, C):
+    ours = SoftmaxRegression(alpha=1 / (C * len(X)), tol=1e-10, max_iter=10_000).fit(X, y)
+    reference = LogisticRegression(C=C, tol=1e-10, max_iter=10_000).fit(X, y)
+    return ours, reference
+
+
+@pytest.mark.parametrize("C", [1.0, 0.05])
+def test_lbfgs_reproduces_sklearn_on_digits(digits, C):
+    X_train, X_test, y_train, _ = digits
+    ours, reference = fit_both(X_train, y_train, C)
+    diff = np.abs(ours.predict_proba(X_test) - reference.predict_proba(X_test))
+    assert diff.max() < 1e-4
+    np.testing.assert_allclose(ours.coef_, reference.coef_, atol=1e-3)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 5])
+@pytest.mark.parametrize("seed", [0, 1])
+def test_lbfgs_reproduces_sklearn_on_random_data(n_classes, seed):
+    # scikit-learn fits one logit for two classes (mean log-loss + ‖w‖²/(2CN)) and the
+    # multinomial for more; ours does the same, so the same alpha matches both.
+    X, y = make_classification(
+        n_samples=150, n_features=6, n_informative=4, n_classes=n_classes, random_state=seed
+    )
+    X_new = np.random.default_rng(seed).normal(size=(40, 6)) * 2
+    ours, reference = fit_both(X, y, C=0.5)
+    assert np.abs(ours.predict_proba(X_new) - reference.predict_proba(X_new)).max() < 1e-4
+    assert ours.coef_.shape == reference.coef_.shape
+    np.testing.assert_allclose(ours.coef_, reference.coef_, atol=1e-3)
+    np.testing.assert_array_equal(ours.predict(X_new), reference.predict(X_new))
+
+
+def test_two_classes_with_string_labels_is_logistic_regression():
+    X, y_int = make_classification(n_samples=80, n_features=3, n_redundant=0, random_state=0)
+    y = np.where(y_int == 1, "spam", "ham")
+    model = SoftmaxRegression(alpha=0.01).fit(X, y)
+    assert list(model.classes_) == ["ham", "spam"]
+    assert model.coef_.shape == (1, 3) and model.intercept_.shape == (1,)
+    P = model.predict_proba(X)
+    assert P.shape == (80, 2)
+    g = model.decision_function(X)
+    assert g.shape == (80,)
+    np.testing.assert_allclose(P[:, 1], 1 / (1 + np.exp(-g)), rtol=1e-12)  # σ(w·x + b)
+    np.testing.assert_array_equal(model.predict(X), np.where(g > 0, "spam", "ham"))
+    np.testing.assert_allclose(np.exp(model.predict_log_proba(X)), P, rtol=1e-12)
+
+
+@pytest.mark.parametrize("labels", [[-1, 5, 7], ["a", "b", "c"], [2.0, 4.0, 8.0]])
+def test_any_label_type(labels):
+    X, y = make_classification(n_samples=90, n_features=4, n_informative=3, n_classes=3,
+                               n_redundant=0, random_state=2)  # fmt: skip
+    y_mapped = np.asarray(labels)[y]
+    model = SoftmaxRegression(alpha=0.01).fit(X, y_mapped)
+    np.testing.assert_array_equal(model.classes_, np.sort(np.asarray(labels)))
+    reference = SoftmaxRegression(alpha=0.01).fit(X, y)
+    np.testing.assert_array_equal(model.predict(X), np.asarray(labels)[reference.predict(X)])
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 10])
+def test_zero_initial_weights_give_log_n_classes(digits, n_classes):
+    X, _, y, _ = digits
+    keep = y < n_classes
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = SoftmaxRegression("gd", max_iter=1).fit(X[keep], y[keep])
+    assert model.loss_curve_[0] == pytest.approx(math.log(n_classes), rel=1e-12)
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_every_solver_lowers_the_loss_on_digits(digits, solver):
+    X_train, X_test, y_train, y_test = digits
+    settings = {"learning_rate": 1.0, "max_iter": 30, "alpha": 1e-3, "random_state": 0}
+    settings |= {"adam": {"learning_rate": 0.05}, "sgd": {"batch_size": 64}}.get(solver, {})
+    model = SoftmaxRegression(solver, **settings)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model.fit(X_train, y_train)
+    curve = model.loss_curve_
+    assert curve[-1] < 0.5 * curve[0]
+    assert len(curve) == model.n_iter_ + 1 and 1 <= model.n_iter_ <= 30
+    assert model.coef_.shape == (10, 64) and model.intercept_.shape == (10,)
+    assert model.score(X_test, y_test) > 0.85
+
+
+def test_gd_fits_20_samples_exactly(digits):
+    X, _, y, _ = digits
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = SoftmaxRegression("gd", learning_rate=1.0, max_iter=500).fit(X[:20], y[:20])
+    assert model.score(X[:20], y[:20]) == 1.0
+
+
+def test_summed_gradient_is_mean_gradient_with_n_times_the_rate(digits):
+    # The sheet's update, literally: W ← W − η Σ_n (p_n − onehot(y_n)) x_nᵀ.
+    X, _, y, _ = digits
+    X, y = X[:100], y[:100]
+    W, b = np.random.default_rng(0).normal(size=(10, 64)), np.zeros(10)
+    W0, Y = W.copy(), np.eye(10)[y]
+    for _ in range(20):
+        G = X @ W.T + b
+        P = np.exp(G - G.max(axis=1, keepdims=True))
+        P /= P.sum(axis=1, keepdims=True)
+        W, b = W - 0.01 * (P - Y).T @ X, b - 0.01 * (P - Y).sum(axis=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = SoftmaxRegression("gd", learning_rate=0.01 * 100, max_iter=20, tol=0.0)
+        model.fit(X, y, coef_init=W0)
+    np.testing.assert_allclose(model.coef_, W, rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(model.intercept_, b, rtol=1e-10, atol=1e-12)
+
+
+def test_stops_at_tol_without_warning():
+    X, y = make_classification(n_samples=60, n_features=3, n_redundant=0, random_state=1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = SoftmaxRegression("gd", learning_rate=1.0, alpha=0.1, tol=1e-6).fit(X, y)
+    assert model.n_iter_ < 1000
+    tighter = SoftmaxRegression("gd", learning_rate=1.0, alpha=0.1, tol=1e-9).fit(X, y)
+    assert tighter.n_iter_ > model.n_iter_
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+def test_warns_when_not_converged(digits, solver):
+    X, _, y, _ = digits
+    with pytest.warns(ConvergenceWarning, match=f"solver='{solver}'.*max_iter=2"):
+        SoftmaxRegression(solver, max_iter=2, tol=1e-8).fit(X[:200], y[:200])
+
+
+def test_divergence_is_a_warning_and_keeps_finite_weights(digits):
+    X, _, y, _ = digits
+    with pytest.warns(ConvergenceWarning, match="finite"):
+        model = SoftmaxRegression("gd", learning_rate=1e7, alpha=1.0, max_iter=2000).fit(X, y)
+    assert np.all(np.isfinite(model.coef_))
+
+
+def test_sgd_is_reproducible_with_random_state(digits):
+    X, _, y, _ = digits
+    kwargs = {"solver": "sgd", "batch_size": 50, "max_iter": 3}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a = SoftmaxRegression(random_state=0, **kwargs).fit(X, y)
+        b = SoftmaxRegression(random_state=0, **kwargs).fit(X, y)
+        c = SoftmaxRegression(random_state=1, **kwargs).fit(X, y)
+    np.testing.assert_array_equal(a.coef_, b.coef_)
+    assert not np.allclose(a.coef_, c.coef_)
+
+
+def test_callback_sees_every_iteration():
+    X, y = make_classification(n_samples=50, n_features=3, n_redundant=0, random_state=3)
+    seen = []
+    model = SoftmaxRegression(alpha=0.1, callback=lambda i, loss: seen.append((i, loss))).fit(X, y)
+    assert [i for i, _ in seen] == list(range(1, model.n_iter_ + 1))
+    np.testing.assert_allclose([loss for _, loss in seen], model.loss_curve_[1:])
+
+
+# --- bad input -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_rejects_nan_and_inf(bad):
+    X, y = np.ones((5, 2)), np.array([0, 1, 0, 1, 0])
+    X[2, 1] = bad
+    with pytest.raises(ValueError, match=r"NaN|infinity"):
+        SoftmaxRegression().fit(X, y)
+
+
+def test_rejects_wrong_ndim_and_feature_mismatch():
+    X, y = np.arange(12.0).reshape(6, 2), np.array([0, 1] * 3)
+    with pytest.raises(ValueError, match="2D array"):
+        SoftmaxRegression().fit(X.ravel(), y)
+    model = SoftmaxRegression(alpha=0.1).fit(X, y)
+    with pytest.raises(ValueError, match="2 features"):
+        model.predict(np.ones((3, 3)))
+    with pytest.raises(ValueError, match="2D array"):
+        model.predict_proba(np.ones(2))
+
+
+@pytest.mark.parametrize("method", ["predict", "predict_proba", "decision_function"])
+def test_predict_before_fit(method):
+    with pytest.raises(NotFittedError):
+        getattr(SoftmaxRegression(), method)(np.ones((2, 2)))
+
+
+def test_one_class_is_an_error():
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        SoftmaxRegression().fit(np.ones((4, 2)), np.zeros(4))
+
+
+@pytest.mark.parametrize(
+    ("params", "name", "value"),
+    [
+        ({"solver": "newton"}, "solver", "'newton'"),
+        ({"learning_rate": 0}, "learning_rate", "0"),
+        ({"learning_rate": -0.1}, "learning_rate", "-0.1"),
+        ({"learning_rate": "auto"}, "learning_rate", "'auto'"),
+        ({"max_iter": 0}, "max_iter", "0"),
+        ({"max_iter": 2.5}, "max_iter", "2.5"),
+        ({"batch_size": 0}, "batch_size", "0"),
+        ({"batch_size": 1.5}, "batch_size", "1.5"),
+        ({"alpha": -1.0}, "alpha", "-1.0"),
+        ({"tol": float("nan")}, "tol", "nan"),
+        ({"momentum": 1.0}, "momentum", "1.0"),
+        ({"callback": 3}, "callback", "3"),
+    ],
+)
+def test_bad_parameters_name_parameter_and_value(params, name, value):
+    X, y = np.arange(8.0).reshape(4, 2), np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match=rf"{name}.*{value.replace('.', '[.]')}"):
+        SoftmaxRegression(**params).fit(X, y)
+
+
+def test_bad_initial_values():
+    X, y = np.arange(12.0).reshape(6, 2), np.array([0, 1, 2] * 2)
+    with pytest.raises(ValueError, match=r"coef_init must have shape \(3, 2\)"):
+        SoftmaxRegression().fit(X, y, coef_init=np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="intercept_init must be finite"):
+        SoftmaxRegression().fit(X, y, intercept_init=[0.0, np.nan, 0.0])
+
+
+# --- scikit-learn's estimator checks -----------------------------------------------------
+
+
+@parametrize_with_checks(
+    [
+        SoftmaxRegression(),
+        SoftmaxRegression("gd", learning_rate=0.5, alpha=0.01),
+        SoftmaxRegression("adam", learning_rate=0.05, alpha=0.01, max_iter=300),
+    ]
+)
+def test_sklearn_compatible(estimator, check):
+    # The default (L-BFGS) must converge on every check's data. A fixed learning rate cannot
+    # suit every check's data (some are unscaled, gradients near 50), so the first-order
+    # instances may warn; the checks themselves must still pass.
+    default = estimator.solver == "lbfgs"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error" if default else "ignore", ConvergenceWarning)
+        check(estimator)
+
+
+def test_multiclass_solution_sums_to_zero_over_classes():
+    # J is unchanged by adding one vector to every row of W, so at the penalised minimum
+    # αΣ_c θ_c = −Σ_c (P − Y)_cᵀX/N = 0; the bias gradient sums to 0, so Σ_c b_c stays 0.
+    X, y = make_classification(n_samples=120, n_features=5, n_informative=4, n_classes=4,
+                               n_redundant=0, random_state=4)  # fmt: skip
+    model = SoftmaxRegression(alpha=0.05, tol=1e-10).fit(X, y)
+    np.testing.assert_allclose(model.coef_.sum(axis=0), 0.0, atol=1e-8)
+    assert abs(model.intercept_.sum()) < 1e-8

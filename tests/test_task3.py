@@ -1,0 +1,112 @@
+"""The Task 3 experiment: the sheet's numbers, the solver study, the sweep and the figures."""
+
+import json
+import math
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+
+from scratchlearn._output import metrics_json, write_task_outputs
+from scratchlearn.experiments import TASKS, task3
+from scratchlearn.plotting import FIGURES, task3_figures
+
+SMALL = task3.Config(
+    sheet_iterations=40, max_iter=20, sweep_iterations=40, gradcheck_samples=20,
+    show_progress=False,
+)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def results():
+    return task3.run(task3.Config(show_progress=False))
+
+
+def test_registered_with_the_cli():
+    assert TASKS["task3"] is task3 and FIGURES["task3"] is task3_figures
+
+
+def test_sheet_run_as_it_meant_it(results):
+    sheet = results["metrics"]["sheet_run"]
+    summed, averaged = sheet["summed"], sheet["averaged"]
+    assert summed["learning_rate_on_mean_gradient"] == pytest.approx(0.01 * 1347)
+    assert summed["iterations"] == averaged["iterations"] == 1000
+    assert summed["train_loss"] == pytest.approx(0.011, abs=5e-4)
+    assert summed["test_accuracy"] == pytest.approx(0.960, abs=1.5 / 450)  # ±1 test image
+    assert averaged["train_loss"] == pytest.approx(2.40, abs=5e-3)
+    assert averaged["test_accuracy"] == pytest.approx(0.31, abs=5e-3)
+
+
+def test_every_solver_is_reported_and_the_best_reaches_096(results):
+    metrics = results["metrics"]
+    rows = metrics["optimizers"]
+    assert [row["name"] for row in rows] == ["gd", "sgd", "momentum", "nesterov", "adam", "lbfgs"]
+    for row in rows:
+        assert set(row) >= {"name", "settings", "test_accuracy", "train_loss", "iterations",
+                            "seconds"}  # fmt: skip
+        assert row["settings"]["alpha"] == pytest.approx(1 / 1347)
+        assert row["train_loss"] < 0.25 < math.log(10)  # well below the start, ln 10
+        assert row["gap_to_minimum"] >= -1e-12
+        assert row["test_accuracy"] > 0.95
+    best = metrics["best_optimizer"]
+    assert best["name"] == "lbfgs" and best["test_accuracy"] >= 0.96
+    assert results["best"]["confusion"].sum() == 450
+    assert np.trace(results["best"]["confusion"]) / 450 == pytest.approx(best["test_accuracy"])
+
+
+def test_lbfgs_matches_sklearn_and_the_gradient_is_checked(results):
+    reference = results["metrics"]["sklearn_reference"]
+    assert reference["max_abs_proba_difference_test"] < 1e-4
+    check = results["metrics"]["gradient_check"]
+    assert check["relative_error_cross_entropy"] < 1e-7
+    assert check["relative_error_cross_entropy_l2"] < 1e-7
+
+
+def test_learning_rate_sweep_shows_every_regime(results):
+    runs = results["metrics"]["learning_rate_sweep"]["runs"]
+    for gradient in ("summed", "averaged"):
+        verdicts = {run["verdict"] for run in runs if run["gradient"] == gradient}
+        assert {"diverging", "too slow", "good"} <= verdicts
+    by_rate = {(run["gradient"], run["learning_rate"]): run for run in runs}
+    assert by_rate[("summed", 0.01)]["verdict"] == "oscillating"  # the sheet's rate, with α
+    assert by_rate[("averaged", 100.0)]["verdict"] == "diverging"
+
+
+@pytest.mark.parametrize(
+    ("curve", "verdict"),
+    [
+        ([5.0, 3.0, 7.0], "diverging"),
+        ([5.0, np.inf], "diverging"),
+        ([5.0, 1.0, 0.5, 0.6], "oscillating"),
+        ([5.0, 2.0, 1.002, 1.001], "good"),
+        ([5.0, 3.0, 2.0, 1.5], "too slow"),
+    ],
+)
+def test_sweep_verdict_rule(curve, verdict):
+    # J* = 1 and good_gap = 0.01.
+    assert task3.sweep_verdict(np.array(curve), 1.0, 0.01) == verdict
+
+
+def test_metrics_are_the_same_apart_from_seconds():
+    first, second = task3.run(SMALL), task3.run(SMALL)
+
+    def without_seconds(metrics):
+        data = json.loads(metrics_json(metrics))
+        for row in data["optimizers"]:
+            assert row.pop("seconds") >= 0.0
+        return data
+
+    assert without_seconds(first["metrics"]) == without_seconds(second["metrics"])
+
+
+def test_figures_and_outputs_are_written(results, tmp_path):
+    figures = task3_figures(results)
+    assert set(figures) == {
+        "loss_vs_iteration", "loss_vs_seconds", "learning_rate_sweep", "confusion_matrix",
+        "weight_templates", "misclassified",
+    }  # fmt: skip
+    folder = write_task_outputs(tmp_path, "task3", results["metrics"], figures, results["texts"])
+    assert (folder / "metrics.json").exists() and (folder / "optimizers.txt").exists()
+    assert len(list(folder.glob("*.png"))) == 6
+    assert "lbfgs" in (folder / "optimizers.txt").read_text()
+    assert not plt.get_fignums()  # every figure was closed
