@@ -163,6 +163,18 @@ def test_brute_force_works_in_bounded_blocks(monkeypatch):
     assert rows < 20_000 / 50
 
 
+def test_parallel_blocks_give_the_serial_result(monkeypatch):
+    rng = np.random.default_rng(1)
+    X_fit, X_query = rng.normal(size=(400, 6)), rng.normal(size=(250, 6))
+    monkeypatch.setattr(_search, "PARALLEL_MIN_PAIRS", 10**12)
+    serial = _search.brute_kneighbors(X_query, X_fit, 9, working_memory_mib=0.1)
+    monkeypatch.setattr(_search, "PARALLEL_MIN_PAIRS", 0)
+    monkeypatch.setattr(_search.os, "cpu_count", lambda: 3)
+    parallel = _search.brute_kneighbors(X_query, X_fit, 9, working_memory_mib=0.1)
+    np.testing.assert_array_equal(parallel[1], serial[1])
+    np.testing.assert_allclose(parallel[0], serial[0], rtol=1e-12)
+
+
 def test_auto_picks_the_tree_in_low_dimension_only():
     assert _search.resolve_algorithm("auto", 2, 5, 900) == "kd_tree"
     assert _search.resolve_algorithm("auto", 2, 512, 900) == "brute"

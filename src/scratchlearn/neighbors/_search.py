@@ -6,9 +6,13 @@ training points the one with the smaller index comes first, also at the k-th pla
 
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 from scipy.spatial import KDTree
 from sklearn.utils import gen_batches
+from threadpoolctl import threadpool_limits
 
 from .._math.distances import (
     rowwise_squared_distances,
@@ -48,6 +52,10 @@ def block_rows(n_fit: int, working_memory_mib: float = WORKING_MEMORY_MIB) -> in
     return max(1, int(working_memory_mib * 2**20 // (3 * 8 * n_fit)))
 
 
+#: Below this many query × training pairs one thread is faster than starting a pool.
+PARALLEL_MIN_PAIRS = 2_000_000
+
+
 def brute_kneighbors(
     X_query: np.ndarray,
     X_fit: np.ndarray,
@@ -62,13 +70,17 @@ def brute_kneighbors(
     recomputed exactly as ‖q − x‖ before the final (distance, index) sort: a duplicate of a
     training point is at distance exactly 0. ``sort=False`` skips that sort for callers that
     only need the set of neighbours (a vote), which saves most of the time at large k.
+
+    Large searches run one block per core at a time, each with a single-threaded BLAS: the
+    top-k selection is single-threaded in NumPy, so blocks in parallel keep every core busy.
+    The working memory is shared between the blocks in flight.
     """
-    n_fit = X_fit.shape[0]
+    n_query, n_fit = X_query.shape[0], X_fit.shape[0]
     fit_sq = squared_norms(X_fit)
-    distances = np.empty((X_query.shape[0], n_neighbors))
-    indices = np.empty((X_query.shape[0], n_neighbors), dtype=np.intp)
-    rows = block_rows(n_fit, working_memory_mib)
-    for block in gen_batches(X_query.shape[0], rows):
+    distances = np.empty((n_query, n_neighbors))
+    indices = np.empty((n_query, n_neighbors), dtype=np.intp)
+
+    def search_block(block: slice) -> None:
         Q = X_query[block]
         # Ranking needs only ‖x‖² − 2q·x; the exact distances are recomputed below.
         D = squared_euclidean_minus_query_norm(Q, X_fit, fit_sq)
@@ -78,6 +90,17 @@ def brute_kneighbors(
             exact, idx = sort_rows_by_value_then_index(exact, idx)
         distances[block] = np.sqrt(exact)
         indices[block] = idx
+
+    n_workers = (os.cpu_count() or 1) if n_query * n_fit >= PARALLEL_MIN_PAIRS else 1
+    rows = block_rows(n_fit, working_memory_mib / n_workers)
+    rows = min(rows, -(-n_query // n_workers))  # at least one block per worker
+    blocks = list(gen_batches(n_query, rows))
+    if n_workers == 1:
+        for block in blocks:
+            search_block(block)
+    else:
+        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_workers) as pool:
+            list(pool.map(search_block, blocks))
     return distances, indices
 
 
