@@ -85,3 +85,27 @@ def test_run_errors_are_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
     monkeypatch.setattr(cli, "run_tasks", failing)
     assert cli.main(["run", "--out", str(tmp_path)]) == 1
     assert capsys.readouterr().err == "scratchlearn: error: Permission denied: 'results/task1'\n"
+
+
+def test_run_writes_the_report_and_prints_its_path(tmp_path, monkeypatch, capsys):
+    def no_tasks(tasks, out, *, quiet=False, seconds=None):
+        seconds.update({name: 0.5 for name in tasks})
+        return []
+
+    monkeypatch.setattr(cli, "run_tasks", no_tasks)
+    assert cli.main(["run", "--out", str(tmp_path), "--quiet"]) == 0
+    output = capsys.readouterr().out
+    assert f"wrote {tmp_path / 'report.html'}" in output
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "<title>" in html and "Settings, versions and time" in html
+    assert "Settings, versions and time" in (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert not list(tmp_path.glob(".*"))  # the temporary files were renamed into place
+
+
+def test_report_that_cannot_be_written_is_one_line(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "run_tasks", lambda *args, **kwargs: [])
+    (tmp_path / "report.html").mkdir()  # a folder where the page should go
+    assert cli.main(["run", "--out", str(tmp_path), "--quiet"]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith("scratchlearn: error: ") and len(error.strip().splitlines()) == 1
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]

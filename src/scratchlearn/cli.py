@@ -44,14 +44,24 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run_tasks(tasks: Sequence[str], out: Path, *, quiet: bool = False) -> list[Path]:
-    """Run each task, draw its figures and write its outputs; return the task folders."""
+def run_tasks(
+    tasks: Sequence[str],
+    out: Path,
+    *,
+    quiet: bool = False,
+    seconds: dict[str, float] | None = None,
+) -> list[Path]:
+    """Run each task, draw its figures and write its outputs; return the task folders.
+
+    ``seconds``, when given, receives each task's wall-clock time (for the report).
+    """
     from ._output import write_task_outputs
     from .experiments import TASKS
     from .plotting import FIGURES
 
     folders = []
     for name in tasks:
+        started = time.perf_counter()
         module = TASKS[name]
         results = module.run(module.Config(show_progress=not quiet))
         folders.append(
@@ -59,12 +69,15 @@ def run_tasks(tasks: Sequence[str], out: Path, *, quiet: bool = False) -> list[P
                 out, name, results["metrics"], FIGURES[name](results), results.get("texts")
             )
         )
+        if seconds is not None:
+            seconds[name] = time.perf_counter() - started
     return folders
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the exit status (0 ok, 1 failed run, 2 bad usage)."""
     from .experiments import TASKS
+    from .report import write_report
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -75,8 +88,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.out.exists() and not args.out.is_dir():
         parser.error(f"--out {str(args.out)!r} is a file, not a folder; choose another path")
     started = time.perf_counter()
+    seconds: dict[str, float] = {}
     try:
-        folders = run_tasks(tasks, args.out, quiet=args.quiet)
+        folders = run_tasks(tasks, args.out, quiet=args.quiet, seconds=seconds)
+        # The report covers every task with outputs in --out; times stay out of metrics.json.
+        report = write_report(
+            args.out, total_seconds=time.perf_counter() - started, task_seconds=seconds
+        )
     except KeyboardInterrupt:
         print("scratchlearn: interrupted; earlier results were left as they were.", file=sys.stderr)
         return 130
@@ -85,5 +103,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     for folder in folders:
         print(f"wrote {folder}")
+    print(f"wrote {report} (and report.md)")
     print(f"done in {time.perf_counter() - started:.1f} s; results are in {args.out}/")
     return 0

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy import ndimage
+from scipy.special import logsumexp
 from sklearn.metrics import accuracy_score, classification_report
 from sklearn.neighbors import KNeighborsClassifier as SklearnKNeighborsClassifier
 from tqdm.auto import tqdm
@@ -60,6 +62,7 @@ def run(config: Config = Config()) -> dict:
     ours = KNeighborsClassifier(n_neighbors=config.n_neighbors).fit(X_train, y_train)
     reference = SklearnKNeighborsClassifier(n_neighbors=config.n_neighbors).fit(X_train, y_train)
     y_pred, y_pred_sklearn = ours.predict(X_test), reference.predict(X_test)
+    proba, proba_sklearn = ours.predict_proba(X_test), reference.predict_proba(X_test)
     progress.update()
 
     # The k sweep, with each classifier's own p(c=1|x) over the plane.
@@ -79,7 +82,7 @@ def run(config: Config = Config()) -> dict:
         progress.update()
 
     # Densities, on the plane and leave-one-out on the training set.
-    densities, density_metrics = [], []
+    densities, density_metrics, density_checks = [], [], []
     for k in config.density_k_values:
         estimator = KNeighborsDensity(n_neighbors=k).fit(X_train, y_train)
         densities.append(
@@ -98,6 +101,7 @@ def run(config: Config = Config()) -> dict:
                 "bayes_accuracy_train_loo": accuracy_score(y_train, loo_labels),
             }
         )
+        density_checks.append(_density_check(estimator, densities[-1]))
         progress.update()
     progress.close()
 
@@ -135,6 +139,17 @@ def run(config: Config = Config()) -> dict:
         },
         "class_priors": {str(c): float(n / n_train) for c, n in zip(labels, counts, strict=True)},
         "density": density_metrics,
+        # Evidence for the report: how the regions change with k, and the sheet's bugs fixed.
+        "decision_region_stats": [
+            _region_stats(region["k"], region["proba"]) for region in regions
+        ],
+        "predict_proba_k5": {
+            "shape": list(proba.shape),
+            "classes": [int(c) for c in ours.classes_],
+            "max_abs_diff_sklearn": float(np.max(np.abs(proba - proba_sklearn))),
+            "max_row_sum_error": float(np.max(np.abs(proba.sum(axis=1) - 1))),
+        },
+        "density_checks": density_checks,
     }
     return {
         "metrics": metrics,
@@ -151,6 +166,32 @@ def run(config: Config = Config()) -> dict:
                 classification_report(y_test, y_pred_sklearn, digits=3),
             )
         },
+    }
+
+
+def _region_stats(k: int, proba: np.ndarray) -> dict:
+    """How much of the plane each k gives to class 1, and in how many separate pieces."""
+    class1 = proba > 0.5
+    pieces = sum(ndimage.label(mask)[1] for mask in (class1, ~class1))
+    return {
+        "k": k,
+        "class1_fraction": float(np.mean(class1)),
+        "n_regions": int(pieces),
+        "grid_points": int(proba.size),
+    }
+
+
+def _density_check(estimator: KNeighborsDensity, density: dict) -> dict:
+    """Finiteness of log p(x), and Σ_c p(x|c)p(c) = p(x) over the grid (leave-one-out training
+    points use N − 1 and N_c − 1, so the identity is exact off the training set only)."""
+    grid_mixture = logsumexp(density["class_log_density"] + np.log(estimator.class_prior_), axis=-1)
+    return {
+        "k": density["k"],
+        "log_density_finite_grid": bool(np.all(np.isfinite(density["log_density"]))),
+        "log_density_finite_train_loo": bool(np.all(np.isfinite(estimator.score_samples()))),
+        "mixture_identity_max_abs_log_error_grid": float(
+            np.max(np.abs(grid_mixture - density["log_density"]))
+        ),
     }
 
 

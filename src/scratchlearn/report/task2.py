@@ -1,0 +1,373 @@
+"""Task 2 in the report: least squares, one outlier, the rounding rule and a robust fit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ._model import Defect, FigureRow, Metrics, Prose, Section, Table, TaskReport, Text, join, prose
+from ._util import figure_if_exists, fmt_cell
+
+TASK = "task2"
+TITLE = "Task 2: least squares and one outlier"
+SWEEP = "outlier_sweep"
+ROBUST = "outlier_sweep_huber"
+
+
+def build(out_dir: Path, metrics: dict, run: Metrics) -> TaskReport:
+    """The Task 2 section and its differences from the sheet, from ``task2/metrics.json``."""
+    m = Metrics(TASK, metrics)
+    subsections = [_data(out_dir, m), _least_squares(out_dir, m), _rounding(out_dir, m)]
+    if m.has(ROBUST):
+        subsections.append(_robust(out_dir, m))
+    return TaskReport(TASK, Section(TASK, TITLE, subsections=subsections), _defects(m))
+
+
+def _at(rows: list[dict], scale: float) -> int:
+    return next(i for i, row in enumerate(rows) if row["scale"] == scale)
+
+
+def _weights(m: Metrics, *keys: str | int) -> Prose:
+    """``(w0, w1, w2) = (b, w1, w2)``: the intercept first, as the sheet's bias trick has it."""
+    return prose(
+        "({b}, {w1}, {w2})",
+        b=m.q(".4f", *keys, "intercept"),
+        w1=m.q(".4f", *keys, "coef", 0),
+        w2=m.q(".4f", *keys, "coef", 1),
+    )
+
+
+def _data(out_dir: Path, m: Metrics) -> Section:
+    counts = m.get("dataset", "train_class_counts")
+    labels = list(counts)
+    text = prose(
+        "The sheet's blobs: {n} training points without the outlier ({n_a} of class `"
+        + labels[0]
+        + "`, {n_b} of class `"
+        + labels[1]
+        + "`) and {n_test} test points. One more training point, labelled `"
+        + str(m.get("dataset", "outlier_label"))
+        + "`, sits at s times ({dx}, {dy}) for each scale s.",
+        n=m.q(",d", "dataset", "n_train_without_outlier"),
+        n_a=m.q(",d", "dataset", "train_class_counts", labels[0]),
+        n_b=m.q(",d", "dataset", "train_class_counts", labels[1]),
+        n_test=m.q(",d", "dataset", "n_test"),
+        dx=m.q("g", "dataset", "outlier_direction", 0),
+        dy=m.q("g", "dataset", "outlier_direction", 1),
+    )
+    blocks: list = [text]
+    figure = figure_if_exists(
+        out_dir,
+        TASK,
+        "data_by_scale",
+        "The training set with its outlier, one panel per scale.",
+        wide=True,
+    )
+    if figure:
+        blocks.append(figure)
+    return Section("task2-data", "2.1 The data and its outlier", blocks)
+
+
+def _fit_table(m: Metrics, key: str, robust: bool) -> Table:
+    rows = m.get(key)
+    headers = ["scale s", "w0", "w1", "w2", "angle (°)", "rotation (°)"]
+    headers += ["outlier weight"] if robust else ["outlier leverage"]
+    headers += ["accuracy (sign)"]
+    body = []
+    for row in rows:
+        body.append(
+            [
+                fmt_cell(row["scale"], "g"),
+                fmt_cell(row.get("intercept"), ".4f"),
+                fmt_cell(row["coef"][0], ".4f"),
+                fmt_cell(row["coef"][1], ".4f"),
+                fmt_cell(row.get("angle_degrees"), ".1f"),
+                fmt_cell(row.get("rotation_degrees"), ".1f"),
+                fmt_cell(row.get("outlier_weight" if robust else "outlier_leverage"), ".3f"),
+                fmt_cell(row.get("accuracy"), ".2f"),
+            ]
+        )
+    return Table(
+        headers,
+        body,
+        caption="Weights (w0 is the intercept), the boundary's angle to the x1-axis and its "
+        "rotation from the fit without the outlier, and the test accuracy by sign.",
+    )
+
+
+def _least_squares(out_dir: Path, m: Metrics) -> Section:
+    blocks: list = [_fit_table(m, SWEEP, robust=False)]
+    row = FigureRow(
+        [
+            f
+            for f in (
+                figure_if_exists(
+                    out_dir,
+                    TASK,
+                    "boundaries_overlay",
+                    "Every scale's boundary in one plot: the rotation.",
+                    wide=True,
+                ),
+                figure_if_exists(
+                    out_dir,
+                    TASK,
+                    "fit_vs_scale",
+                    "Boundary angle and weights against the scale.",
+                    wide=True,
+                ),
+            )
+            if f
+        ]
+    )
+    blocks.extend(row.figures)
+    figure = figure_if_exists(
+        out_dir,
+        TASK,
+        "boundaries_least_squares",
+        "Least-squares boundary for each scale, over the test data.",
+        wide=True,
+    )
+    if figure:
+        blocks.append(figure)
+    blocks.append(prose("How does the outlier affect the fit?", kind="question"))
+    blocks.append(_answer_outlier(m))
+    return Section("task2-least-squares", "2.2 What the outlier does to least squares", blocks)
+
+
+def _answer_outlier(m: Metrics) -> Prose:
+    rows = m.get(SWEEP)
+    first, last = 0, len(rows) - 1
+    worst = min(range(len(rows)), key=lambda i: (rows[i]["accuracy"], -rows[i]["scale"]))
+    pieces: list[Prose | str] = []
+    if m.has("baseline_no_outlier", "least_squares"):
+        pieces += [
+            prose("Without the outlier the weights (w0, w1, w2) are "),
+            _weights(m, "baseline_no_outlier", "least_squares"),
+            prose(
+                " and the boundary lies at {angle}° to the x1-axis. ",
+                angle=m.q(".1f", "baseline_no_outlier", "least_squares", "angle_degrees"),
+            ),
+        ]
+    pieces += [
+        prose("At s = {s} they are ", s=m.q("g", SWEEP, first, "scale")),
+        _weights(m, SWEEP, first),
+        prose(
+            " (angle {angle}°); at s = {s} ",
+            angle=m.q(".1f", SWEEP, first, "angle_degrees"),
+            s=m.q("g", SWEEP, last, "scale"),
+        ),
+        _weights(m, SWEEP, last),
+        prose(
+            " (angle {angle}°, a rotation of {rot}°). ",
+            angle=m.q(".1f", SWEEP, last, "angle_degrees"),
+            rot=m.q(".1f", SWEEP, last, "rotation_degrees"),
+        ),
+    ]
+    if "outlier_leverage" in rows[first]:
+        pieces.append(
+            prose(
+                "The squared loss charges the outlier's residual quadratically, and the further "
+                "out it sits the more leverage it has (from {l0} at s = {s0} to {l1} at "
+                "s = {s1}), so the line turns towards it. ",
+                l0=m.q(".3f", SWEEP, first, "outlier_leverage"),
+                s0=m.q("g", SWEEP, first, "scale"),
+                l1=m.q(".3f", SWEEP, last, "outlier_leverage"),
+                s1=m.q("g", SWEEP, last, "scale"),
+            )
+        )
+    pieces.append(
+        prose(
+            "Test accuracy by sign goes from {a0} at s = {s0} down to {aw} at s = {sw}.",
+            a0=m.q(".2f", SWEEP, first, "accuracy"),
+            s0=m.q("g", SWEEP, first, "scale"),
+            aw=m.q(".2f", SWEEP, worst, "accuracy"),
+            sw=m.q("g", SWEEP, worst, "scale"),
+        )
+    )
+    answer = join(*pieces)
+    answer.kind = "answer"
+    return answer
+
+
+def _rounding(out_dir: Path, m: Metrics) -> Section:
+    rows = m.get(SWEEP)
+    sheet = m.get("sheet") if m.has("sheet") else {}
+    sheet_acc = dict(zip(sheet.get("scales", []), sheet.get("accuracy_rint", []), strict=False))
+    table = Table(
+        [
+            "scale s",
+            "accuracy, sign",
+            "accuracy, rint",
+            "the sheet's (rint)",
+            "test points rounded to 0",
+        ],
+        [
+            [
+                fmt_cell(row["scale"], "g"),
+                fmt_cell(row["accuracy"], ".2f"),
+                fmt_cell(row.get("accuracy_rint"), ".2f"),
+                fmt_cell(sheet_acc.get(row["scale"]), ".2f"),
+                fmt_cell(row.get("n_rint_zero"), "d"),
+            ]
+            for row in rows
+        ],
+        caption="Least squares predicting by the sign of f(x), and by the sheet's rounding "
+        "(np.rint, which gives the label 0, neither class, to every |f(x)| < 0.5).",
+    )
+    blocks: list = [table]
+    if "n_rint_zero" in rows[0] and sheet_acc:
+        scales = [s for s in sheet.get("scales", []) if any(r["scale"] == s for r in rows)]
+        last_sheet = _at(rows, scales[-1])
+        blocks.append(
+            prose(
+                "The sheet's accuracies are an artefact of its rounding: at s = {s0} rounding "
+                "sends {z0} of the {n} test points to label `0`, which is neither class, so the "
+                "rint accuracy is {r0} against {a0} by sign; at s = {s1} it is {r1} (the sheet "
+                "printed {sheet1}) against {a1} by sign.",
+                s0=m.q("g", SWEEP, 0, "scale"),
+                z0=m.q("d", SWEEP, 0, "n_rint_zero"),
+                n=m.q("d", "dataset", "n_test"),
+                r0=m.q(".2f", SWEEP, 0, "accuracy_rint"),
+                a0=m.q(".2f", SWEEP, 0, "accuracy"),
+                s1=m.q("g", SWEEP, last_sheet, "scale"),
+                r1=m.q(".2f", SWEEP, last_sheet, "accuracy_rint"),
+                sheet1=m.q(".2f", "sheet", "accuracy_rint", len(scales) - 1),
+                a1=m.q(".2f", SWEEP, last_sheet, "accuracy"),
+                kind="answer",
+            )
+        )
+    row = FigureRow(
+        [
+            f
+            for f in (
+                figure_if_exists(
+                    out_dir,
+                    TASK,
+                    "accuracy_vs_scale",
+                    "Accuracy against scale: sign rule and the sheet's rint rule.",
+                    wide=True,
+                ),
+                figure_if_exists(
+                    out_dir,
+                    TASK,
+                    "rint_explained",
+                    "Why rint fails: outputs between -0.5 and 0.5 become label 0.",
+                    wide=True,
+                ),
+            )
+            if f
+        ]
+    )
+    blocks.extend(row.figures)
+    return Section("task2-rounding", "2.3 Sign against the sheet's rounding", blocks)
+
+
+def _robust(out_dir: Path, m: Metrics) -> Section:
+    rows = m.get(ROBUST)
+    blocks: list = [_fit_table(m, ROBUST, robust=True)]
+    last = len(rows) - 1
+    ls_last = _at(m.get(SWEEP), rows[last]["scale"])
+    epsilon = (
+        prose(" (epsilon = {eps})", eps=m.q("g", "config", "huber_epsilon"))
+        if m.has("config", "huber_epsilon")
+        else prose("")
+    )
+    text = join(
+        prose("Huber's loss"),
+        epsilon,
+        prose(
+            " squares small residuals but charges large ones only linearly, which in "
+            "iteratively reweighted least squares gives the outlier a weight that falls as it "
+            "moves out: {w} at s = {s}. Its boundary rotates by {rot}° there, against {rot_ls}° "
+            "for least squares, and its test accuracy by sign is {acc} against {acc_ls}.",
+            w=m.q(".3f", ROBUST, last, "outlier_weight"),
+            s=m.q("g", ROBUST, last, "scale"),
+            rot=m.q(".1f", ROBUST, last, "rotation_degrees"),
+            rot_ls=m.q(".1f", SWEEP, ls_last, "rotation_degrees"),
+            acc=m.q(".2f", ROBUST, last, "accuracy"),
+            acc_ls=m.q(".2f", SWEEP, ls_last, "accuracy"),
+        ),
+    )
+    text.kind = "answer"
+    blocks.append(text)
+    figure = figure_if_exists(
+        out_dir,
+        TASK,
+        "boundaries_huber",
+        "Huber boundaries for each scale, over the test data.",
+        wide=True,
+    )
+    if figure:
+        blocks.append(figure)
+    table_txt = out_dir / TASK / "outlier_sweep.txt"
+    if table_txt.is_file():
+        blocks.append(
+            Text(table_txt.read_text(encoding="utf-8"), "outlier_sweep.txt, as written by the run.")
+        )
+    return Section("task2-robust", "2.4 A loss that does not square large residuals", blocks)
+
+
+def _defects(m: Metrics) -> list[Defect]:
+    rows = m.get(SWEEP)
+    defects = []
+    sheet_scales = m.get("sheet", "scales") if m.has("sheet", "scales") else []
+    last_sheet = next(
+        (i for i, row in reversed(list(enumerate(rows))) if row["scale"] in sheet_scales), None
+    )
+    if last_sheet is not None and "accuracy_rint" in rows[last_sheet]:
+        defects.append(
+            Defect(
+                "predict rounds with np.rint",
+                prose(
+                    "Rounds the output with `np.rint`, so outputs in `(-0.5, 0.5)` get the "
+                    "label `0`, neither class."
+                ),
+                prose(
+                    "Predictions by sign. At s = {s} sign gives {acc}, rint {rint} (the "
+                    "sheet's number), with {zero} test points rounded to `0`.",
+                    s=m.q("g", SWEEP, last_sheet, "scale"),
+                    acc=m.q(".2f", SWEEP, last_sheet, "accuracy"),
+                    rint=m.q(".2f", SWEEP, last_sheet, "accuracy_rint"),
+                    zero=m.q("d", SWEEP, last_sheet, "n_rint_zero"),
+                ),
+            )
+        )
+    s8 = last_sheet if last_sheet is not None else len(rows) - 1
+    defects.append(
+        Defect(
+            "fit: an undefined name and an explicit inverse",
+            prose("Uses an undefined name, `X_w`, and the explicit inverse `(X^T X)^-1`."),
+            join(
+                prose(
+                    "A least-squares solver (no inverse; minimum-norm when X is rank "
+                    "deficient). Weights (w0, w1, w2) at s = {s}: ",
+                    s=m.q("g", SWEEP, 0, "scale"),
+                ),
+                _weights(m, SWEEP, 0),
+                prose("; at s = {s}: ", s=m.q("g", SWEEP, s8, "scale")),
+                _weights(m, SWEEP, s8),
+                ".",
+            ),
+        )
+    )
+    if m.has(ROBUST) and "outlier_leverage" in rows[-1]:
+        last = len(rows) - 1
+        defects.append(
+            Defect(
+                "The explanation",
+                prose('Speaks of "vertical distance" and "variance inflation".'),
+                prose(
+                    "The squared loss and the outlier's leverage ({lev} at s = {s}) rotate the "
+                    "boundary by {rot}°; Huber's loss, which does not square large residuals, "
+                    "rotates it by {rot_h}° and keeps accuracy {acc_h} against {acc}.",
+                    lev=m.q(".3f", SWEEP, last, "outlier_leverage"),
+                    s=m.q("g", SWEEP, last, "scale"),
+                    rot=m.q(".1f", SWEEP, last, "rotation_degrees"),
+                    rot_h=m.q(
+                        ".1f", ROBUST, _at(m.get(ROBUST), rows[last]["scale"]), "rotation_degrees"
+                    ),
+                    acc_h=m.q(".2f", ROBUST, _at(m.get(ROBUST), rows[last]["scale"]), "accuracy"),
+                    acc=m.q(".2f", SWEEP, last, "accuracy"),
+                ),
+            )
+        )
+    return defects

@@ -1,0 +1,312 @@
+"""The report: every number in its prose is a metric, every section and figure is there.
+
+The checks read the written files (``report.html``, ``report.md``, ``metrics.json``) and do
+not trust the code that wrote them: a number typed into the prose by hand fails them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from scratchlearn._output import write_task_outputs
+from scratchlearn.experiments import TASKS
+from scratchlearn.plotting import FIGURES
+from scratchlearn.report import build_document, write_report
+from scratchlearn.report._model import RUN, Prose, format_number, resolve
+
+# A number as prose prints it: not part of a name (x1, task1, k_sweep) and not a formula.
+MINUS = "\N{MINUS SIGN}"
+NUMBER = re.compile(
+    rf"(?<![\w.])[{MINUS}-]?(?:\d{{1,3}}(?:,\d{{3}})+|\d+)(?:\.\d+)?(?:e[{MINUS}+-]?\d+)?(?!\w)"
+)
+RUN_INFO = {"total_seconds": 12.34, "task_seconds": {name: 1.5 for name in TASKS}}
+
+
+def small_config(module):
+    """The task's own defaults, with coarse plotting grids so the tests stay fast."""
+    names = {field.name for field in dataclasses.fields(module.Config)}
+    overrides = {"show_progress": False}
+    if "grid_resolution" in names:
+        overrides["grid_resolution"] = 40
+    return module.Config(**{k: v for k, v in overrides.items() if k in names})
+
+
+def run_into(out: Path, tasks) -> Path:
+    for name in tasks:
+        module = TASKS[name]
+        results = module.run(small_config(module))
+        write_task_outputs(
+            out, name, results["metrics"], FIGURES[name](results), results.get("texts")
+        )
+    write_report(out, strict=True, **RUN_INFO)
+    return out
+
+
+@pytest.fixture(scope="module")
+def out(tmp_path_factory):
+    return run_into(tmp_path_factory.mktemp("report"), list(TASKS))
+
+
+def metrics_of(out: Path) -> dict[str, dict]:
+    docs = {
+        p.parent.name: json.loads(p.read_text(encoding="utf-8")) for p in out.glob("*/metrics.json")
+    }
+    docs[RUN] = RUN_INFO
+    return docs
+
+
+class ProseParser(HTMLParser):
+    """Collects each prose element of the page: its quoted numbers and its other numbers."""
+
+    PROSE_TAGS = frozenset({"p", "li"})
+
+    def __init__(self):
+        super().__init__()
+        self._stack: list[tuple[str, list[str]]] = []
+        self.items: list[dict] = []
+        self.depth = 0  # inside a prose element
+        self.quote: dict | None = None
+        self.in_code = 0
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        classes = (attrs.get("class") or "").split()
+        if tag in self.PROSE_TAGS and (self.depth or "prose" in classes or self._in_list()):
+            if not self.depth:
+                self.items.append({"quotes": [], "free": [], "text": ""})
+            self.depth += 1
+        elif self.depth and tag == "span" and "num" in classes:
+            self.quote = {"source": attrs["data-source"], "path": attrs["data-path"], "text": ""}
+        elif self.depth and tag == "code":
+            self.in_code += 1
+        self._stack.append((tag, classes))
+
+    def _in_list(self):
+        return any(tag == "ul" and {"prose", "defects"} & set(cls) for tag, cls in self._stack)
+
+    def handle_endtag(self, tag):
+        if self._stack:
+            self._stack.pop()
+        if self.quote is not None and tag == "span":
+            self.items[-1]["quotes"].append(self.quote)
+            self.quote = None
+        elif self.depth and tag == "code":
+            self.in_code -= 1
+        elif self.depth and tag in self.PROSE_TAGS:
+            self.depth -= 1
+
+    def handle_data(self, data):
+        if not self.depth:
+            return
+        self.items[-1]["text"] += data
+        if self.quote is not None:
+            self.quote["text"] += data
+        elif not self.in_code:
+            self.items[-1]["free"].extend(NUMBER.findall(data))
+
+
+def parse_prose(html: str) -> list[dict]:
+    parser = ProseParser()
+    parser.feed(html)
+    return parser.items
+
+
+def as_float(text: str) -> float:
+    return float(text.replace(MINUS, "-").replace(",", ""))
+
+
+def check_numbers(out: Path) -> list[str]:
+    """Problems with the numbers in the page's prose; empty when every number is a metric."""
+    docs = metrics_of(out)
+    problems = []
+    items = parse_prose((out / "report.html").read_text(encoding="utf-8"))
+    for item in items:
+        for number in item["free"]:
+            problems.append(f"number {number!r} not quoted from a metric in: {item['text']!r}")
+        for quote in item["quotes"]:
+            value = resolve(docs[quote["source"]], quote["path"])
+            text = quote["text"]
+            # Printed value must be the metric rounded: within half a unit of its last digit.
+            mantissa = text.split("e")[0] if "e" in text else text
+            decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+            scale = 10 ** int(text.split("e")[1].replace(MINUS, "-")) if "e" in text else 1
+            if abs(as_float(text) - float(value)) > 0.5 * 10**-decimals * scale + 1e-12:
+                problems.append(f"{quote['path']}: prose says {text}, metrics say {value}")
+    return problems
+
+
+def test_prose_was_found_and_quotes_numbers(out):
+    items = parse_prose((out / "report.html").read_text(encoding="utf-8"))
+    assert len(items) > 10
+    assert sum(len(item["quotes"]) for item in items) > 30
+
+
+def test_every_number_in_the_prose_equals_the_metric(out):
+    assert check_numbers(out) == []
+
+
+def test_record_matches_metrics_json(out):
+    docs = metrics_of(out)
+    document = build_document(out, strict=True, **RUN_INFO)
+    record = document.quotes()
+    assert record
+    for quote in record:
+        assert resolve(docs[quote.source], quote.path) == quote.value, quote.path
+        assert quote.text == format_number(quote.value, quote.fmt)
+
+
+def test_markdown_prose_numbers_are_all_in_the_record(out):
+    record = {quote.text for quote in build_document(out, strict=True, **RUN_INFO).quotes()}
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    prose_lines = [
+        line
+        for line in markdown.splitlines()
+        if (line and not line.startswith(("#", "|", "!", "*", "<", "`", "  -")))
+        or line.startswith(("**Answer.**", "- **"))
+    ]
+    assert prose_lines
+    in_code = False
+    for line in markdown.splitlines():
+        if line.startswith("```"):
+            in_code = not in_code
+        if in_code or line not in prose_lines:
+            continue
+        for number in NUMBER.findall(re.sub(r"`[^`]*`", "", line)):
+            assert number in record, f"{number} in {line!r}"
+
+
+def test_a_typed_in_number_is_caught(out, tmp_path):
+    copy = tmp_path / "copy"
+    shutil.copytree(out, copy)
+    html = (copy / "report.html").read_text(encoding="utf-8")
+    first = re.search(r'<span class="num"[^>]*>([^<]+)</span>', html)
+    tampered = html[: first.start()] + "0.123" + html[first.end() :]
+    (copy / "report.html").write_text(tampered, encoding="utf-8")
+    assert any("0.123" in problem for problem in check_numbers(copy))
+    wrong_value = re.sub(r'(<span class="num"[^>]*>)0\.97(</span>)', r"\g<1>0.91\2", html)
+    assert wrong_value != html
+    (copy / "report.html").write_text(wrong_value, encoding="utf-8")
+    assert any("prose says 0.91" in problem for problem in check_numbers(copy))
+
+
+def test_prose_builder_keeps_numbers_out_of_plain_text(out):
+    for prose in build_document(out, strict=True, **RUN_INFO).prose():
+        assert isinstance(prose, Prose)
+        for part in prose.parts:
+            if isinstance(part, str):
+                assert not NUMBER.findall(part), f"literal number in {prose.plain()!r}"
+
+
+def section_ids(tasks) -> list[str]:
+    return [*tasks, "differences", "settings"]
+
+
+def test_html_and_markdown_have_every_section(out):
+    html = (out / "report.html").read_text(encoding="utf-8")
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    document = build_document(out, strict=True, **RUN_INFO)
+    assert [s.id for s in document.sections] == section_ids(list(TASKS))
+    for section in document.sections:
+        for s in [section, *section.subsections]:
+            assert f'id="{s.id}"' in html and f'href="#{s.id}"' in html
+            assert f'<a id="{s.id}"></a>' in markdown and f"(#{s.id})" in markdown
+            assert s.title in markdown
+    for title in ("Where this report differs from the sheet", "Settings, versions and time"):
+        assert title in html and title in markdown
+    for library in ("numpy", "scipy", "scikit-learn", "matplotlib", "python", "scratchlearn"):
+        assert f"<td>{library}</td>" in html and f"| {library} |" in markdown
+    assert "12.3" in html and "12.3" in markdown  # the total time passed in
+
+
+def test_task1_answers_the_sheet(out):
+    html = (out / "report.html").read_text(encoding="utf-8")
+    assert "How does the decision boundary change with k?" in html
+    assert "What happens if k equals the number of training samples?" in html
+    metrics = json.loads((out / "task1" / "metrics.json").read_text())
+    answer = metrics["k_equals_n_train"]
+    assert f"predicts class <code>{answer['majority_class']}</code> everywhere" in html
+    assert f'data-path="/k_equals_n_train/test_accuracy">{answer["test_accuracy"]:.2f}<' in html
+
+
+def test_one_difference_item_per_task1_defect(out):
+    document = build_document(out, strict=True, **RUN_INFO)
+    differences = next(s for s in document.sections if s.id == "differences")
+    task1_items = differences.blocks[1].defects
+    titles = [d.title for d in task1_items]
+    assert titles == [
+        "k = N_train",
+        "Decision-boundary plots",
+        "predict_probs",
+        '"p(c)"',
+        "p(x_n|c)",
+        "Speed",
+        "Not reproducible",
+    ]
+    assert all(d.here.quotes for d in task1_items if d.title != "Not reproducible")
+
+
+# READING.md's defects of Tasks 2 and 3 (the rounding, the fit, the explanation; the gradient,
+# its sum, the unfinished routine): one item each, each with measured numbers.
+@pytest.mark.parametrize("task, count", [("task2", 3), ("task3", 3)])
+def test_one_difference_item_per_defect_of_tasks_2_and_3(out, task, count):
+    if task not in TASKS:
+        pytest.skip(f"{task} is not part of this checkout")
+    document = build_document(out, strict=True, **RUN_INFO)
+    differences = next(s for s in document.sections if s.id == "differences")
+    title = next(s.title for s in document.sections if s.id == task)
+    items = next(block.defects for block in differences.blocks[1:] if block.heading == title)
+    assert len(items) == count
+    assert all(item.here.quotes for item in items)
+
+
+def image_links(out: Path) -> list[str]:
+    html = (out / "report.html").read_text(encoding="utf-8")
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    return re.findall(r'<img src="([^"]+)"', html) + re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+
+
+def test_image_links_are_relative_and_resolve(out):
+    links = image_links(out)
+    assert len(links) >= 12
+    for link in links:
+        assert not link.startswith(("/", "http:", "https:", "file:")), link
+        assert (out / link).is_file(), link
+    for task in TASKS:
+        shown = {link for link in links if link.startswith(f"{task}/")}
+        assert shown, f"no figure of {task} in the report"
+
+
+def test_report_with_task1_only(tmp_path, out):
+    shutil.copytree(out / "task1", tmp_path / "task1")
+    write_report(tmp_path, strict=True)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
+    assert 'id="task1"' in html and 'id="task2"' not in html and 'id="task3"' not in html
+    assert "## Task 1" in markdown and "## Task 2" not in markdown
+    assert check_numbers(tmp_path) == []
+    assert all((tmp_path / link).is_file() for link in image_links(tmp_path))
+    assert not list(tmp_path.glob(".*"))  # no temporary file left behind
+
+
+def test_results_it_cannot_read_give_a_note_not_a_crash(tmp_path, out):
+    shutil.copytree(out / "task1", tmp_path / "task1")
+    (tmp_path / "task2").mkdir()
+    (tmp_path / "task2" / "metrics.json").write_text('{"unexpected": 1}')
+    write_report(tmp_path)
+    html = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "could not be built from task2/metrics.json" in html
+    with pytest.raises(LookupError):
+        write_report(tmp_path, strict=True)
+
+
+def test_empty_folder_gives_a_valid_report(tmp_path):
+    path = write_report(tmp_path)
+    assert path == tmp_path / "report.html"
+    assert "Settings, versions and time" in path.read_text(encoding="utf-8")
