@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
+from sklearn.utils.multiclass import check_classification_targets
 
 
 def check_int_param(value: Any, name: str, *, min_value: int = 1) -> int:
@@ -79,3 +80,21 @@ def check_float_param(
     if max_value is not None and (value > max_value or (value == max_value and not include_max)):
         raise ValueError(message)
     return value
+
+
+def check_class_labels(
+    y: np.ndarray, *, estimator: str, min_classes: int = 1
+) -> tuple[np.ndarray, np.ndarray]:
+    """Classification targets → ``(classes_, codes)``, with at least ``min_classes`` classes.
+
+    Continuous targets raise scikit-learn's "Unknown label type" error; too few classes raise
+    a ``ValueError`` that names the estimator and the class found.
+    """
+    check_classification_targets(y)
+    classes, codes = encode_labels(y)
+    if len(classes) < min_classes:
+        raise ValueError(
+            f"{estimator} needs samples of at least {min_classes} classes in y; got "
+            f"{len(classes)} class ({classes[0]!r})."
+        )
+    return classes, codes

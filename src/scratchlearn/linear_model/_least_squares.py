@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import _check_sample_weight, check_is_fitted, validate_data
+from sklearn.utils.validation import _check_sample_weight, validate_data
 
-from .._validation import check_float_param, encode_labels
+from .._validation import check_class_labels, check_float_param
+from ._base import LinearDecisionMixin
 
 
 def solve_least_squares(
@@ -73,7 +73,7 @@ def solve_least_squares(
     return W.T, y_mean - x_mean @ W
 
 
-class LinearSignClassifier(ClassifierMixin, BaseEstimator):
+class LinearSignClassifier(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
     """What the linear ±1-target classifiers share: target coding, decisions, predictions.
 
     Subclasses implement ``_fit_targets(X, Y, sample_weight)`` returning (W, b).
@@ -101,37 +101,14 @@ class LinearSignClassifier(ClassifierMixin, BaseEstimator):
         """
         self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float64)
-        check_classification_targets(y)
+        self.classes_, codes = check_class_labels(y, estimator=type(self).__name__, min_classes=2)
         # Raises for negative weights and for weights that are all zero.
         sample_weight = _check_sample_weight(
             sample_weight, X, dtype=np.float64, ensure_non_negative=True
         )
-        self.classes_, codes = encode_labels(y)
-        if len(self.classes_) < 2:
-            raise ValueError(
-                f"{type(self).__name__} needs samples of at least 2 classes in y; got 1 class "
-                f"({self.classes_[0]!r})."
-            )
         Y = signed_targets(codes, len(self.classes_))
         self.coef_, self.intercept_ = self._fit_targets(X, Y, sample_weight)
         return self
-
-    def decision_function(self, X) -> np.ndarray:
-        """The real-valued outputs f(x) = W x + b, one per target column.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples,) for two classes, else (n_samples, n_classes)
-            For two classes, positive values vote for ``classes_[1]``.
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        F = X @ self.coef_.T + self.intercept_
-        return F[:, 0] if F.shape[1] == 1 else F
 
     def predict(self, X) -> np.ndarray:
         """``classes_[1]`` where f(x) > 0 else ``classes_[0]`` (two classes), else argmax.

@@ -9,14 +9,14 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 from threadpoolctl import threadpool_limits
 
 from .. import optim
 from .._math.losses import one_hot, softmax_cross_entropy
 from .._math.softmax import log_softmax, softmax
-from .._validation import check_float_param, check_int_param, check_option, encode_labels
+from .._validation import check_class_labels, check_float_param, check_int_param, check_option
+from ._base import LinearDecisionMixin
 
 SOLVERS = ("gd", "sgd", "momentum", "nesterov", "adam", "lbfgs")
 
@@ -25,7 +25,7 @@ SOLVERS = ("gd", "sgd", "momentum", "nesterov", "adam", "lbfgs")
 _SINGLE_THREAD_BELOW = 2**24
 
 
-class SoftmaxRegression(ClassifierMixin, BaseEstimator):
+class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
     r"""Softmax regression: a linear model whose logits go through a softmax.
 
     For a sample x ∈ ℝ^D the model has one logit per class and turns them into
@@ -191,14 +191,8 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
         """
         self._check_params()
         X, y = validate_data(self, X, y, dtype=np.float64)
-        check_classification_targets(y)
-        self.classes_, codes = encode_labels(y)
+        self.classes_, codes = check_class_labels(y, estimator="SoftmaxRegression", min_classes=2)
         n_classes = len(self.classes_)
-        if n_classes < 2:
-            raise ValueError(
-                "SoftmaxRegression needs samples of at least 2 classes in y; got 1 class "
-                f"({self.classes_[0]!r})."
-            )
         N, D = X.shape
         K = 1 if n_classes == 2 else n_classes  # rows of free weights (see the docstring)
         Y = one_hot(codes, n_classes)
@@ -264,23 +258,6 @@ class SoftmaxRegression(ClassifierMixin, BaseEstimator):
                 stacklevel=2,
             )
         return self
-
-    def decision_function(self, X) -> np.ndarray:
-        """Logits g = X θᵀ + b.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        ndarray of shape (n_samples, n_classes), or (n_samples,) for two classes
-            For two classes, the logit of ``classes_[1]`` against ``classes_[0]``.
-        """
-        check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
-        G = X @ self.coef_.T + self.intercept_
-        return G[:, 0] if len(self.classes_) == 2 else G
 
     def _all_logits(self, X) -> np.ndarray:
         G = self.decision_function(X)

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 from sklearn.base import ClassifierMixin
-from sklearn.utils.multiclass import check_classification_targets
 
-from .._validation import check_option, encode_labels
+from .._validation import check_class_labels, check_option
 from ._base import NeighborsBase, neighbor_class_votes
 
 
@@ -91,8 +90,7 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         """
         check_option(self.weights, "weights", ("uniform", "distance"))
         X, y = self._fit_neighbors(X, y)
-        check_classification_targets(y)
-        self.classes_, self._y = encode_labels(y)
+        self.classes_, self._y = check_class_labels(y, estimator="KNeighborsClassifier")
         return self
 
     def _votes(self, X) -> np.ndarray:
