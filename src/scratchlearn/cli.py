@@ -81,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    tasks = args.tasks or list(TASKS)
+    tasks = list(dict.fromkeys(args.tasks)) or list(TASKS)  # each task once, in the given order
     unknown = [task for task in tasks if task not in TASKS]
     if unknown:
         parser.error(f"unknown task {unknown[0]!r} (choose from {', '.join(TASKS)})")
