@@ -84,7 +84,10 @@ def test_run_errors_are_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
 
     monkeypatch.setattr(cli, "run_tasks", failing)
     assert cli.main(["run", "--out", str(tmp_path)]) == 1
-    assert capsys.readouterr().err == "scratchlearn: error: Permission denied: 'results/task1'\n"
+    error = capsys.readouterr().err
+    assert error.startswith("scratchlearn: error: could not write results: Permission denied")
+    assert "choose another --out" in error
+    assert len(error.strip().splitlines()) == 1
 
 
 def test_run_writes_the_report_and_prints_its_path(tmp_path, monkeypatch, capsys):

@@ -98,7 +98,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("scratchlearn: interrupted; earlier results were left as they were.", file=sys.stderr)
         return 130
-    except (OSError, ValueError) as error:
+    except OSError as error:  # the run itself writes nothing but --out
+        print(
+            f"scratchlearn: error: could not write results: {error}; choose another --out "
+            "folder or free some space.",
+            file=sys.stderr,
+        )
+        return 1
+    except ValueError as error:
         print(f"scratchlearn: error: {error}", file=sys.stderr)
         return 1
     for folder in folders:
