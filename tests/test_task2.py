@@ -3,6 +3,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
 from scratchlearn._output import metrics_json
@@ -117,6 +118,47 @@ def test_the_outlier_rotates_least_squares_and_huber_less(results):
     assert all(row["outlier_weight"] < 0.02 for row in hub[-2:])
 
 
+def test_logistic_regression_is_not_moved_by_a_point_on_its_correct_side(results):
+    metrics = results["metrics"]
+    ls, hub, lr = (
+        metrics["outlier_sweep"],
+        metrics["outlier_sweep_huber"],
+        metrics["outlier_sweep_logistic"],
+    )
+    assert [row["scale"] for row in lr] == SCALES
+    baseline = metrics["baseline_no_outlier"]["logistic"]
+    assert baseline["accuracy"] == 1.0
+    assert abs(baseline["angle_degrees"] - 135.0) < 0.1  # symmetric blobs: the bisector
+    for a, b, c in zip(ls, hub, lr, strict=True):
+        assert c["accuracy"] >= max(a["accuracy"], b["accuracy"])
+        # The outlier is beyond the -1 blob: correctly classified, with a growing margin.
+        assert c["outlier_margin"] > 8 * c["scale"]
+        assert c["outlier_loss"] == pytest.approx(np.logaddexp(0, -c["outlier_margin"]))
+        assert c["outlier_loss_gradient"] <= c["outlier_loss"] < 2e-4
+        assert "accuracy_rint" not in c
+    # At s = 1 its loss is 1.8e-4, a measurable pull; further out the loss underflows.
+    assert 1e-4 < abs(lr[0]["rotation_degrees"]) < 1e-3
+    assert lr[-1]["outlier_loss"] == 0.0 and lr[-1]["outlier_loss_gradient"] == 0.0
+    # Beyond s = 1 the rotation is solver noise, and a million times below least squares'.
+    assert all(abs(row["rotation_degrees"]) < 1e-5 for row in lr[1:])
+    assert abs(lr[-1]["rotation_degrees"]) < 1e-6 * abs(ls[-1]["rotation_degrees"])
+    assert ls[-1]["rotation_degrees"] < -70 and hub[-1]["rotation_degrees"] < -30
+
+
+@pytest.mark.parametrize("scale", [1, 64])
+def test_logistic_fit_equals_scikit_learns(results, scale):
+    """Alpha = 1/(C·N) is LogisticRegression(C): the same weights, from another solver."""
+    config = results["metrics"]["config"]
+    row = results["metrics"]["outlier_sweep_logistic"][SCALES.index(scale)]
+    X, _, y, _, _, _ = make_blobs_with_outlier(outlier=scale)
+    assert row["alpha"] == pytest.approx(1 / (config["logistic_C"] * len(X)))
+    reference = LogisticRegression(C=config["logistic_C"], tol=1e-12, max_iter=10_000).fit(X, y)
+    np.testing.assert_allclose(row["coef"], reference.coef_[0], atol=1e-4)
+    np.testing.assert_allclose(row["intercept"], reference.intercept_[0], atol=1e-4)
+    margin = -(X[-1] @ reference.coef_[0] + reference.intercept_[0])  # label -1
+    assert row["outlier_margin"] == pytest.approx(margin, rel=1e-5)
+
+
 def test_angle_and_rotation_definitions():
     assert task2.boundary_angle(np.array([-1.0, -1.0])) == pytest.approx(135.0)
     assert task2.boundary_angle(np.array([1.0, 0.0])) == pytest.approx(90.0)
@@ -140,14 +182,18 @@ def test_metrics_are_json_and_the_same_bytes_on_every_run(results):
     for key in ("scale", "accuracy", "rss", "accuracy_rint", "coef", "intercept"):
         assert key in results["metrics"]["outlier_sweep"][0]
         assert key in results["metrics"]["outlier_sweep_huber"][0]
-    assert "angle_degrees" in results["metrics"]["baseline_no_outlier"]["huber"]
+    for key in ("scale", "accuracy", "coef", "intercept", "angle_degrees", "rotation_degrees"):
+        assert key in results["metrics"]["outlier_sweep_logistic"][0]
+    for name in ("huber", "logistic"):
+        assert "angle_degrees" in results["metrics"]["baseline_no_outlier"][name]
+    assert results["metrics"]["config"]["logistic_C"] == 1.0
 
 
 def test_text_table_lists_every_scale(results):
     table = results["texts"]["outlier_sweep.txt"]
     for scale in SCALES:
         assert f"({scale:g}, {1.75 * scale:g})" in table
-    assert "0.85" in table and "Huber" in table
+    assert "0.85" in table and "Huber" in table and "LR margin" in table
 
 
 # --- figures -----------------------------------------------------------------------------
@@ -172,8 +218,12 @@ def test_figures_keep_the_blobs_readable(results):
                 assert ax.get_xlim()[1] - ax.get_xlim()[0] < 5
             arrows = [sum("outlier at" in t.get_text() for t in ax.texts) for ax in panels]
             assert arrows[0] == 0 and all(n == 1 for n in arrows[1:])
-        overlay = figures["boundaries_overlay"].axes[0]
-        assert len(overlay.get_legend().get_texts()) == len(SCALES) + 1
+        overlay = figures["boundaries_overlay"].axes
+        assert len(overlay) == 3  # least squares, Huber, logistic regression
+        for ax in overlay:
+            assert len(ax.get_legend().get_texts()) == len(SCALES) + 1
+        angle_panel = figures["fit_vs_scale"].axes[0]
+        assert "logistic regression" in [t.get_text() for t in angle_panel.get_legend().texts]
     finally:
         for figure in figures.values():
             plt.close(figure)

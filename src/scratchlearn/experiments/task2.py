@@ -2,9 +2,17 @@
 
 For each outlier scale s, one training point at s·(1, 1.75) labelled −1 is added to two
 Gaussian blobs (+1 around (0, 0), −1 around (1, 1)); least squares and Huber's loss are
-fitted to the ±1 targets and scored on the same 100 test points.
+fitted to the ±1 targets, logistic regression (Task 3's ``SoftmaxRegression`` with two
+classes) to the labels, and all three are scored on the same 100 test points.
 
-Metrics per scale (``outlier_sweep`` for least squares, ``outlier_sweep_huber`` for Huber):
+Logistic regression is fitted with L-BFGS and the L2 penalty α = 1/(C·N) on its mean loss,
+N the size of the training set of that fit, which is scikit-learn's ``LogisticRegression(C)``
+(C = 1 by default). The blobs are linearly separable, so without a penalty the loss has no
+minimum (the weights grow without bound); with C fixed, rather than α, a training point whose
+loss is 0 leaves the minimiser unchanged, so the rotation measures the outlier alone.
+
+Metrics per scale (``outlier_sweep`` for least squares, ``outlier_sweep_huber`` for Huber,
+``outlier_sweep_logistic`` for logistic regression):
 
 - ``accuracy``, ``rss``: predictions by the sign of f(x) = w·x + b; ``rss`` is the sheet's
   Σ (y − ŷ)² on the test set, 4 per error with ±1 labels;
@@ -18,7 +26,12 @@ Metrics per scale (``outlier_sweep`` for least squares, ``outlier_sweep_huber`` 
   one (counter-clockwise positive);
 - ``outlier_residual``: t − f at the outlier; ``outlier_leverage`` (least squares): the
   diagonal entry of the hat matrix X̃(X̃ᵀX̃)⁻¹X̃ᵀ at the outlier, how much the fit at that point
-  follows its own target; ``outlier_weight`` (Huber): its IRLS weight min(1, ε/|r|).
+  follows its own target; ``outlier_weight`` (Huber): its IRLS weight min(1, ε/|r|);
+- logistic regression has no targets to round or to miss, so its rows have neither the rint
+  fields nor ``outlier_residual``; instead ``outlier_margin`` m = y·f (y = ±1, f the logit of
+  +1; m > 0 on the correct side), ``outlier_loss`` log(1 + e^−m), the outlier's term of the
+  loss, and ``outlier_loss_gradient`` |∂loss/∂f| = σ(−m), how hard it pulls on the fit (the
+  analogue of the residual); ``alpha`` is the penalty used.
 """
 
 from __future__ import annotations
@@ -29,14 +42,14 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ..datasets import make_blobs_with_outlier
-from ..linear_model import HuberClassifier, LeastSquaresClassifier
+from ..linear_model import HuberClassifier, LeastSquaresClassifier, SoftmaxRegression
 
 #: The sheet's printed results for s = 1, 2, 4, 8 (its rint rule).
 SHEET_SCALES = (1, 2, 4, 8)
 SHEET_ACCURACY = (0.95, 0.95, 0.95, 0.85)
 SHEET_RSS = (5, 5, 5, 15)
 
-ESTIMATORS = ("least_squares", "huber")
+ESTIMATORS = ("least_squares", "huber", "logistic")
 
 
 @dataclass(frozen=True)
@@ -49,6 +62,11 @@ class Config:
     scales: tuple[float, ...] = (1, 2, 4, 8, 16, 32, 64)
     alpha: float = 0.0
     huber_epsilon: float = 1.0
+    #: Logistic regression: alpha = 1/(logistic_C·N), scikit-learn's C; a tight L-BFGS
+    #: tolerance, so that solver noise in the angle stays far below the outlier's effect.
+    logistic_C: float = 1.0
+    logistic_tol: float = 1e-10
+    logistic_max_iter: int = 1000
     show_progress: bool = True
 
 
@@ -75,17 +93,36 @@ def leverage(X: np.ndarray) -> np.ndarray:
     return np.sum(Q * Q, axis=1)
 
 
-def _evaluate(model, X_test: np.ndarray, y_test: np.ndarray, reference: np.ndarray | None):
+def outlier_logistic_terms(model, x: np.ndarray, label) -> dict:
+    """The outlier's margin, loss and loss gradient under a fitted two-class logistic model."""
+    f = float(model.decision_function(x[None, :])[0])  # the logit of classes_[1]
+    margin = f if label == model.classes_[1] else -f
+    return {
+        "outlier_margin": margin,
+        "outlier_loss": float(np.logaddexp(0.0, -margin)),
+        "outlier_loss_gradient": float(np.exp(-np.logaddexp(0.0, margin))),  # σ(−m)
+    }
+
+
+def _evaluate(
+    model, X_test: np.ndarray, y_test: np.ndarray, reference: np.ndarray | None, rint: bool = True
+):
     """Scores and fitted line of one model on the test set: (metrics row, test outputs)."""
     decision = model.decision_function(X_test)
-    sign, rint = model.predict(X_test), rint_predictions(decision)
+    sign = model.predict(X_test)
     coef = model.coef_[0]
     row = {
         "accuracy": float(np.mean(sign == y_test)),
         "rss": float(np.sum((y_test - sign) ** 2)),
-        "accuracy_rint": float(np.mean(rint == y_test)),
-        "rss_rint": float(np.sum((y_test - rint) ** 2)),
-        "n_rint_zero": int(np.sum(rint == 0)),
+    }
+    if rint:  # the sheet's rule rounds a ±1 target's estimate; a logit is no such thing
+        rounded = rint_predictions(decision)
+        row |= {
+            "accuracy_rint": float(np.mean(rounded == y_test)),
+            "rss_rint": float(np.sum((y_test - rounded) ** 2)),
+            "n_rint_zero": int(np.sum(rounded == 0)),
+        }
+    row |= {
         "coef": coef.tolist(),
         "intercept": float(model.intercept_[0]),
         "angle_degrees": boundary_angle(coef),
@@ -98,11 +135,20 @@ def _evaluate(model, X_test: np.ndarray, y_test: np.ndarray, reference: np.ndarr
 def run(config: Config = Config()) -> dict:
     """Run Task 2 and return its results (metrics, and arrays for the figures)."""
 
-    def make_models():
+    def make_models(n_samples: int):
         return {
             "least_squares": LeastSquaresClassifier(alpha=config.alpha),
             "huber": HuberClassifier(epsilon=config.huber_epsilon, alpha=config.alpha),
+            "logistic": SoftmaxRegression(
+                solver="lbfgs",
+                alpha=1.0 / (config.logistic_C * n_samples),
+                tol=config.logistic_tol,
+                max_iter=config.logistic_max_iter,
+            ),
         }
+
+    def logistic_extra(model) -> dict:
+        return {"alpha": float(model.alpha), "n_iter": int(model.n_iter_)}
 
     # Everything but the outlier is the same at every scale.
     _, X_test, _, y_test, X_plot, y_plot = make_blobs_with_outlier(
@@ -110,9 +156,11 @@ def run(config: Config = Config()) -> dict:
     )
     # Without the outlier: the fit that every scale is compared with.
     baseline, references = {}, {}
-    for name, model in make_models().items():
+    for name, model in make_models(len(X_plot)).items():
         model.fit(X_plot, y_plot)
-        baseline[name], _ = _evaluate(model, X_test, y_test, None)
+        baseline[name], _ = _evaluate(model, X_test, y_test, None, rint=name != "logistic")
+        if name == "logistic":
+            baseline[name] |= logistic_extra(model)
         references[name] = model.coef_[0]
 
     sweeps = {name: [] for name in ESTIMATORS}
@@ -124,14 +172,21 @@ def run(config: Config = Config()) -> dict:
         )
         outlier = X_train[-1]
         outliers.append(outlier)
-        for name, model in make_models().items():
+        for name, model in make_models(len(X_train)).items():
             model.fit(X_train, y_train)
-            row, decision = _evaluate(model, X_test, y_test, references[name])
-            residual = float(y_train[-1] - model.decision_function(outlier[None, :])[0])
-            extra = {"outlier_residual": residual}
-            if name == "least_squares":
+            row, decision = _evaluate(
+                model, X_test, y_test, references[name], rint=name != "logistic"
+            )
+            if name == "logistic":
+                extra = outlier_logistic_terms(model, outlier, y_train[-1])
+                extra |= logistic_extra(model)
+            elif name == "least_squares":
+                residual = float(y_train[-1] - model.decision_function(outlier[None, :])[0])
+                extra = {"outlier_residual": residual}
                 extra["outlier_leverage"] = float(leverage(X_train)[-1])
             else:
+                residual = float(y_train[-1] - model.decision_function(outlier[None, :])[0])
+                extra = {"outlier_residual": residual}
                 extra["outlier_weight"] = float(model.weights_[-1, 0])
                 extra["n_iter"] = int(model.n_iter_)
             sweeps[name].append({"scale": scale, "outlier": outlier.tolist(), **row, **extra})
@@ -157,6 +212,7 @@ def run(config: Config = Config()) -> dict:
         "baseline_no_outlier": baseline,
         "outlier_sweep": sweeps["least_squares"],
         "outlier_sweep_huber": sweeps["huber"],
+        "outlier_sweep_logistic": sweeps["logistic"],
     }
     return {
         "metrics": metrics,
@@ -168,31 +224,42 @@ def run(config: Config = Config()) -> dict:
 
 
 def sweep_table(metrics: dict) -> str:
-    """The sweep as a fixed-width text table, least squares beside Huber."""
+    """The sweep as a fixed-width text table: least squares, Huber, logistic regression."""
     epsilon = metrics["config"]["huber_epsilon"]
+    logistic_c = metrics["config"]["logistic_C"]
     sheet = dict(zip(metrics["sheet"]["scales"], metrics["sheet"]["accuracy_rint"], strict=True))
     header = (
         f"{'scale':>5}  {'outlier':>14}  {'LS sign':>7}  {'LS rint':>7}  {'sheet':>5}  "
         f"{'LS angle':>8}  {'leverage':>8}  {'Huber sign':>10}  {'Huber rint':>10}  "
-        f"{'Huber angle':>11}  {'Huber ω':>7}"
+        f"{'Huber angle':>11}  {'Huber ω':>7}  {'LR sign':>7}  {'LR angle':>8}  {'LR margin':>9}"
     )
     lines = [
-        "Least squares (LS) and Huber's loss "
-        f"(epsilon = {epsilon:g}) against the outlier's scale s.",
+        "Least squares (LS), Huber's loss "
+        f"(epsilon = {epsilon:g}) and logistic regression (LR, C = {logistic_c:g}) against the "
+        "outlier's scale s.",
         "Accuracy on the 100 test points; 'sign' predicts by the sign of f(x), 'rint' is the",
-        "sheet's rounding (0 for |f| < 0.5); angle of the boundary to the x1-axis in degrees.",
+        "sheet's rounding (0 for |f| < 0.5); angle of the boundary to the x1-axis in degrees;",
+        "LR margin: y·f at the outlier, its logit on the correct side (no rint for logits).",
         "",
         header,
         "-" * len(header),
     ]
     base_ls = metrics["baseline_no_outlier"]["least_squares"]
     base_huber = metrics["baseline_no_outlier"]["huber"]
+    base_lr = metrics["baseline_no_outlier"]["logistic"]
     lines.append(
         f"{'none':>5}  {'':>14}  {base_ls['accuracy']:>7.2f}  {base_ls['accuracy_rint']:>7.2f}  "
         f"{'':>5}  {base_ls['angle_degrees']:>8.1f}  {'':>8}  {base_huber['accuracy']:>10.2f}  "
-        f"{base_huber['accuracy_rint']:>10.2f}  {base_huber['angle_degrees']:>11.1f}  {'':>7}"
+        f"{base_huber['accuracy_rint']:>10.2f}  {base_huber['angle_degrees']:>11.1f}  {'':>7}  "
+        f"{base_lr['accuracy']:>7.2f}  {base_lr['angle_degrees']:>8.1f}  {'':>9}"
     )
-    for ls, hub in zip(metrics["outlier_sweep"], metrics["outlier_sweep_huber"], strict=True):
+    rows = zip(
+        metrics["outlier_sweep"],
+        metrics["outlier_sweep_huber"],
+        metrics["outlier_sweep_logistic"],
+        strict=True,
+    )
+    for ls, hub, lr in rows:
         s = ls["scale"]
         where = f"({ls['outlier'][0]:g}, {ls['outlier'][1]:g})"
         sheet_value = f"{sheet[s]:.2f}" if s in sheet else ""
@@ -200,6 +267,7 @@ def sweep_table(metrics: dict) -> str:
             f"{s:>5g}  {where:>14}  {ls['accuracy']:>7.2f}  {ls['accuracy_rint']:>7.2f}  "
             f"{sheet_value:>5}  {ls['angle_degrees']:>8.1f}  {ls['outlier_leverage']:>8.3f}  "
             f"{hub['accuracy']:>10.2f}  {hub['accuracy_rint']:>10.2f}  "
-            f"{hub['angle_degrees']:>11.1f}  {hub['outlier_weight']:>7.3f}"
+            f"{hub['angle_degrees']:>11.1f}  {hub['outlier_weight']:>7.3f}  "
+            f"{lr['accuracy']:>7.2f}  {lr['angle_degrees']:>8.1f}  {lr['outlier_margin']:>9.1f}"
         )
     return "\n".join(lines) + "\n"

@@ -15,11 +15,17 @@ from matplotlib.lines import Line2D
 
 from ._style import CLASS_COLORS, plane_axes, scatter_classes
 
+# Markers of falling size, so that lines on top of each other (accuracy 1.00) all show.
 ESTIMATOR_STYLE = {
-    "least_squares": {"color": "#000000", "label": "least squares"},
-    "huber": {"color": "#009E73", "label": "Huber"},
+    "least_squares": {"color": "#000000", "label": "least squares", "marker": "o", "ms": 9},
+    "huber": {"color": "#009E73", "label": "Huber", "marker": "s", "ms": 6.5},
+    "logistic": {"color": "#7B3294", "label": "logistic regression", "marker": "^", "ms": 5},
 }
-SWEEP_KEYS = {"least_squares": "outlier_sweep", "huber": "outlier_sweep_huber"}
+SWEEP_KEYS = {
+    "least_squares": "outlier_sweep",
+    "huber": "outlier_sweep_huber",
+    "logistic": "outlier_sweep_logistic",
+}
 WEIGHT_COLORS = ("#E69F00", "#56B4E9", "#CC79A7")  # Okabe–Ito, distinct from the classes
 BASELINE_STYLE = {"color": "0.45", "ls": "--", "lw": 1.2}
 OUTLIER_MARKER = {"marker": "*", "s": 260, "c": "#F0E442", "edgecolors": "black", "zorder": 5}
@@ -159,13 +165,17 @@ def overlay_figure(results: dict) -> Figure:
     xlim, ylim = _view(data)
     scales = [row["scale"] for row in metrics["outlier_sweep"]]
     colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(scales)))
-    fig, axes = plt.subplots(1, 2, figsize=(12.5, 5.6), layout="constrained")
-    for ax, estimator in zip(axes, ESTIMATOR_STYLE, strict=True):
+    estimators = [name for name in ESTIMATOR_STYLE if SWEEP_KEYS[name] in metrics]
+    fig, axes = plt.subplots(
+        1, len(estimators), figsize=(6.2 * len(estimators), 5.6), layout="constrained"
+    )
+    for ax, estimator in zip(axes, estimators, strict=True):
         scatter_classes(ax, data["X_test"], data["y_test"], size=12, alpha=0.35)
         baseline = metrics["baseline_no_outlier"][estimator]
+        # On top: a boundary that does not move shows as dashes over the scales' lines.
         _draw_line(
             ax, baseline["coef"], baseline["intercept"], color="black", ls="--", lw=1.5,
-            label="no outlier",
+            label="no outlier", zorder=3,
         )  # fmt: skip
         for row, color in zip(metrics[SWEEP_KEYS[estimator]], colors, strict=True):
             _draw_line(
@@ -180,8 +190,8 @@ def overlay_figure(results: dict) -> Figure:
             title="outlier scale",
         )  # fmt: skip
     fig.suptitle(
-        "The boundary turns about the blobs' centre towards the outlier as s grows "
-        "(test points pale; angles to the x1-axis)"
+        "Least squares' and Huber's boundaries turn about the blobs' centre towards the outlier "
+        "as s grows; logistic regression's stay put (test points pale; angles to the x1-axis)"
     )
     return fig
 
@@ -193,13 +203,19 @@ def accuracy_figure(metrics: dict) -> Figure:
         1, 2, figsize=(12, 4.4), sharey=True, layout="constrained"
     )
     for estimator, style in ESTIMATOR_STYLE.items():
+        if SWEEP_KEYS[estimator] not in metrics:
+            continue
         sweep = metrics[SWEEP_KEYS[estimator]]
         scales = [row["scale"] for row in sweep]
         for ax, key in ((ax_sign, "accuracy"), (ax_rint, "accuracy_rint")):
+            if key not in sweep[0]:  # logistic regression: a logit is not rounded to a label
+                continue
             ax.plot(
                 scales,
                 [row[key] for row in sweep],
-                "o-",
+                "-",
+                marker=style["marker"],
+                ms=style["ms"],
                 color=style["color"],
                 label=style["label"],
             )
@@ -260,30 +276,38 @@ def rint_figure(results: dict, scales: tuple = (1, 8)) -> Figure:
 
 
 def fit_figure(metrics: dict) -> Figure:
-    """How far the outlier moves the fit: boundary angle, weights, leverage and Huber weight."""
+    """How far the outlier moves the fit: boundary angle, weights, leverage, Huber's weight and
+    the outlier's logistic loss gradient. Logistic regression's weights, about five times the
+    others, are left out of the weights panel (its angle says that they do not move)."""
     fig, (ax_angle, ax_weights, ax_pull) = plt.subplots(
         1, 3, figsize=(15, 4.4), layout="constrained"
     )
     ls_sweep = metrics["outlier_sweep"]
     scales = [row["scale"] for row in ls_sweep]
     for estimator, style in ESTIMATOR_STYLE.items():
+        if SWEEP_KEYS[estimator] not in metrics:
+            continue
         sweep = metrics[SWEEP_KEYS[estimator]]
         ax_angle.plot(
-            scales, [row["angle_degrees"] for row in sweep], "o-", color=style["color"],
-            label=style["label"],
+            scales, [row["angle_degrees"] for row in sweep], "-", marker=style["marker"],
+            ms=style["ms"], color=style["color"], label=style["label"],
         )  # fmt: skip
+        if estimator == "logistic":
+            continue
         ls = "-" if estimator == "least_squares" else "--"
         weights = np.array([[row["intercept"], *row["coef"]] for row in sweep])
         for i, color in enumerate(WEIGHT_COLORS):
             ax_weights.plot(scales, weights[:, i], ls, marker="o", ms=4, color=color)
     baseline = metrics["baseline_no_outlier"]["least_squares"]["angle_degrees"]
-    ax_angle.axhline(baseline, **BASELINE_STYLE, label=f"no outlier ({baseline:.0f}°)")
+    ax_angle.axhline(
+        baseline, **BASELINE_STYLE, label=f"no outlier, least squares ({baseline:.0f}°)"
+    )
     ax_angle.set_ylabel("boundary angle to the x1-axis (degrees)")
     ax_angle.set_title("Boundary angle")
-    ax_angle.legend(loc="lower left")
+    ax_angle.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncols=2, fontsize=9)
     ax_weights.axhline(0, color="0.6", lw=0.8)
     ax_weights.set_ylabel("weight")
-    ax_weights.set_title("Weights (w0 = bias)")
+    ax_weights.set_title("Weights (w0 = bias), least squares and Huber")
     weight_handles = [
         Line2D([], [], color=color, lw=2, label=name)
         for name, color in zip(("w0", "w1", "w2"), WEIGHT_COLORS, strict=True)
@@ -300,8 +324,14 @@ def fit_figure(metrics: dict) -> Figure:
         scales, [row["outlier_weight"] for row in metrics["outlier_sweep_huber"]], "o--",
         color=ESTIMATOR_STYLE["huber"]["color"], label="Huber's IRLS weight min(1, ε/|r|)",
     )  # fmt: skip
+    if "outlier_sweep_logistic" in metrics:
+        ax_pull.plot(
+            scales, [row["outlier_loss_gradient"] for row in metrics["outlier_sweep_logistic"]],
+            ":", marker="^", color=ESTIMATOR_STYLE["logistic"]["color"],
+            label="logistic: the outlier's loss gradient $\\sigma(-yf)$, ~0 on the correct side",
+        )  # fmt: skip
     ax_pull.set_ylim(-0.03, 1.05)
-    ax_pull.set_title("Why: the outlier's leverage, and Huber's down-weighting")
+    ax_pull.set_title("Why: the outlier's leverage, and how each loss discounts it")
     ax_pull.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), fontsize=9)
     for ax in (ax_angle, ax_weights, ax_pull):
         ax.set_xscale("log", base=2)

@@ -11,6 +11,7 @@ TASK = "task2"
 TITLE = "Task 2: least squares and one outlier"
 SWEEP = "outlier_sweep"
 ROBUST = "outlier_sweep_huber"
+LOGISTIC = "outlier_sweep_logistic"
 
 
 def build(out_dir: Path, metrics: dict, run: Metrics) -> TaskReport:
@@ -67,10 +68,20 @@ def _data(out_dir: Path, m: Metrics) -> Section:
     return Section("task2-data", "2.1 The data and its outlier", blocks)
 
 
-def _fit_table(m: Metrics, key: str, robust: bool) -> Table:
+_OUTLIER_COLUMN = {
+    "least_squares": ("outlier leverage", "outlier_leverage", ".3f"),
+    "huber": ("outlier weight", "outlier_weight", ".3f"),
+    "logistic": ("outlier margin y·f", "outlier_margin", ".1f"),
+}
+
+
+def _fit_table(m: Metrics, key: str, robust: bool, estimator: str | None = None) -> Table:
     rows = m.get(key)
-    headers = ["scale s", "w0", "w1", "w2", "angle (°)", "rotation (°)"]
-    headers += ["outlier weight"] if robust else ["outlier leverage"]
+    estimator = estimator or ("huber" if robust else "least_squares")
+    header, field, fmt = _OUTLIER_COLUMN[estimator]
+    # Logistic regression's rotations are solver noise, far below 0.1°: print their size.
+    rotation_fmt = ".2g" if estimator == "logistic" else ".1f"
+    headers = ["scale s", "w0", "w1", "w2", "angle (°)", "rotation (°)", header]
     headers += ["accuracy (sign)"]
     body = []
     for row in rows:
@@ -81,15 +92,16 @@ def _fit_table(m: Metrics, key: str, robust: bool) -> Table:
                 fmt_cell(row["coef"][0], ".4f"),
                 fmt_cell(row["coef"][1], ".4f"),
                 fmt_cell(row.get("angle_degrees"), ".1f"),
-                fmt_cell(row.get("rotation_degrees"), ".1f"),
-                fmt_cell(row.get("outlier_weight" if robust else "outlier_leverage"), ".3f"),
+                fmt_cell(row.get("rotation_degrees"), rotation_fmt),
+                fmt_cell(row.get(field), fmt),
                 fmt_cell(row.get("accuracy"), ".2f"),
             ]
         )
     return Table(
         headers,
         body,
-        caption="Weights (w0 is the intercept), the boundary's angle to the x1-axis and its "
+        caption=("Logistic regression. " if estimator == "logistic" else "")
+        + "Weights (w0 is the intercept), the boundary's angle to the x1-axis and its "
         "rotation from the fit without the outlier, and the test accuracy by sign.",
     )
 
@@ -298,12 +310,97 @@ def _robust(out_dir: Path, m: Metrics) -> Section:
     )
     if figure:
         blocks.append(figure)
+    if m.has(LOGISTIC):
+        blocks.append(_fit_table(m, LOGISTIC, robust=True, estimator="logistic"))
+        blocks.append(_answer_logistic(m))
     table_txt = out_dir / TASK / "outlier_sweep.txt"
     if table_txt.is_file():
         blocks.append(
             Text(table_txt.read_text(encoding="utf-8"), "outlier_sweep.txt, as written by the run.")
         )
     return Section("task2-robust", "2.4 A loss that does not square large residuals", blocks)
+
+
+def _answer_logistic(m: Metrics) -> Prose:
+    """Why logistic regression is not moved: the outlier is far out on the correct side."""
+    rows = m.get(LOGISTIC)
+    first, last = 0, len(rows) - 1
+    scale = rows[last]["scale"]
+    ls_last, hub_last = _at(m.get(SWEEP), scale), _at(m.get(ROBUST), scale)
+    pieces: list[Prose | str] = [prose("Logistic regression (`SoftmaxRegression` with two classes")]
+    if m.has("config", "logistic_C"):
+        pieces.append(
+            prose(
+                ", L-BFGS, L2 penalty `alpha = 1/(C·N)` with C = {c}, which is scikit-learn's "
+                "`LogisticRegression(C)`: the blobs are separable, so without a penalty its loss "
+                "has no minimum",
+                c=m.q("g", "config", "logistic_C"),
+            )
+        )
+    underflow = rows[last]["outlier_loss"] == 0.0
+    pieces.append(
+        prose(
+            ") is not moved. Its loss `log(1 + exp(-y·f))` charges a point by its margin `y·f`, "
+            "not by its distance from a target, and the outlier lies beyond the `-1` blob, on "
+            "the correct side of the boundary: its margin is {m0} at s = {s0}, where its loss "
+            "is {l0}, and {m1} at s = {s1}, where its loss and its gradient `sigmoid(-y·f)` "
+            + ("underflow to {l1} in double precision. " if underflow else "are {l1}. ")
+            + "A point that is too correct costs nothing and pulls on nothing, so the boundary "
+            "rotates by {r0}° at s = {s0} and by {r1}° at s = {s1}, which is ",
+            m0=m.q(".1f", LOGISTIC, first, "outlier_margin"),
+            s0=m.q("g", LOGISTIC, first, "scale"),
+            l0=m.q(".2g", LOGISTIC, first, "outlier_loss"),
+            m1=m.q(".1f", LOGISTIC, last, "outlier_margin"),
+            s1=m.q("g", LOGISTIC, last, "scale"),
+            l1=m.q(".2g", LOGISTIC, last, "outlier_loss"),
+            r0=m.q(".2g", LOGISTIC, first, "rotation_degrees"),
+            r1=m.q(".2g", LOGISTIC, last, "rotation_degrees"),
+        )
+    )
+    if m.has("config", "logistic_tol"):
+        pieces.append(
+            prose(
+                "solver noise (L-BFGS stops at a gradient of {tol}), ",
+                tol=m.q("g", "config", "logistic_tol"),
+            )
+        )
+    pieces.append(
+        prose(
+            "against {rot_ls}° for least squares and {rot_h}° for Huber. Least squares fits the "
+            "target `-1` itself: the no-outlier line's output at a point this far beyond the "
+            "`-1` blob overshoots `-1` by far, the squared loss charges the overshoot as an "
+            "error, and the line turns until the outlier's residual is down to {res}. ",
+            rot_ls=m.q(".1f", SWEEP, ls_last, "rotation_degrees"),
+            rot_h=m.q(".1f", ROBUST, hub_last, "rotation_degrees"),
+            res=m.q(".2f", SWEEP, ls_last, "outlier_residual"),
+        )
+    )
+    accuracies = [row["accuracy"] for row in rows]
+    low = min(range(len(rows)), key=lambda i: accuracies[i])
+    if min(accuracies) == max(accuracies):
+        pieces.append(
+            prose(
+                "Logistic regression's test accuracy by sign is {acc} at every scale, against "
+                "{acc_ls} for least squares at s = {s}.",
+                acc=m.q(".2f", LOGISTIC, last, "accuracy"),
+                acc_ls=m.q(".2f", SWEEP, ls_last, "accuracy"),
+                s=m.q("g", SWEEP, ls_last, "scale"),
+            )
+        )
+    else:
+        pieces.append(
+            prose(
+                "Logistic regression's test accuracy by sign is at least {acc} (at s = {s_low}), "
+                "against {acc_ls} for least squares at s = {s}.",
+                acc=m.q(".2f", LOGISTIC, low, "accuracy"),
+                s_low=m.q("g", LOGISTIC, low, "scale"),
+                acc_ls=m.q(".2f", SWEEP, ls_last, "accuracy"),
+                s=m.q("g", SWEEP, ls_last, "scale"),
+            )
+        )
+    answer = join(*pieces)
+    answer.kind = "answer"
+    return answer
 
 
 def _defects(m: Metrics) -> list[Defect]:
