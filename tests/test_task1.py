@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from sklearn.model_selection import StratifiedKFold, cross_val_score
+from sklearn.neighbors import KNeighborsClassifier as SklearnKNN
 
 from scratchlearn._output import metrics_json
 from scratchlearn.experiments import task1
@@ -59,3 +61,18 @@ def test_density_results_have_the_grid_shape(results):
 def test_metrics_are_the_same_bytes_on_every_run(results):
     again = task1.run(task1.Config(grid_resolution=30, show_progress=False))
     assert metrics_json(again["metrics"]) == metrics_json(results["metrics"])
+
+
+def test_cross_validation_matches_sklearn_and_picks_the_best_mean(results):
+    cv = results["metrics"]["cross_validation"]
+    X_train, y_train = results["data"]["X_train"], results["data"]["y_train"]
+    folds = StratifiedKFold(cv["folds"], shuffle=True, random_state=0)
+    for row in cv["rows"][::3]:
+        reference = cross_val_score(SklearnKNN(n_neighbors=row["k"]), X_train, y_train, cv=folds)
+        assert row["mean_accuracy"] == pytest.approx(reference.mean())
+        assert row["std_accuracy"] == pytest.approx(reference.std())
+    means = [row["mean_accuracy"] for row in cv["rows"]]
+    assert cv["best_k"] == cv["rows"][int(np.argmax(means))]["k"]
+    assert cv["best_k_cv_accuracy"] == pytest.approx(max(means))
+    test_accuracy = {row["k"]: row["accuracy"] for row in results["metrics"]["k_sweep"]}
+    assert cv["best_k_test_accuracy"] == test_accuracy[cv["best_k"]]

@@ -118,12 +118,31 @@ def decision_region_grid_figure(grid: dict, regions: list, X, y, accuracies: lis
     return fig
 
 
-def k_sweep_figure(k_sweep: list, n_train: int) -> Figure:
-    """Test and training accuracy, and test RSS, against k on a log scale."""
+def k_sweep_figure(k_sweep: list, n_train: int, cross_validation: dict) -> Figure:
+    """Test, training and cross-validated accuracy, and test RSS, against k (log scale)."""
     ks = np.array([row["k"] for row in k_sweep])
     fig, (ax_acc, ax_rss) = plt.subplots(1, 2, figsize=(10, 3.8))
     ax_acc.plot(ks, [r["accuracy"] for r in k_sweep], "o-", color=CLASS_COLORS[0], label="test")
     ax_acc.plot(ks, [r["train_accuracy"] for r in k_sweep], "s--", color="0.4", label="train")
+    cv_k = np.array([row["k"] for row in cross_validation["rows"]])
+    cv_mean = np.array([row["mean_accuracy"] for row in cross_validation["rows"]])
+    cv_std = np.array([row["std_accuracy"] for row in cross_validation["rows"]])
+    folds, best_k = cross_validation["folds"], cross_validation["best_k"]
+    ax_acc.plot(
+        cv_k, cv_mean, "^-", color=CLASS_COLORS[1], ms=4, label=f"{folds}-fold CV on train (± 1 sd)"
+    )
+    ax_acc.fill_between(
+        cv_k, cv_mean - cv_std, cv_mean + cv_std, color=CLASS_COLORS[1], alpha=0.15, lw=0
+    )
+    ax_acc.annotate(
+        f"CV picks k = {best_k}",
+        (best_k, cv_mean[cv_k == best_k][0]),
+        xytext=(0, -28),
+        textcoords="offset points",
+        ha="center",
+        fontsize=9,
+        arrowprops={"arrowstyle": "->", "color": CLASS_COLORS[1]},
+    )
     ax_rss.plot(ks, [r["rss"] for r in k_sweep], "o-", color=CLASS_COLORS[1])
     for ax, ylabel in ((ax_acc, "accuracy"), (ax_rss, "RSS on the test set (= errors)")):
         ax.set_xscale("log", base=2)
@@ -212,7 +231,7 @@ def task1_figures(results: dict) -> dict[str, Figure]:
             results["y_pred"],
             f"Predicted test labels, k = {k5['n_neighbors']} (accuracy {k5['accuracy']:.2f})",
         ),
-        "k_sweep": k_sweep_figure(metrics["k_sweep"], n_train),
+        "k_sweep": k_sweep_figure(metrics["k_sweep"], n_train, metrics["cross_validation"]),
         "decision_regions": decision_region_grid_figure(
             grid,
             results["decision_regions"],

@@ -136,26 +136,32 @@ def _k5(out_dir: Path, m: Metrics) -> Section:
 
 def _k_sweep(out_dir: Path, m: Metrics) -> Section:
     sweep = m.get("k_sweep")
+    cv = {}
+    if m.has("cross_validation"):
+        cv = {row["k"]: row["mean_accuracy"] for row in m.get("cross_validation", "rows")}
     table = Table(
-        ["k", "test accuracy", "test RSS", "training accuracy"],
+        ["k", "test accuracy", "test RSS", "training accuracy", "CV accuracy"],
         [
             [
                 fmt_cell(row["k"], "d"),
                 fmt_cell(row["accuracy"], ".2f"),
                 fmt_cell(row["rss"], ".0f"),
                 fmt_cell(row.get("train_accuracy"), ".3f"),
+                fmt_cell(cv.get(row["k"]), ".3f"),
             ]
             for row in sweep
         ],
         caption="The k sweep on the test set. With labels 0 and 1 the RSS is the number of "
-        "errors. The last row is k = N_train.",
+        "errors. The last row is k = N_train. CV accuracy: mean over the folds of "
+        "cross-validation on the training set.",
     )
     blocks: list = [table]
     figure = figure_if_exists(
         out_dir,
         TASK,
         "k_sweep",
-        "Accuracy and RSS against k (log scale); the dotted line marks k = N_train.",
+        "Accuracy (test, training and cross-validated) and RSS against k (log scale); the "
+        "dotted line marks k = N_train.",
     )
     if figure:
         blocks.append(figure)
@@ -223,6 +229,18 @@ def _answer_boundary(m: Metrics) -> Prose:
             k=m.q("d", "k_sweep", best, "k"),
         )
     )
+    if m.has("cross_validation"):
+        pieces.append(
+            prose(
+                "Picking k by its test accuracy, though, tunes on the test set; "
+                "{folds}-fold cross-validation on the training set picks k = {k} "
+                "(cross-validated accuracy {cv}), whose test accuracy is {acc}. ",
+                folds=m.q("d", "cross_validation", "folds"),
+                k=m.q("d", "cross_validation", "best_k"),
+                cv=m.q(".3f", "cross_validation", "best_k_cv_accuracy"),
+                acc=m.q(".2f", "cross_validation", "best_k_test_accuracy"),
+            )
+        )
     pieces.append(
         prose(
             "Large k blurs the two moons into their overall shape and the boundary cuts "
