@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import ndimage
@@ -14,6 +14,7 @@ from tqdm.auto import tqdm
 
 from ..datasets import load_moons_split
 from ..neighbors import KNeighborsClassifier, KNeighborsDensity
+from ._config import config_metrics
 
 
 @dataclass(frozen=True)
@@ -138,7 +139,7 @@ def run(config: Config = Config()) -> dict:
     # k = N_train: the vote is the same everywhere, so is the predicted class.
     grid_prediction = np.where(regions[-1]["proba"] > 0.5, labels[1], labels[0])
     metrics = {
-        "config": asdict(config) | {"show_progress": None},
+        "config": config_metrics(config),
         "dataset": {
             "n_train": n_train,
             "n_test": len(X_test),

@@ -36,13 +36,14 @@ Metrics per scale (``outlier_sweep`` for least squares, ``outlier_sweep_huber`` 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from tqdm.auto import tqdm
 
 from ..datasets import make_blobs_with_outlier
 from ..linear_model import HuberClassifier, LeastSquaresClassifier, SoftmaxRegression
+from ._config import config_metrics
 
 #: The sheet's printed results for s = 1, 2, 4, 8 (its rint rule).
 SHEET_SCALES = (1, 2, 4, 8)
@@ -194,7 +195,7 @@ def run(config: Config = Config()) -> dict:
 
     labels, counts = np.unique(y_plot, return_counts=True)
     metrics = {
-        "config": asdict(config) | {"show_progress": None},
+        "config": config_metrics(config),
         "dataset": {
             "n_train_without_outlier": len(X_plot),
             "n_test": len(X_test),

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -32,6 +32,7 @@ from .._math.losses import one_hot, softmax_cross_entropy
 from ..datasets import load_digits_split
 from ..gradcheck import check_gradient
 from ..linear_model import SoftmaxRegression
+from ._config import config_metrics
 
 
 def _default_solvers() -> dict[str, dict]:
@@ -281,7 +282,7 @@ def run(config: Config = Config()) -> dict:
     progress.close()
 
     metrics = {
-        "config": asdict(config) | {"show_progress": None},
+        "config": config_metrics(config),
         "dataset": {"n_train": N, "n_test": len(X_test), "n_features": D, "n_classes": n_classes},
         "objective": {
             "formula": "mean cross-entropy + alpha/2 * ||W||^2 (bias not penalised)",
