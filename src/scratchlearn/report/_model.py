@@ -208,12 +208,12 @@ def prose(template: str, kind: str = "p", **quotes: Quote) -> Prose:
     return Prose(parts, kind)
 
 
-def join(*pieces: Prose | str) -> Prose:
-    """Concatenate prose pieces (strings are plain text)."""
+def join(*pieces: Prose | str, kind: str = "p") -> Prose:
+    """Concatenate prose pieces (strings are plain text) into one paragraph of ``kind``."""
     parts: list[Part] = []
     for piece in pieces:
         parts.extend([piece] if isinstance(piece, str) else piece.parts)
-    return Prose(parts)
+    return Prose(parts, kind)
 
 
 def series(items: list[Prose], last: str = "and") -> Prose:

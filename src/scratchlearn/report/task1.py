@@ -249,9 +249,7 @@ def _answer_boundary(m: Metrics) -> Prose:
             acc=m.q(".2f", "k_sweep", last, "accuracy"),
         )
     )
-    answer = join(*pieces)
-    answer.kind = "answer"
-    return answer
+    return join(*pieces, kind="answer")
 
 
 def _answer_k_equals_n(m: Metrics) -> Prose:

@@ -195,9 +195,7 @@ def _answer_outlier(m: Metrics) -> Prose:
             sw=m.q("g", SWEEP, worst, "scale"),
         )
     )
-    answer = join(*pieces)
-    answer.kind = "answer"
-    return answer
+    return join(*pieces, kind="answer")
 
 
 def _rounding(out_dir: Path, m: Metrics) -> Section:
@@ -298,8 +296,8 @@ def _robust(out_dir: Path, m: Metrics) -> Section:
             acc=m.q(".2f", ROBUST, last, "accuracy"),
             acc_ls=m.q(".2f", SWEEP, ls_last, "accuracy"),
         ),
+        kind="answer",
     )
-    text.kind = "answer"
     blocks.append(text)
     figure = figure_if_exists(
         out_dir,
@@ -398,9 +396,7 @@ def _answer_logistic(m: Metrics) -> Prose:
                 s=m.q("g", SWEEP, ls_last, "scale"),
             )
         )
-    answer = join(*pieces)
-    answer.kind = "answer"
-    return answer
+    return join(*pieces, kind="answer")
 
 
 def _defects(m: Metrics) -> list[Defect]:

@@ -249,7 +249,7 @@ def _answer_optimizers(m: Metrics) -> Prose:
     first, last = order[0], order[-1]
     accuracies = [row["test_accuracy"] for row in rows]
     spread = max(accuracies) - min(accuracies)
-    answer = join(
+    return join(
         "From best to worst: ",
         series(items, last="and"),
         ". ",
@@ -277,9 +277,8 @@ def _answer_optimizers(m: Metrics) -> Prose:
                 "test_accuracy",
             ),
         ),
+        kind="answer",
     )
-    answer.kind = "answer"
-    return answer
 
 
 def _lr_sweep(out_dir: Path, m: Metrics) -> Section:
@@ -347,8 +346,7 @@ def _lr_sweep(out_dir: Path, m: Metrics) -> Section:
             )
         )
     if sentences:
-        answer = join(*sentences)
-        answer.kind = "answer"
+        answer = join(*sentences, kind="answer")
         blocks.append(prose("Which learning rates diverge, crawl or work?", kind="question"))
         blocks.append(answer)
     figure = figure_if_exists(
