@@ -139,40 +139,29 @@ def test_distance_weights_give_exact_matches_all_the_weight():
     assert ours.kneighbors(queries[:1])[0][0, 0] == 0.0  # exact, not ~1e-8 from the expansion
 
 
-def test_brute_force_works_in_bounded_blocks(monkeypatch):
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_brute_force_works_in_bounded_tiles(monkeypatch, dtype):
     rng = np.random.default_rng(0)
-    X_fit, X_query = rng.normal(size=(500, 4)), rng.normal(size=(300, 4))
-    shapes = []
-    original = _search.squared_euclidean_minus_query_norm
+    X_fit, X_query = rng.normal(size=(5000, 4)), rng.normal(size=(300, 4))
+    X_fit, X_query = X_fit.astype(dtype), X_query.astype(dtype)
+    tiles = []
+    original = _search._kernel.update_topk
 
-    def recording(A, B, *args):
-        shapes.append((A.shape[0], B.shape[0]))
-        return original(A, B, *args)
+    def recording(tile, *args):
+        tiles.append((tile.shape, tile.dtype))
+        return original(tile, *args)
 
-    monkeypatch.setattr(_search, "squared_euclidean_minus_query_norm", recording)
+    monkeypatch.setattr(_search._kernel, "update_topk", recording)
     budget_mib = 0.2
     distances, indices = _search.brute_kneighbors(X_query, X_fit, 7, working_memory_mib=budget_mib)
-    assert len(shapes) > 1
-    assert all(rows * cols * 8 * 3 <= budget_mib * 2**20 for rows, cols in shapes)
+    assert len(tiles) > 1
+    # The products stay in the input's precision, and the tiles within half the budget.
+    assert {tile_dtype for _, tile_dtype in tiles} == {np.dtype(dtype)}
+    itemsize = np.dtype(dtype).itemsize
+    assert all(r * c * itemsize <= budget_mib * 2**20 / 2 for (r, c), _ in tiles)
     whole_d, whole_i = _search.brute_kneighbors(X_query, X_fit, 7, working_memory_mib=1e6)
     np.testing.assert_array_equal(indices, whole_i)
     np.testing.assert_array_equal(distances, whole_d)
-    # At the default budget a 20,000 × 20,000 search runs in blocks of far fewer rows.
-    rows = _search.block_rows(20_000)
-    assert rows * 20_000 * 8 * 3 <= _search.WORKING_MEMORY_MIB * 2**20
-    assert rows < 20_000 / 50
-
-
-def test_parallel_blocks_give_the_serial_result(monkeypatch):
-    rng = np.random.default_rng(1)
-    X_fit, X_query = rng.normal(size=(400, 6)), rng.normal(size=(250, 6))
-    monkeypatch.setattr(_search, "PARALLEL_MIN_PAIRS", 10**12)
-    serial = _search.brute_kneighbors(X_query, X_fit, 9, working_memory_mib=0.1)
-    monkeypatch.setattr(_search, "PARALLEL_MIN_PAIRS", 0)
-    monkeypatch.setattr(_search.os, "cpu_count", lambda: 3)
-    parallel = _search.brute_kneighbors(X_query, X_fit, 9, working_memory_mib=0.1)
-    np.testing.assert_array_equal(parallel[1], serial[1])
-    np.testing.assert_allclose(parallel[0], serial[0], rtol=1e-12)
 
 
 def test_auto_picks_the_tree_in_low_dimension_only():

@@ -24,6 +24,18 @@ def check_int_param(value: Any, name: str, *, min_value: int = 1) -> int:
     return int(value)
 
 
+def check_n_jobs(n_jobs: Any) -> int | None:
+    """``None`` (every core), a positive number of threads, or −1, −2, … (all but |n|−1)."""
+    if n_jobs is not None and (
+        isinstance(n_jobs, bool) or not isinstance(n_jobs, numbers.Integral) or n_jobs == 0
+    ):
+        raise ValueError(
+            f"n_jobs must be None or -1 (every core) or a positive number of threads, "
+            f"got {n_jobs!r}."
+        )
+    return n_jobs
+
+
 def check_option(value: Any, name: str, options: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``options``, else raise a ``ValueError`` listing them."""
     options = tuple(options)

@@ -4,16 +4,27 @@ the neighbour search and the per-class vote count."""
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.spatial import KDTree
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._validation import check_n_neighbors, check_option
+from .._validation import (
+    check_float_param,
+    check_n_jobs,
+    check_n_neighbors,
+    check_option,
+)
 from ._search import (
     ALGORITHMS,
-    KD_TREE_MAX_FEATURES,
+    GEMM_METRICS,
+    METRIC_ALIASES,
+    METRICS,
     kneighbors_leave_one_out,
     kneighbors_search,
+    resolve_metric,
+    squared_row_norms,
+    tree_applicable,
 )
 
 
@@ -41,29 +52,57 @@ def neighbor_class_votes(
     return votes.reshape(n_queries, n_classes).astype(float)
 
 
+def check_metric(metric, p) -> tuple[str, float]:
+    """Validate ``metric`` and ``p``; return the canonical metric and its exponent."""
+    check_option(metric, "metric", METRICS + tuple(METRIC_ALIASES))
+    if metric == "minkowski":
+        if p == np.inf:
+            return resolve_metric(metric, p)
+        check_float_param(p, "p", min_value=1)
+    return resolve_metric(metric, p)
+
+
 class NeighborsBase(BaseEstimator):
-    """Stores the training set and answers ``kneighbors``; subclasses add the statistics."""
+    """Stores the training set and answers ``kneighbors``; subclasses add the statistics.
+
+    Subclasses store ``n_neighbors``, ``algorithm``, ``metric``, ``p`` and ``n_jobs``.
+    """
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Brute force takes CSR input; the KD-tree does not.
+        tags.input_tags.sparse = self.algorithm != "kd_tree"
+        return tags
 
     def _fit_neighbors(self, X, y=None):
-        """Validate and store X (and y), and build the KD-tree when it may be used."""
+        """Validate and store X (and y): its squared norms for brute force, and the
+        KD-tree when it may be used. float32 stays float32; CSR stays sparse."""
         check_option(self.algorithm, "algorithm", ALGORITHMS)
+        metric, _ = check_metric(self.metric, self.p)
+        check_n_jobs(self.n_jobs)
+        accept_sparse = "csr" if self.algorithm != "kd_tree" else False
+        dtypes = [np.float64, np.float32]
         if y is None:
-            X = validate_data(self, X, dtype=np.float64)
+            X = validate_data(self, X, dtype=dtypes, accept_sparse=accept_sparse)
         else:
-            X, y = validate_data(self, X, y, dtype=np.float64)
+            X, y = validate_data(self, X, y, dtype=dtypes, accept_sparse=accept_sparse)
+        if sp.issparse(X) and not X.has_sorted_indices:
+            X = X.sorted_indices()
         check_n_neighbors(self.n_neighbors, X.shape[0])
         self._fit_X = X
         self.n_samples_fit_ = X.shape[0]
+        self.effective_metric_ = metric
+        self._fit_sq = squared_row_norms(X) if metric in GEMM_METRICS else None
         # "auto" decides per query (it depends on k), so keep a tree whenever it may pick one.
         may_use_tree = self.algorithm == "kd_tree" or (
-            self.algorithm == "auto" and X.shape[1] <= KD_TREE_MAX_FEATURES
+            self.algorithm == "auto" and tree_applicable(X.shape[1], metric, sp.issparse(X))
         )
         self._tree = KDTree(X) if may_use_tree else None
         return X, y
 
     def kneighbors(
         self,
-        X: np.ndarray | None = None,
+        X=None,
         n_neighbors: int | None = None,
         return_distance: bool = True,
     ):
@@ -74,7 +113,7 @@ class NeighborsBase(BaseEstimator):
 
         Parameters
         ----------
-        X : ndarray of shape (n_queries, n_features), default=None
+        X : array-like or CSR matrix of shape (n_queries, n_features), default=None
             Queries. ``None`` means the training points, each excluded from its own list.
         n_neighbors : int, default=None
             Defaults to the ``n_neighbors`` given at construction.
@@ -83,26 +122,24 @@ class NeighborsBase(BaseEstimator):
         Returns
         -------
         distances : ndarray of shape (n_queries, n_neighbors)
-            Euclidean distances, only when ``return_distance`` is true.
+            Distances in ``metric``, only when ``return_distance`` is true.
         indices : ndarray of shape (n_queries, n_neighbors)
             Row numbers in the training set.
         """
-        distances, indices = self._kneighbors(X, n_neighbors)
-        return (distances, indices) if return_distance else indices
-
-    def _kneighbors(self, X, n_neighbors: int | None = None, *, sort: bool = True):
-        """``kneighbors`` with the option to leave each row unsorted (for votes)."""
         check_is_fitted(self)
         k = self.n_neighbors if n_neighbors is None else n_neighbors
+        options = {
+            "algorithm": self.algorithm, "metric": self.metric, "p": self.p,
+            "tree": self._tree, "n_jobs": self.n_jobs, "fit_sq": self._fit_sq,
+        }
         if X is None:
             k = check_n_neighbors(k, self.n_samples_fit_ - 1)
-            distances, indices = kneighbors_leave_one_out(
-                self._fit_X, k, algorithm=self.algorithm, tree=self._tree
-            )
+            distances, indices = kneighbors_leave_one_out(self._fit_X, k, **options)
         else:
-            X = validate_data(self, X, dtype=np.float64, reset=False)
-            k = check_n_neighbors(k, self.n_samples_fit_)
-            distances, indices = kneighbors_search(
-                X, self._fit_X, k, algorithm=self.algorithm, tree=self._tree, sort=sort
+            X = validate_data(
+                self, X, dtype=[np.float64, np.float32], reset=False,
+                accept_sparse="csr" if sp.issparse(self._fit_X) else False,
             )
-        return distances, indices
+            k = check_n_neighbors(k, self.n_samples_fit_)
+            distances, indices = kneighbors_search(X, self._fit_X, k, **options)
+        return (distances, indices) if return_distance else indices

@@ -48,11 +48,21 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         k, between 1 and the number of training samples.
     weights : {"uniform", "distance"}, default="uniform"
     algorithm : {"auto", "brute", "kd_tree"}, default="auto"
-        ``"brute"`` computes distances by blocks of queries with one matrix product each,
-        holding at most about 64 MiB of distances at a time
-        (``scratchlearn.neighbors._search.WORKING_MEMORY_MIB``). ``"kd_tree"`` uses
-        ``scipy.spatial.KDTree``. ``"auto"`` takes the tree for at most 15 features when
-        k is below half the training set, and brute force otherwise.
+        ``"brute"`` computes distances by tiles of queries × training points with one
+        matrix product each, in the input's precision (float32 stays float32), and re-ranks
+        the candidates exactly in float64. ``"kd_tree"`` uses ``scipy.spatial.KDTree``
+        (dense data, Minkowski metrics). ``"auto"`` takes the tree for at most 15 features
+        when k is below half the training set and the metric allows it, brute force
+        otherwise (always for sparse input and for "cosine").
+    metric : str, default="euclidean"
+        "euclidean", "sqeuclidean", "cosine", "manhattan", "chebyshev" or "minkowski"
+        (with ``p``); scikit-learn's aliases "l2", "l1" and "cityblock" work too.
+    p : float, default=2
+        The exponent of "minkowski", p >= 1 (p = 1, 2, inf are manhattan, euclidean and
+        chebyshev); ignored by other metrics.
+    n_jobs : int, default=None
+        Threads for the search: None or -1 use every core, 1 one thread (the matrix
+        products' BLAS threads included).
 
     Attributes
     ----------
@@ -70,17 +80,29 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
     0.97
     """
 
-    def __init__(self, n_neighbors: int = 5, *, weights: str = "uniform", algorithm: str = "auto"):
+    def __init__(
+        self,
+        n_neighbors: int = 5,
+        *,
+        weights: str = "uniform",
+        algorithm: str = "auto",
+        metric: str = "euclidean",
+        p: float = 2,
+        n_jobs: int | None = None,
+    ):
         self.n_neighbors = n_neighbors
         self.weights = weights
         self.algorithm = algorithm
+        self.metric = metric
+        self.p = p
+        self.n_jobs = n_jobs
 
     def fit(self, X, y) -> KNeighborsClassifier:
         """Store the training set.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : array-like or CSR matrix of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
             Labels of any type: ints, ±1, strings.
 
@@ -94,7 +116,7 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         return self
 
     def _votes(self, X) -> np.ndarray:
-        distances, indices = self._kneighbors(X, sort=False)
+        distances, indices = self.kneighbors(X)
         weights = distance_weights(distances) if self.weights == "distance" else None
         return neighbor_class_votes(self._y[indices], len(self.classes_), weights)
 

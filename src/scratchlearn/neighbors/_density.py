@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted
 
 from .._math.ball import log_ball_volume
 from .._validation import encode_labels
-from ._base import NeighborsBase, neighbor_class_votes
+from ._base import NeighborsBase, check_metric, neighbor_class_votes
+from ._search import resolve_metric
 
 
 class KNeighborsDensity(NeighborsBase):
@@ -29,12 +31,23 @@ class KNeighborsDensity(NeighborsBase):
     otherwise r_K would be 0 at K = 1. Where K or more training points coincide with x,
     r_K = 0 and log p(x) = +inf.
 
+    The sphere is the ball of the metric: for Minkowski metrics (``metric`` "euclidean",
+    "manhattan", "chebyshev" or "minkowski" with ``p``) V is the volume of the Lp ball
+    (``scratchlearn._math.ball.log_ball_volume``). "cosine" and "sqeuclidean" are not norms
+    of x − x', so they have no ball volume and are refused.
+
     Parameters
     ----------
     n_neighbors : int, default=5
         K.
     algorithm : {"auto", "brute", "kd_tree"}, default="auto"
         As in :class:`KNeighborsClassifier`.
+    metric : {"euclidean", "manhattan", "chebyshev", "minkowski"}, default="euclidean"
+        The distance whose balls measure the density; "l2", "l1" and "cityblock" work too.
+    p : float, default=2
+        The exponent of "minkowski", p >= 1.
+    n_jobs : int, default=None
+        Threads for the search: None or -1 use every core, 1 one thread.
 
     Attributes
     ----------
@@ -48,9 +61,27 @@ class KNeighborsDensity(NeighborsBase):
         p(c) = N_c / N.
     """
 
-    def __init__(self, n_neighbors: int = 5, *, algorithm: str = "auto"):
+    def __init__(
+        self,
+        n_neighbors: int = 5,
+        *,
+        algorithm: str = "auto",
+        metric: str = "euclidean",
+        p: float = 2,
+        n_jobs: int | None = None,
+    ):
         self.n_neighbors = n_neighbors
         self.algorithm = algorithm
+        self.metric = metric
+        self.p = p
+        self.n_jobs = n_jobs
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # predict_proba returns class posteriors, so describe them as a classifier's would be
+        # (scikit-learn's checks read these tags before calling it).
+        tags.classifier_tags = ClassifierTags()
+        return tags
 
     def fit(self, X, y=None) -> KNeighborsDensity:
         """Store the training set, and the class counts when ``y`` is given.
@@ -64,6 +95,13 @@ class KNeighborsDensity(NeighborsBase):
         -------
         self
         """
+        metric, _ = check_metric(self.metric, self.p)
+        if metric in ("cosine", "sqeuclidean"):
+            raise ValueError(
+                f"KNeighborsDensity needs a metric with a ball volume (euclidean, manhattan, "
+                f"chebyshev or minkowski), got metric={self.metric!r}: {metric} distances "
+                "are not a norm of x - x', so K / (N·V) has no volume V to divide by."
+            )
         X, y = self._fit_neighbors(X, y)
         if y is None:
             for name in ("classes_", "class_count_", "class_prior_", "_y"):
@@ -77,7 +115,8 @@ class KNeighborsDensity(NeighborsBase):
     def _sphere(self, X):
         """Radius-K neighbourhoods: (log V, neighbour indices, reference set sizes)."""
         distances, indices = self.kneighbors(X)
-        log_volume = log_ball_volume(self.n_features_in_, distances[:, -1])
+        _, p = resolve_metric(self.effective_metric_, self.p)
+        log_volume = log_ball_volume(self.n_features_in_, distances[:, -1], p)
         n_reference = self.n_samples_fit_ - (1 if X is None else 0)
         return log_volume, indices, n_reference
 
@@ -139,5 +178,5 @@ class KNeighborsDensity(NeighborsBase):
         ndarray of shape (n_queries, n_classes)
         """
         self._require_labels()
-        _, indices = self._kneighbors(X, sort=False)
+        indices = self.kneighbors(X, return_distance=False)
         return neighbor_class_votes(self._y[indices], len(self.classes_)) / self.n_neighbors

@@ -1,113 +1,346 @@
 """Exact k-nearest-neighbour search behind one function, so backends can change freely.
 
-Every backend returns neighbours sorted by (distance, training index): among equidistant
-training points the one with the smaller index comes first, also at the k-th place.
+Every path returns neighbours sorted by (distance, training index): among equidistant
+training points the one with the smaller index comes first, also at the k-th place. The
+estimators call :func:`kneighbors_search` (or :func:`kneighbors_leave_one_out`) and never
+see which path ran.
+
+Paths
+-----
+- **Brute force, Euclidean family** ("euclidean", "sqeuclidean", "cosine"; dense or CSR):
+  tiles of queries × training points, one BLAS product per tile in the input's own
+  precision (float32 stays float32), a compiled running top-K' per query (``_kernel``),
+  then an exact float64 re-rank of the candidates, with a proof that they hold the answer
+  (see ``_kernel``'s module docstring). Many queries are split across threads by blocks of
+  queries; few queries by blocks of training points, whose partial lists are merged.
+- **Brute force, other metrics** ("manhattan", "chebyshev", "minkowski"): the same tiles
+  with ``scipy.spatial.distance.cdist`` computing exact float64 distances, the same top-k.
+- **KD-tree** (``scipy.spatial.KDTree``) for the Minkowski family in low dimension, with a
+  fix-up that orders ties by index.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import numpy as np
+import scipy.sparse as sp
 from scipy.spatial import KDTree
-from sklearn.utils import gen_batches
+from scipy.spatial.distance import cdist
 from threadpoolctl import threadpool_limits
 
-from .._math.distances import (
-    rowwise_squared_distances,
-    squared_euclidean_minus_query_norm,
-    squared_norms,
-)
-from .._math.topk import select_smallest_k, sort_rows_by_value_then_index
-
-#: Working memory for one block of the brute-force distance matrix, in MiB. A block of
-#: ``b`` queries against ``n`` training points holds about three ``b × n`` float64 arrays
-#: (distances, the argpartition indices, a comparison mask), so 64 MiB bounds a
-#: 20,000 × 20,000 search to blocks of ~140 rows instead of one 3.2 GB matrix.
-WORKING_MEMORY_MIB = 64
-
-#: Below this many features a KD-tree prunes well; above it brute force wins.
-KD_TREE_MAX_FEATURES = 15
+from . import _kernel
 
 ALGORITHMS = ("auto", "brute", "kd_tree")
 
+#: Canonical metric names, and scikit-learn's aliases for them.
+METRICS = ("euclidean", "sqeuclidean", "cosine", "manhattan", "chebyshev", "minkowski")
+METRIC_ALIASES = {"l2": "euclidean", "l1": "manhattan", "cityblock": "manhattan"}
+#: Metrics ranked through one matrix product per tile (‖q − x‖² = ‖q‖² − 2q·x + ‖x‖²).
+GEMM_METRICS = ("euclidean", "sqeuclidean", "cosine")
+#: Metrics a KD-tree can search: the Minkowski family, as scipy's ``p``.
+TREE_P = {"euclidean": 2.0, "sqeuclidean": 2.0, "manhattan": 1.0, "chebyshev": np.inf}
 
-def resolve_algorithm(algorithm: str, n_features: int, n_neighbors: int, n_samples: int) -> str:
-    """Pick the backend for ``algorithm="auto"``.
+#: Below this many features a KD-tree beats brute force (measured by ``make bench``'s
+#: tree-versus-brute sweep on float64 and float32 data, k ≤ 16).
+KD_TREE_MAX_FEATURES = 15
 
-    ``kd_tree`` when ``n_features <= 15`` and ``n_neighbors < n_samples / 2``; otherwise
-    ``brute``, because a tree cannot prune when the dimension is high or when most of the
-    training set is in every neighbourhood (the same rule as scikit-learn).
-    """
-    if algorithm != "auto":
-        return algorithm
-    if n_features <= KD_TREE_MAX_FEATURES and n_neighbors < n_samples // 2:
-        return "kd_tree"
-    return "brute"
-
-
-def block_rows(n_fit: int, working_memory_mib: float = WORKING_MEMORY_MIB) -> int:
-    """Queries per brute-force block: three ``rows × n_fit`` 8-byte arrays fit the budget."""
-    return max(1, int(working_memory_mib * 2**20 // (3 * 8 * n_fit)))
-
-
+#: Working memory for the search's temporary arrays, in MiB: the tiles in flight and the
+#: candidate lists. Results (n_queries × k) come on top.
+WORKING_MEMORY_MIB = 64
+#: Tile shape: queries × training points. One float32 tile of 256 × 1024 fills about a
+#: core's L2 cache, so the top-k reads the product while it is still in cache.
+TILE_QUERIES = 256
+TILE_FIT = 1024
 #: Below this many query × training pairs one thread is faster than starting a pool.
 PARALLEL_MIN_PAIRS = 2_000_000
 
 
+def resolve_metric(metric: str, p: float = 2) -> tuple[str, float]:
+    """Canonical name and exponent of ``metric``: aliases resolved, and Minkowski with
+    p = 1, 2 or ∞ turned into manhattan, euclidean or chebyshev (their own fast paths)."""
+    name = METRIC_ALIASES.get(metric, metric)
+    if name == "minkowski":
+        if p == 2:
+            return "euclidean", 2.0
+        if p == 1:
+            return "manhattan", 1.0
+        if p == np.inf:
+            return "chebyshev", np.inf
+        return "minkowski", float(p)
+    return name, TREE_P.get(name, 2.0)
+
+
+def effective_n_jobs(n_jobs: int | None) -> int:
+    """Threads for ``n_jobs``: None or −1 mean every core, −2 all but one (scikit-learn's
+    convention), a positive number that many."""
+    n_cores = os.cpu_count() or 1
+    if n_jobs is None:
+        return n_cores
+    if n_jobs < 0:
+        return max(1, n_cores + 1 + n_jobs)
+    return max(1, n_jobs)
+
+
+def resolve_algorithm(
+    algorithm: str, n_features: int, n_neighbors: int, n_samples: int, *,
+    metric: str = "euclidean", sparse: bool = False,
+) -> str:
+    """Pick the backend for ``algorithm="auto"``.
+
+    ``kd_tree`` when the data are dense, the metric is of the Minkowski family,
+    ``n_features <= 15`` and ``n_neighbors < n_samples / 2``; otherwise ``brute``, because a
+    tree cannot prune when the dimension is high or when most of the training set is in
+    every neighbourhood.
+    """
+    if algorithm != "auto":
+        return algorithm
+    if tree_applicable(n_features, metric, sparse) and n_neighbors < n_samples // 2:
+        return "kd_tree"
+    return "brute"
+
+
+def tree_applicable(n_features: int, metric: str, sparse: bool) -> bool:
+    """Whether ``auto`` may pick the KD-tree: dense data, a Minkowski metric, low dimension."""
+    minkowski_family = metric in TREE_P or metric == "minkowski"
+    return not sparse and minkowski_family and n_features <= KD_TREE_MAX_FEATURES
+
+
+# --- brute force ------------------------------------------------------------------------
+
+
+def _run(tasks, n_threads: int) -> None:
+    """Run the callables, on ``n_threads`` threads with a one-thread BLAS each when > 1."""
+    if n_threads == 1 or len(tasks) == 1:
+        for task in tasks:
+            task()
+        return
+    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
+        for future in [pool.submit(task) for task in tasks]:
+            future.result()
+
+
+class _Plan:
+    """How a brute-force search is cut: tile shape, threads, training parts and query waves.
+
+    Each thread holds one tile (``rows × cols`` products); when there are too few query
+    blocks to keep every thread busy, the training set is cut into ``n_parts`` ranges whose
+    partial top-k lists are merged. Queries go through in waves of ``wave`` rows so that the
+    tiles and the candidate lists together stay within the working memory.
+    """
+
+    def __init__(self, n_query: int, n_fit: int, n_keep: int, itemsize: int, n_threads: int,
+                 working_memory_mib: float):
+        budget = working_memory_mib * 2**20
+        self.n_threads = n_threads if n_query * n_fit >= PARALLEL_MIN_PAIRS else 1
+        self.cols = min(TILE_FIT, n_fit)
+        rows = min(TILE_QUERIES, -(-n_query // self.n_threads))
+        # Half the budget for the tiles in flight, half for the candidate lists.
+        tile_rows = int(budget / 2 // (self.n_threads * self.cols * itemsize))
+        if tile_rows < 1:
+            self.cols = max(1, int(budget / 2 // (self.n_threads * itemsize)))
+        self.rows = max(1, min(rows, tile_rows))
+        n_blocks = -(-n_query // self.rows)
+        few_queries = n_blocks < 2 * self.n_threads and n_fit >= 4 * TILE_FIT
+        self.n_parts = min(2 * self.n_threads, -(-n_fit // TILE_FIT)) if few_queries else 1
+        per_query = self.n_parts * n_keep * (itemsize + 8)
+        self.wave = max(self.rows, int(budget / 2 // per_query) // self.rows * self.rows)
+
+
+def _scan(
+    ops: _Operands, rows: slice, start: int, stop: int, cols: int, values, indices
+) -> None:
+    """Fold training rows start..stop into the running top-K' of the query ``rows``, by
+    tiles of ``cols`` training points."""
+    n_rows = values.shape[0]
+    product = ops.product(rows)
+    buffer = np.empty(n_rows * min(cols, stop - start), dtype=values.dtype)
+    for c0 in range(start, stop, cols):
+        c1 = min(c0 + cols, stop)
+        tile = buffer[: n_rows * (c1 - c0)].reshape(n_rows, c1 - c0)
+        product(c0, c1, tile)
+        _kernel.update_topk(tile, ops.fit_sq[c0:c1], c0, values, indices)
+
+
+class _Operands:
+    """One brute-force search's operands: the arrays the tiles multiply (in the input's
+    precision), the ranking term per training point, and what the exact re-rank reads.
+
+    For the Euclidean family a tile holds −2q·x and ``fit_sq`` is ‖x‖²; ``margin`` is 2E per
+    query (``_kernel``). For other metrics a tile holds exact distances from ``cdist``,
+    ``fit_sq`` is zero and ``margin`` is None: no re-rank is needed.
+    """
+
+    def __init__(self, X_query, X_fit, metric: str, p: float, fit_sq=None):
+        self.metric, self.p = metric, p
+        self.sparse = sp.issparse(X_fit)
+        self.Q_exact, self.X_exact = X_query, X_fit
+        if metric not in GEMM_METRICS:
+            self.dtype = np.float64
+            self.Q, self.X = X_query, X_fit
+            self.fit_sq = np.zeros(X_fit.shape[0])
+            self.margin = None
+            return
+        self.dtype = X_fit.dtype
+        if self.sparse:
+            self.Q = self.Q_exact = sp.csr_matrix(X_query, dtype=self.dtype)
+            self.Q.sort_indices()
+            self.X = X_fit
+        else:
+            self.Q = np.ascontiguousarray(X_query, dtype=self.dtype)
+            self.X = X_fit
+            if metric == "cosine":  # rank unit vectors; exact cosines come from the re-rank
+                self.Q, self.X, fit_sq = _unit_rows(self.Q), _unit_rows(X_fit), None
+        if fit_sq is None:
+            fit_sq = squared_row_norms(self.X)
+        self.fit_sq = fit_sq.astype(self.dtype)
+        self.margin = _rounding_margin(
+            squared_row_norms(self.Q), float(fit_sq.max(initial=0.0)), X_fit.shape[1],
+            self.dtype,
+        )
+
+    def product(self, rows: slice):
+        """A function ``(c0, c1, out)`` writing the tile of query ``rows`` × training c0..c1."""
+        Q = self.Q[rows]
+        if self.metric not in GEMM_METRICS:
+            kwargs = {"p": self.p} if self.metric == "minkowski" else {}
+            name = "cityblock" if self.metric == "manhattan" else self.metric
+
+            def product(c0, c1, out):
+                out[...] = cdist(Q, self.X[c0:c1], name, **kwargs)
+        elif self.sparse:
+            Q = -2 * Q
+
+            def product(c0, c1, out):
+                out[...] = (Q @ self.X[c0:c1].T).toarray()
+        else:
+            Q = -2 * Q  # exact (a power of two), so the tile holds −2q·x with one rounding
+
+            def product(c0, c1, out):
+                np.matmul(Q, self.X[c0:c1].T, out=out)
+        return product
+
+    def rerank(self, rows: slice, cand_values, cand_indices, floor, k, out_dist, out_idx,
+               failed) -> None:
+        """Exact re-rank of the candidates of query ``rows`` (``_kernel.rerank_*``)."""
+        Q, X, margin = self.Q_exact[rows], self.X_exact, self.margin[rows]
+        args = (cand_values, cand_indices, floor, margin, k, out_dist, out_idx, failed)
+        if self.sparse:
+            _kernel.rerank_csr(Q.data, Q.indices, Q.indptr, X.data, X.indices, X.indptr, *args)
+        else:
+            _kernel.rerank_dense(np.ascontiguousarray(Q), X, self.metric == "cosine", *args)
+
+    def exact_search(self, rows: np.ndarray, out_dist, out_idx) -> None:
+        """Exact float64 search of the given query rows over every training point."""
+        Q, X = self.Q_exact, self.X_exact
+        if self.sparse:
+            _kernel.exact_search_csr(Q.data, Q.indices, Q.indptr, X.data, X.indices, X.indptr,
+                                     X.shape[0], rows, out_dist, out_idx)
+        else:
+            _kernel.exact_search_dense(np.ascontiguousarray(Q), X, self.metric == "cosine",
+                                       rows, out_dist, out_idx)
+
+
+def squared_row_norms(X) -> np.ndarray:
+    """‖x‖² per row in float64, for dense or sparse X."""
+    if sp.issparse(X):
+        return np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+    return np.einsum("ij,ij->i", X, X, dtype=np.float64)
+
+
+def _unit_rows(X: np.ndarray) -> np.ndarray:
+    """Rows scaled to unit length in float64, then cast back; zero rows stay zero."""
+    norms = np.sqrt(squared_row_norms(X))
+    norms[norms == 0] = 1.0
+    return (X / norms[:, None]).astype(X.dtype)
+
+
+def _rounding_margin(q_norms_sq, x_max_sq: float, n_features: int, dtype) -> np.ndarray:
+    """2E per query: twice the bound on |r̃ − r| derived in ``_kernel``'s docstring (with two
+    more u·D terms for the queries' and norms' casts to the working precision)."""
+    u = np.finfo(dtype).eps / 2
+    x_max = math.sqrt(x_max_sq)
+    error = (n_features + 6) * u * (x_max_sq + 2 * np.sqrt(q_norms_sq) * x_max) * 1.01
+    return 2 * error
+
+
 def brute_kneighbors(
-    X_query: np.ndarray,
-    X_fit: np.ndarray,
-    n_neighbors: int,
-    *,
-    sort: bool = True,
+    X_query, X_fit, n_neighbors: int, *, metric: str = "euclidean", p: float = 2,
+    n_jobs: int | None = None, fit_sq: np.ndarray | None = None,
     working_memory_mib: float = WORKING_MEMORY_MIB,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact kNN by blocks of queries: one GEMM per block, then a top-k.
+    """Exact kNN by tiles of queries × training points; see the module docstring.
 
-    The GEMM expansion loses precision for nearby points, so the k selected distances are
-    recomputed exactly as ‖q − x‖ before the final (distance, index) sort: a duplicate of a
-    training point is at distance exactly 0. ``sort=False`` skips that sort for callers that
-    only need the set of neighbours (a vote), which saves most of the time at large k.
-
-    Large searches run one block per core at a time, each with a single-threaded BLAS: the
-    top-k selection is single-threaded in NumPy, so blocks in parallel keep every core busy.
-    The working memory is shared between the blocks in flight.
+    Returns distances in the metric's own units (squared for "sqeuclidean") and indices,
+    each row sorted by (distance, index).
     """
+    ops = _Operands(X_query, X_fit, metric, p, fit_sq)
     n_query, n_fit = X_query.shape[0], X_fit.shape[0]
-    fit_sq = squared_norms(X_fit)
-    distances = np.empty((n_query, n_neighbors))
-    indices = np.empty((n_query, n_neighbors), dtype=np.intp)
+    k = n_neighbors
+    exact = ops.margin is None
+    # Exact values need no spare candidates; approximate ones keep k + m to prove the cut.
+    n_keep = min(n_fit, k if exact else k + max(8, k // 4))
+    plan = _Plan(n_query, n_fit, n_keep, np.dtype(ops.dtype).itemsize,
+                 effective_n_jobs(n_jobs), working_memory_mib)
+    n_parts = plan.n_parts
+    part_bounds = np.linspace(0, n_fit, n_parts + 1).astype(int)
+    distances = np.empty((n_query, k))
+    indices = np.empty((n_query, k), dtype=np.intp)
+    failed = np.zeros(n_query, dtype=bool)
 
-    def search_block(block: slice) -> None:
-        Q = X_query[block]
-        # Ranking needs only ‖x‖² − 2q·x; the exact distances are recomputed below.
-        D = squared_euclidean_minus_query_norm(Q, X_fit, fit_sq)
-        _, idx = select_smallest_k(D, n_neighbors)
-        exact = rowwise_squared_distances(Q, X_fit[idx])
-        if sort:
-            exact, idx = sort_rows_by_value_then_index(exact, idx)
-        distances[block] = np.sqrt(exact)
-        indices[block] = idx
+    for w0 in range(0, n_query, plan.wave):
+        w1 = min(w0 + plan.wave, n_query)
+        cand_values = np.full((n_parts, w1 - w0, n_keep), np.inf, dtype=ops.dtype)
+        cand_indices = np.full((n_parts, w1 - w0, n_keep), -1, dtype=np.intp)
 
-    n_workers = (os.cpu_count() or 1) if n_query * n_fit >= PARALLEL_MIN_PAIRS else 1
-    rows = block_rows(n_fit, working_memory_mib / n_workers)
-    rows = min(rows, -(-n_query // n_workers))  # at least one block per worker
-    blocks = list(gen_batches(n_query, rows))
-    if n_workers == 1:
-        for block in blocks:
-            search_block(block)
-    else:
-        with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_workers) as pool:
-            list(pool.map(search_block, blocks))
+        def finish(block: slice, local: slice, cand_values=cand_values,
+                   cand_indices=cand_indices) -> None:
+            """Merge a block's partial lists and re-rank them exactly."""
+            values = cand_values[:, local].transpose(1, 0, 2).reshape(-1, n_parts * n_keep)
+            idx = cand_indices[:, local].transpose(1, 0, 2).reshape(-1, n_parts * n_keep)
+            if exact:
+                _kernel.merge_exact(values, idx, distances[block], indices[block])
+                return
+            # The smallest value any part dropped: a part that kept fewer than K' dropped none.
+            floor = cand_values[:, local, -1].min(axis=0).astype(np.float64)
+            ops.rerank(block, values, idx, floor, k, distances[block], indices[block],
+                       failed[block])
+
+        def scan(block: slice, local: slice, part: int, cand_values=cand_values,
+                 cand_indices=cand_indices, finish=finish) -> None:
+            _scan(ops, block, part_bounds[part], part_bounds[part + 1], plan.cols,
+                  cand_values[part, local], cand_indices[part, local])
+            if n_parts == 1:
+                finish(block, local)
+
+        blocks = [
+            (slice(r0, min(r0 + plan.rows, w1)), slice(r0 - w0, min(r0 + plan.rows, w1) - w0))
+            for r0 in range(w0, w1, plan.rows)
+        ]
+        _run([partial(scan, b, loc, t) for b, loc in blocks for t in range(n_parts)],
+             plan.n_threads)
+        if n_parts > 1:
+            _run([partial(finish, b, loc) for b, loc in blocks], plan.n_threads)
+
+    if failed.any():  # rare: candidates not provably complete
+        ops.exact_search(np.flatnonzero(failed), distances, indices)
+    if metric == "euclidean":
+        np.sqrt(distances, out=distances)
     return distances, indices
 
 
+# --- KD-tree ----------------------------------------------------------------------------
+
+
 def kd_tree_kneighbors(
-    X_query: np.ndarray, X_fit: np.ndarray, n_neighbors: int, tree: KDTree
+    X_query: np.ndarray, X_fit: np.ndarray, n_neighbors: int, tree: KDTree, *,
+    p: float = 2.0, n_jobs: int | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Exact kNN with ``scipy.spatial.KDTree``, made to follow the (distance, index) rule.
+    """Exact kNN with ``scipy.spatial.KDTree`` (Minkowski ``p``), made to follow the
+    (distance, index) rule.
 
     The tree orders equidistant points arbitrarily. Asking for one neighbour more shows
     where a tie crosses the k-th place; only those rows are redone from every point inside
@@ -115,7 +348,8 @@ def kd_tree_kneighbors(
     """
     n_fit = X_fit.shape[0]
     k_query = min(n_neighbors + 1, n_fit)
-    distances, indices = tree.query(X_query, k=k_query, workers=-1)
+    workers = effective_n_jobs(n_jobs)
+    distances, indices = tree.query(X_query, k=k_query, p=p, workers=workers)
     distances = distances.reshape(len(X_query), k_query)
     indices = indices.reshape(len(X_query), k_query).astype(np.intp)
     if k_query > n_neighbors:
@@ -124,73 +358,103 @@ def kd_tree_kneighbors(
             radius = distances[row, n_neighbors - 1]
             # A hair wider than the radius so that rounding cannot drop a tied point.
             candidates = np.asarray(
-                tree.query_ball_point(X_query[row], r=radius * (1 + 1e-9) + 1e-300),
+                tree.query_ball_point(X_query[row], r=radius * (1 + 1e-9) + 1e-300, p=p),
                 dtype=np.intp,
             )
-            cand_dist = np.sqrt(
-                rowwise_squared_distances(X_query[row : row + 1], X_fit[candidates][None])
-            )[0]
+            cand_dist = _minkowski_rows(X_query[row], X_fit[candidates], p)
             order = np.lexsort((candidates, cand_dist))[:k_query]
             distances[row, : len(order)] = cand_dist[order]
             indices[row, : len(order)] = candidates[order]
     distances, indices = distances[:, :n_neighbors], indices[:, :n_neighbors]
-    return sort_rows_by_value_then_index(distances, indices)
+    return _sort_rows(distances, indices)
+
+
+def _minkowski_rows(q: np.ndarray, X: np.ndarray, p: float) -> np.ndarray:
+    """Minkowski distances from one query to rows of X, in float64."""
+    name = {1.0: "cityblock", 2.0: "euclidean", np.inf: "chebyshev"}.get(p, "minkowski")
+    kwargs = {"p": p} if name == "minkowski" else {}
+    return cdist(q[None].astype(np.float64), X.astype(np.float64), name, **kwargs)[0]
+
+
+def _sort_rows(values: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Sort each row by (value, index)."""
+    order = np.lexsort((indices, values), axis=-1)
+    return np.take_along_axis(values, order, 1), np.take_along_axis(indices, order, 1)
+
+
+# --- the entry points -------------------------------------------------------------------
 
 
 def kneighbors_search(
-    X_query: np.ndarray,
-    X_fit: np.ndarray,
+    X_query,
+    X_fit,
     n_neighbors: int,
     *,
     algorithm: str = "auto",
+    metric: str = "euclidean",
+    p: float = 2,
     tree: KDTree | None = None,
-    sort: bool = True,
+    n_jobs: int | None = None,
+    fit_sq: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The single entry point: (queries, training set, k) → (distances, indices).
+    """The single entry point: (queries, training set, k, metric) → (distances, indices).
 
     Parameters
     ----------
-    X_query : ndarray of shape (n_queries, n_features)
-    X_fit : ndarray of shape (n_samples, n_features)
+    X_query : ndarray or CSR matrix of shape (n_queries, n_features)
+    X_fit : ndarray or CSR matrix of shape (n_samples, n_features)
+        float32 is searched in float32, anything else in float64; the answer is exact
+        either way (float64 distances of the given values).
     n_neighbors : int, 1 <= n_neighbors <= n_samples
     algorithm : {"auto", "brute", "kd_tree"}
+    metric : str
+        One of ``METRICS`` or its alias; "minkowski" uses ``p``.
+    p : float, default=2
     tree : KDTree, optional
         A tree over ``X_fit``, built once at fit time; built here when missing.
-    sort : bool, default=True
-        ``False`` allows the rows to come back in any order (the set is the same).
+    n_jobs : int, default=None
+        Threads for the search (None: every core).
+    fit_sq : ndarray of shape (n_samples,), optional
+        ‖x‖² of the training rows in float64, computed once at fit time.
 
     Returns
     -------
     distances : ndarray of shape (n_queries, n_neighbors)
-        Euclidean distances, ascending in each row.
+        Distances in the metric, ascending in each row.
     indices : ndarray of shape (n_queries, n_neighbors)
         Rows of ``X_fit``; ties in distance are ordered by index.
     """
-    method = resolve_algorithm(algorithm, X_fit.shape[1], n_neighbors, X_fit.shape[0])
+    metric, p = resolve_metric(metric, p)
+    sparse = sp.issparse(X_fit)
+    method = resolve_algorithm(
+        algorithm, X_fit.shape[1], n_neighbors, X_fit.shape[0], metric=metric, sparse=sparse
+    )
     if method == "brute":
-        return brute_kneighbors(X_query, X_fit, n_neighbors, sort=sort)
+        return brute_kneighbors(
+            X_query, X_fit, n_neighbors, metric=metric, p=p, n_jobs=n_jobs, fit_sq=fit_sq
+        )
     if tree is None:
         tree = KDTree(X_fit)
-    return kd_tree_kneighbors(X_query, X_fit, n_neighbors, tree)
+    distances, indices = kd_tree_kneighbors(
+        X_query, X_fit, n_neighbors, tree, p=TREE_P.get(metric, p), n_jobs=n_jobs
+    )
+    if metric == "sqeuclidean":
+        distances **= 2
+    return distances, indices
 
 
 def kneighbors_leave_one_out(
-    X_fit: np.ndarray,
-    n_neighbors: int,
-    *,
-    algorithm: str = "auto",
-    tree: KDTree | None = None,
+    X_fit, n_neighbors: int, **search_options
 ) -> tuple[np.ndarray, np.ndarray]:
     """Neighbours of each training point among the *other* training points.
 
     Searches k + 1 and drops the point itself; when exact duplicates with smaller indices
     push the point out of its own k + 1 list, the last column is dropped instead (as
-    scikit-learn does), so each row holds k other points either way.
+    scikit-learn does), so each row holds k other points either way. ``search_options``
+    go to :func:`kneighbors_search`.
     """
     n_fit = X_fit.shape[0]
-    distances, indices = kneighbors_search(
-        X_fit, X_fit, n_neighbors + 1, algorithm=algorithm, tree=tree
-    )
+    distances, indices = kneighbors_search(X_fit, X_fit, n_neighbors + 1, **search_options)
     is_self = indices == np.arange(n_fit)[:, None]
     no_self = ~is_self.any(axis=1)
     is_self[no_self, -1] = True
