@@ -222,3 +222,19 @@ def test_bad_input_is_rejected():
         model.predict(X[:, :2])
     with pytest.raises(ValueError, match="2D array"):
         model.predict(X[0])
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_float32_input_keeps_float32_weights(n_classes):
+    # IRLS runs in float64 whatever the input; the fitted weights take X's dtype, as in
+    # scikit-learn, and are the float64 fit rounded.
+    X, y = random_problem(40, n_classes=n_classes)
+    X32 = X.astype(np.float32)
+    single = HuberClassifier(epsilon=0.5, alpha=0.1).fit(X32, y)
+    double = HuberClassifier(epsilon=0.5, alpha=0.1).fit(X32.astype(np.float64), y)
+    assert single.coef_.dtype == single.intercept_.dtype == np.float32
+    assert double.coef_.dtype == np.float64
+    np.testing.assert_array_equal(single.coef_, double.coef_.astype(np.float32))
+    np.testing.assert_array_equal(single.intercept_, double.intercept_.astype(np.float32))
+    np.testing.assert_array_equal(single.weights_, double.weights_)
+    assert single.decision_function(X32).dtype == np.float32

@@ -10,7 +10,11 @@ from scratchlearn._math.losses import least_squares_loss
 from scratchlearn.datasets import make_blobs_with_outlier
 from scratchlearn.gradcheck import check_gradient
 from scratchlearn.linear_model import HuberClassifier, LeastSquaresClassifier
-from scratchlearn.linear_model._least_squares import signed_targets, solve_least_squares
+from scratchlearn.linear_model._least_squares import (
+    _triangular_factor,
+    signed_targets,
+    solve_least_squares,
+)
 
 
 def random_problem(seed, n_samples=80, n_features=5, n_classes=2):
@@ -316,3 +320,124 @@ def test_estimators_are_exported_at_the_top_level():
     assert scratchlearn.LeastSquaresClassifier is LeastSquaresClassifier
     assert scratchlearn.HuberClassifier is HuberClassifier
     assert {"LeastSquaresClassifier", "HuberClassifier"} <= set(scratchlearn.__all__)
+
+
+# --- the two routes of solve_least_squares, float32 and sample_weight forms --------------
+
+
+def lstsq_reference(X, Y, s=None, alpha=0.0):
+    """Weighted ridge / minimum-norm least squares with the intercept, by NumPy's lstsq."""
+    s = np.ones(len(X)) if s is None else s
+    x_mean, y_mean = s @ X / s.sum(), s @ Y / s.sum()
+    A, B = np.sqrt(s)[:, None] * (X - x_mean), np.sqrt(s)[:, None] * (Y - y_mean)
+    if alpha > 0:  # ridge as least squares on [A; √α I]
+        A = np.vstack([A, np.sqrt(alpha) * np.eye(X.shape[1])])
+        B = np.vstack([B, np.zeros((X.shape[1], Y.shape[1]))])
+    W = np.linalg.lstsq(A, B, rcond=None)[0]
+    return W.T, y_mean - x_mean @ W
+
+
+@pytest.mark.parametrize("route", ["gram", "qr"])
+@pytest.mark.parametrize(
+    "n_samples, n_features, alpha, weighted",
+    [(80, 5, 0.0, False), (80, 5, 0.3, True), (5000, 12, 0.0, True), (3000, 40, 2.0, False),
+     (20, 40, 0.0, False), (20, 40, 0.5, True)],
+)  # fmt: skip
+def test_both_routes_equal_numpy_lstsq(monkeypatch, route, n_samples, n_features, alpha, weighted):
+    # 5000 and 3000 rows: the QR route's blocks of 2,048 rows are combined.
+    module = "scratchlearn.linear_model._least_squares"
+    if route == "qr":  # no Gram matrix is conditioned well enough
+        monkeypatch.setattr(f"{module}._GRAM_MAX_CONDITION", 1.0)
+    elif n_samples >= n_features:  # these are: the QR route must not run
+
+        def fail(M):
+            raise AssertionError("the QR route ran")
+
+        monkeypatch.setattr(f"{module}._triangular_factor", fail)
+    rng = np.random.default_rng(n_samples + n_features)
+    X = rng.normal(size=(n_samples, n_features)) * rng.uniform(0.5, 3, n_features) + 4.0
+    Y = rng.normal(size=(n_samples, 3))
+    s = rng.uniform(0, 2, n_samples) if weighted else None
+    W, b = solve_least_squares(X, Y, alpha=alpha, sample_weight=s)
+    W_ref, b_ref = lstsq_reference(X, Y, s, alpha)
+    np.testing.assert_allclose(W, W_ref, rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(b, b_ref, rtol=1e-9, atol=1e-11)
+
+
+def test_tall_rank_deficient_X_gives_the_minimum_norm_solution_in_blocks():
+    # 6,000 rows: more than one block of the QR route; rank 3 of 6 after centring.
+    rng = np.random.default_rng(30)
+    base = rng.normal(size=(6000, 3))
+    X = np.column_stack([base, base[:, 0], np.full(6000, -2.0), base[:, 1] - base[:, 2]])
+    Y = signed_targets(rng.integers(0, 3, 6000), 3)
+    W, b = solve_least_squares(X, Y)
+    Xc = X - X.mean(axis=0)
+    np.testing.assert_allclose(W.T, np.linalg.pinv(Xc) @ (Y - Y.mean(axis=0)), atol=1e-12)
+    np.testing.assert_allclose(b, Y.mean(axis=0) - X.mean(axis=0) @ W.T, atol=1e-12)
+
+
+def test_triangular_factor_is_an_R_of_M():
+    M = np.random.default_rng(31).normal(size=(5000, 7))
+    R = _triangular_factor(M)
+    assert R.shape == (7, 7)
+    np.testing.assert_array_equal(R, np.triu(R))
+    np.testing.assert_allclose(R.T @ R, M.T @ M, rtol=1e-12, atol=1e-9)
+    np.testing.assert_allclose(np.abs(np.diag(R)), np.abs(np.diag(np.linalg.qr(M)[1])), rtol=1e-12)
+
+
+def test_large_data_equals_ridge_classifier():
+    # 20,000 × 30, 4 classes: the Gram route, as scikit-learn's Cholesky solver.
+    X, y = random_problem(32, n_samples=20_000, n_features=30, n_classes=4)
+    ours = LeastSquaresClassifier(alpha=1e-3).fit(X, y)
+    ref = RidgeClassifier(alpha=1e-3).fit(X, y)
+    np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(ours.intercept_, ref.intercept_, rtol=1e-9, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("Estimator", [LeastSquaresClassifier, HuberClassifier])
+def test_float32_input_keeps_float32_weights(Estimator, n_classes):  # Huber: also test_huber
+    # As scikit-learn's RidgeClassifier: float32 in, float32 coef_ and intercept_ out (the
+    # fit runs in float64, so it equals the float64 fit on the same values, rounded).
+    X, y = random_problem(33, n_classes=n_classes)
+    X32 = X.astype(np.float32)
+    single = Estimator(alpha=0.1).fit(X32, y)
+    double = Estimator(alpha=0.1).fit(X32.astype(np.float64), y)
+    assert single.coef_.dtype == single.intercept_.dtype == np.float32
+    assert double.coef_.dtype == double.intercept_.dtype == np.float64
+    np.testing.assert_array_equal(single.coef_, double.coef_.astype(np.float32))
+    np.testing.assert_array_equal(single.intercept_, double.intercept_.astype(np.float32))
+    assert single.decision_function(X32).dtype == np.float32
+    np.testing.assert_allclose(single.decision_function(X32), double.decision_function(X32),
+                               rtol=1e-5, atol=1e-5)  # fmt: skip
+    if Estimator is LeastSquaresClassifier:
+        ref = RidgeClassifier(alpha=0.1).fit(X32, y)
+        assert ref.coef_.dtype == np.float32
+        np.testing.assert_allclose(single.coef_, np.atleast_2d(ref.coef_), rtol=1e-4, atol=1e-5)
+
+
+def test_integer_input_gives_float64_weights():
+    X, y = random_problem(34)
+    model = LeastSquaresClassifier().fit(np.round(X).astype(np.int32), y)
+    assert model.coef_.dtype == model.intercept_.dtype == np.float64
+
+
+def test_scalar_and_unit_sample_weight_equal_no_weight():
+    X, y = random_problem(35, n_classes=3)
+    plain = LeastSquaresClassifier(alpha=0.2).fit(X, y)
+    # A constant weight s scales the loss by s, so α·s gives the same minimiser.
+    for weights, alpha in [(2.5, 0.5), (np.ones(len(y)), 0.2), (list(np.ones(len(y))), 0.2)]:
+        weighted = LeastSquaresClassifier(alpha=alpha).fit(X, y, sample_weight=weights)
+        np.testing.assert_allclose(weighted.coef_, plain.coef_, rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(weighted.intercept_, plain.intercept_, rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "weights, match",
+    [(np.ones(79), r"sample_weight must have shape \(80,\)"), (np.ones((80, 1)), "shape"),
+     (np.full(80, np.nan), "finite")],
+)  # fmt: skip
+def test_sample_weight_of_the_wrong_shape_or_not_finite_is_rejected(weights, match):
+    X, y = random_problem(36)
+    with pytest.raises(ValueError, match=match):
+        LeastSquaresClassifier().fit(X, y, sample_weight=weights)

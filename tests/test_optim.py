@@ -137,3 +137,22 @@ def test_lbfgs_minimises_rosenbrock():
     np.testing.assert_allclose(result.theta, np.ones(3), atol=1e-5)
     assert len(result.loss_curve) == result.n_iter + 1
     assert result.loss_curve[-1] < result.loss_curve[0]
+
+
+def test_lbfgs_evaluates_each_point_once():
+    # The value at θ₀ is shared with SciPy's first evaluation, and the final gradient with
+    # its last one: no point is evaluated twice.
+    A = np.diag([1.0, 10.0, 100.0])
+    seen = []
+
+    def quadratic(theta):
+        seen.append(theta.copy())
+        return 0.5 * theta @ A @ theta - theta.sum(), A @ theta - 1.0
+
+    result = optim.lbfgs(quadratic, np.zeros(3), max_iter=100, tol=1e-10)
+    assert result.converged
+    np.testing.assert_allclose(result.theta, 1.0 / np.diag(A), rtol=1e-8)
+    distinct = {point.tobytes() for point in seen}
+    assert len(distinct) == len(seen)
+    assert result.loss_curve[0] == 0.0
+    assert result.grad_max <= 1e-10

@@ -8,6 +8,7 @@ from scipy import special
 
 from scratchlearn._math.losses import one_hot, softmax_cross_entropy
 from scratchlearn._math.softmax import log_softmax, logsumexp, softmax
+from scratchlearn.gradcheck import check_gradient
 
 
 def slow_softmax(row):
@@ -87,3 +88,78 @@ def test_cross_entropy_is_finite_for_huge_logits():
     loss, grad_W, _ = softmax_cross_entropy(W, b, X, one_hot(np.array([1, 0]), 2))
     assert loss == pytest.approx(2e4)  # both confidently wrong by a logit gap of 2e4
     assert np.all(np.isfinite(grad_W))
+
+
+# --- the fast paths: class codes, blocks of rows, threads, float32 --------------------------
+
+
+def dense_cross_entropy(W, b, X, Y, alpha):
+    """The loss and gradient written directly from the formulas, on the whole (N, C) matrix."""
+    log_P = special.log_softmax(X @ W.T + b, axis=1)
+    dG = (np.exp(log_P) - Y) / len(X)
+    loss = -np.sum(Y * log_P) / len(X) + alpha / 2 * np.sum(W**2)
+    return loss, dG.T @ X + alpha * W, dG.sum(axis=0)
+
+
+@pytest.mark.parametrize("shape", [(7, 3, 2), (300, 20, 10), (2600, 700, 4)])
+def test_class_codes_equal_one_hot_and_the_dense_formula(shape):
+    # (2600, 700, 4): blocks of 1,024 rows, so three blocks are summed.
+    N, D, C = shape
+    rng = np.random.default_rng(N * D)
+    X, y = rng.normal(size=(N, D)), rng.integers(0, C, N)
+    W, b = rng.normal(scale=0.1, size=(C, D)), rng.normal(size=C)
+    expected = dense_cross_entropy(W, b, X, one_hot(y, C), 0.2)
+    for Y in (y, one_hot(y, C)):
+        loss, grad_W, grad_b = softmax_cross_entropy(W, b, X, Y, 0.2)
+        assert loss == pytest.approx(expected[0], rel=1e-12)
+        np.testing.assert_allclose(grad_W, expected[1], rtol=1e-9, atol=1e-13)
+        np.testing.assert_allclose(grad_b, expected[2], rtol=1e-9, atol=1e-13)
+
+
+def test_soft_labels_equal_the_dense_formula():
+    rng = np.random.default_rng(20)
+    X, W, b = rng.normal(size=(40, 5)), rng.normal(size=(3, 5)), rng.normal(size=3)
+    Y = rng.dirichlet(np.ones(3), size=40)  # rows summing to 1
+    got, expected = softmax_cross_entropy(W, b, X, Y, 0.1), dense_cross_entropy(W, b, X, Y, 0.1)
+    assert got[0] == pytest.approx(expected[0], rel=1e-12)
+    np.testing.assert_allclose(got[1], expected[1], rtol=1e-10, atol=1e-14)
+    np.testing.assert_allclose(got[2], expected[2], rtol=1e-10, atol=1e-14)
+
+
+def test_threads_give_bitwise_the_same_sums():
+    rng = np.random.default_rng(21)
+    X, y = rng.normal(size=(5000, 600)), rng.integers(0, 5, 5000)  # five blocks
+    W, b = rng.normal(scale=0.1, size=(5, 600)), rng.normal(size=5)
+    one = softmax_cross_entropy(W, b, X, y, 0.01)
+    for n_threads in (2, 3, 8):
+        many = softmax_cross_entropy(W, b, X, y, 0.01, n_threads=n_threads)
+        assert many[0] == one[0]
+        np.testing.assert_array_equal(many[1], one[1])
+        np.testing.assert_array_equal(many[2], one[2])
+
+
+def test_float32_X_gives_float64_results_close_to_float64():
+    rng = np.random.default_rng(22)
+    X, y = rng.normal(size=(500, 30)), rng.integers(0, 4, 500)
+    W, b = rng.normal(scale=0.3, size=(4, 30)), rng.normal(size=4)
+    exact = softmax_cross_entropy(W, b, X, y, 0.1)
+    single = softmax_cross_entropy(W, b, X.astype(np.float32), y, 0.1)
+    assert isinstance(single[0], float)
+    assert single[1].dtype == np.float64 and single[2].dtype == np.float64
+    assert single[0] == pytest.approx(exact[0], rel=1e-6)
+    np.testing.assert_allclose(single[1], exact[1], atol=1e-5)
+    np.testing.assert_allclose(single[2], exact[2], atol=1e-6)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+def test_cross_entropy_gradient_check_with_class_codes(alpha):
+    rng = np.random.default_rng(23)
+    X, y = rng.normal(size=(30, 4)), rng.integers(0, 3, 30)
+
+    def fun(theta):
+        loss, grad_W, grad_b = softmax_cross_entropy(
+            theta[:12].reshape(3, 4), theta[12:], X, y, alpha
+        )
+        return loss, np.concatenate([grad_W.ravel(), grad_b])
+
+    assert check_gradient(fun, rng.normal(size=15)) < 1e-7

@@ -9,8 +9,10 @@ from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
+from threadpoolctl import threadpool_limits
 
 from scratchlearn import SoftmaxRegression
+from scratchlearn._math.losses import softmax_cross_entropy
 from scratchlearn.datasets import load_digits_split
 
 SOLVERS = ["gd", "sgd", "momentum", "nesterov", "adam", "lbfgs"]
@@ -274,3 +276,52 @@ def test_multiclass_solution_sums_to_zero_over_classes():
     model = SoftmaxRegression(alpha=0.05, tol=1e-10).fit(X, y)
     np.testing.assert_allclose(model.coef_.sum(axis=0), 0.0, atol=1e-8)
     assert abs(model.intercept_.sum()) < 1e-8
+
+
+# --- dtypes and large data -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("n_classes", [2, 4])
+def test_float32_input_keeps_float32_weights(n_classes):
+    # As scikit-learn's LogisticRegression: float32 in, float32 coef_ and intercept_ out.
+    X, y = make_classification(n_samples=300, n_features=8, n_informative=5,
+                               n_classes=n_classes, random_state=5)  # fmt: skip
+    single = SoftmaxRegression(alpha=0.01, tol=1e-6).fit(X.astype(np.float32), y)
+    double = SoftmaxRegression(alpha=0.01, tol=1e-6).fit(X, y)
+    reference = LogisticRegression(C=1 / (0.01 * 300), tol=1e-6).fit(X.astype(np.float32), y)
+    assert single.coef_.dtype == reference.coef_.dtype == np.float32
+    assert single.intercept_.dtype == reference.intercept_.dtype == np.float32
+    assert double.coef_.dtype == double.intercept_.dtype == np.float64
+    np.testing.assert_allclose(single.coef_, double.coef_, atol=1e-4)
+    np.testing.assert_allclose(single.coef_, reference.coef_, atol=1e-3)
+    P = single.predict_proba(X.astype(np.float32))
+    np.testing.assert_allclose(P, double.predict_proba(X), atol=1e-4)
+    np.testing.assert_array_equal(single.predict(X), double.predict(X))
+
+
+def test_integer_input_gives_float64_weights():
+    X, y = make_classification(n_samples=60, n_features=3, n_redundant=0, random_state=6)
+    model = SoftmaxRegression(alpha=0.1).fit(np.round(X * 10).astype(np.int64), y)
+    assert model.coef_.dtype == model.intercept_.dtype == np.float64
+
+
+@pytest.fixture(scope="module")
+def large_problem():
+    # N·D·C = 2,600 · 700 · 10 > 2**24: the loss runs by blocks of rows, on threads.
+    return make_classification(n_samples=2600, n_features=700, n_informative=20,
+                               n_classes=10, random_state=7)  # fmt: skip
+
+
+def test_large_fit_matches_sklearn_and_does_not_depend_on_threads(large_problem):
+    X, y = large_problem
+    alpha = 1 / (0.1 * len(X))
+    model = SoftmaxRegression(alpha=alpha, tol=1e-6).fit(X, y)
+    with threadpool_limits(limits=1):
+        one_thread = SoftmaxRegression(alpha=alpha, tol=1e-6).fit(X, y)
+    np.testing.assert_array_equal(model.coef_, one_thread.coef_)
+    np.testing.assert_array_equal(model.loss_curve_, one_thread.loss_curve_)
+    reference = LogisticRegression(C=0.1, tol=1e-6, max_iter=1000).fit(X, y)
+    assert np.abs(model.predict_proba(X) - reference.predict_proba(X)).max() < 1e-3
+    # Both stop at max |∇J| ≤ tol, so they reach the same objective.
+    J = [softmax_cross_entropy(m.coef_, m.intercept_, X, y, alpha)[0] for m in (model, reference)]
+    assert J[0] == pytest.approx(J[1], rel=1e-7)

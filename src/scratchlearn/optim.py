@@ -212,10 +212,24 @@ def lbfgs(
     ``tol`` is SciPy's ``gtol`` (max_i |∂J/∂θ_i|); ``ftol`` is set to 64 machine epsilons
     and the line search may take 50 steps, as scikit-learn does, so that a small ``tol`` is
     reached rather than cut short by the relative-decrease test.
+
+    A one-entry cache keyed on θ keeps ``fun`` from running twice at one point: the value at
+    θ₀ recorded in ``loss_curve`` is the one SciPy starts from, and the final gradient is
+    SciPy's last evaluation unless that was at another point (a failed line search).
     """
     curve = []
+    cache: dict = {}
+
+    def evaluate(theta):
+        if "theta" in cache and np.array_equal(theta, cache["theta"]):
+            return cache["loss"], cache["grad"].copy()
+        loss, grad = fun(theta)
+        grad = np.asarray(grad, dtype=float)
+        cache.update(theta=np.array(theta, copy=True), loss=loss, grad=grad)
+        return loss, grad.copy()
+
     theta0 = np.array(theta0, dtype=float)
-    curve.append(fun(theta0)[0])
+    curve.append(evaluate(theta0)[0])
 
     def record(intermediate_result):
         curve.append(float(intermediate_result.fun))
@@ -223,7 +237,7 @@ def lbfgs(
             callback(len(curve) - 1, curve[-1])
 
     solution = minimize(
-        fun,
+        evaluate,
         theta0,
         jac=True,
         method="L-BFGS-B",
@@ -235,7 +249,7 @@ def lbfgs(
             "maxls": 50,
         },
     )
-    _, grad = fun(solution.x)
+    _, grad = evaluate(solution.x)
     grad_max = float(np.max(np.abs(grad)))
     return OptimizeResult(
         theta=solution.x,

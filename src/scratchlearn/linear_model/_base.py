@@ -23,9 +23,9 @@ class LinearDecisionMixin:
         -------
         ndarray of shape (n_samples,) for two classes, else (n_samples, n_classes)
             For two classes there is one output, and positive values vote for
-            ``classes_[1]``.
+            ``classes_[1]``. float32 when both X and ``coef_`` are, else float64.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float64, reset=False)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         F = X @ self.coef_.T + self.intercept_
         return F[:, 0] if F.shape[1] == 1 else F

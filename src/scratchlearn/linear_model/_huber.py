@@ -66,7 +66,9 @@ class HuberClassifier(LinearSignClassifier):
     ----------
     classes_ : ndarray of shape (n_classes,)
     coef_ : ndarray of shape (1, n_features) for two classes, else (n_classes, n_features)
+        float32 when X was float32 (the fit itself runs in float64), else float64.
     intercept_ : ndarray of shape (1,) for two classes, else (n_classes,)
+        Of the dtype of ``coef_``.
     weights_ : ndarray of shape (n_samples, n_targets)
         IRLS weights ω = min(1, ε/|r|) of the training samples at the fit: 1 for samples on
         the quadratic part, ε/|r| < 1 for those the loss treats as outliers.
@@ -108,6 +110,9 @@ class HuberClassifier(LinearSignClassifier):
     def _fit_targets(self, X, Y, sample_weight):
         epsilon, alpha = float(self.epsilon), float(self.alpha)
         fit_intercept = bool(self.fit_intercept)
+        X = X.astype(np.float64, copy=False)  # residuals in float64 for float32 input too
+        if sample_weight is None:
+            sample_weight = np.ones(X.shape[0])
         W, b = solve_least_squares(
             X, Y, alpha=alpha, sample_weight=sample_weight, fit_intercept=fit_intercept
         )

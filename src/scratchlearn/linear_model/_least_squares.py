@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.linalg
+from scipy.linalg import blas
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import _check_sample_weight, validate_data
+from sklearn.utils.validation import validate_data
+from threadpoolctl import ThreadpoolController
 
 from .._validation import check_class_labels, check_float_param
 from ._base import LinearDecisionMixin
+
+# The Gram-matrix route is taken when κ(AᵀA + αI) ≤ this: it then loses at most about
+# log10(1e6) = 6 of float64's 16 digits, so the answer is good to about 1e-10 relative.
+_GRAM_MAX_CONDITION = 1e6
 
 
 def solve_least_squares(
@@ -19,12 +27,13 @@ def solve_least_squares(
     sample_weight: np.ndarray | None = None,
     fit_intercept: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Minimise Σ_n s_n ‖Y_n − W x_n − b‖² + α ‖W‖²_F by one SVD; b is not penalised.
+    """Minimise Σ_n s_n ‖Y_n − W x_n − b‖² + α ‖W‖²_F; b is not penalised.
 
     The intercept is removed by (weighted) centring: at the optimum b = ȳ − W x̄, with x̄ and
     ȳ the s-weighted means, so W solves the problem for X − x̄ and Y − ȳ without an
     intercept. Scaling the centred rows by √s_n then leaves a plain problem
-    min ‖A W̃ − B‖² + α ‖W̃‖² with the thin SVD A = U Σ Vᵀ, whose minimum-norm solution is
+    min ‖A W̃ − B‖² + α ‖W̃‖² (W̃ = Wᵀ) with the thin SVD A = U Σ Vᵀ, whose minimum-norm
+    solution is
 
         W̃ = V diag(d) Uᵀ B,   d_i = σ_i / (σ_i² + α)   (α > 0),
                                d_i = 1 / σ_i if σ_i > rcond · σ_1, else 0   (α = 0).
@@ -32,6 +41,27 @@ def solve_least_squares(
     The cut-off rcond = machine ε · max(N, D) is ``numpy.linalg.lstsq``'s: directions that
     X does not determine (duplicated or constant columns) get weight 0, which is the
     minimum-norm solution instead of an error or a huge, noise-driven weight.
+
+    Neither route below forms the N × D factor U: each reduces the problem to D × D (plus
+    the targets) in one pass over [A B].
+
+    **Gram route (tall, well-conditioned A).** With the eigendecomposition
+    AᵀA = V Λ Vᵀ, Λ = Σ², and Uᵀ B = Σ⁻¹ Vᵀ AᵀB, the formula above becomes
+
+        W̃ = V diag(1 / (λ_i + α)) Vᵀ AᵀB = (AᵀA + αI)⁻¹ AᵀB,
+
+    the normal equations. [A B]ᵀ[A B] comes from one symmetric rank-N update (BLAS
+    ``syrk``), holding AᵀA and AᵀB. Forming AᵀA squares the condition number, so this route
+    is taken only when N ≥ D and κ(AᵀA + αI) = (λ_max + α)/(λ_min + α) ≤ 1e6 (at most ~6
+    digits lost; no singular value is then near the cut-off, so nothing is dropped).
+
+    **QR route (otherwise: rank-deficient, ill-conditioned or wide A).** The Householder
+    QR [A B] = Q [R_A R_B] (R upper triangular, at most D + n_targets rows, computed by
+    blocks of rows in ``_triangular_factor``) gives
+    ‖A W̃ − B‖ = ‖R_A W̃ − R_B‖ since Q has orthonormal columns spanning [A B]; R_A has
+    the singular values and right singular vectors of A, so the SVD R_A = U_R Σ Vᵀ yields
+    the formula above with Uᵀ B replaced by U_Rᵀ R_B: the same minimum-norm solution and
+    the same cut-off, working on A itself (condition κ, not κ²).
 
     Parameters
     ----------
@@ -47,30 +77,87 @@ def solve_least_squares(
     Returns
     -------
     W : ndarray of shape (n_targets, n_features)
+        float64, whatever the dtype of X.
     b : ndarray of shape (n_targets,)
     """
     N, D = X.shape
-    s = np.ones(N) if sample_weight is None else sample_weight
-    if fit_intercept:
-        x_mean = s @ X / s.sum()
-        y_mean = s @ Y / s.sum()
+    T = Y.shape[1]
+    if fit_intercept and sample_weight is None:
+        x_mean, y_mean = X.mean(axis=0, dtype=np.float64), Y.mean(axis=0, dtype=np.float64)
+    elif fit_intercept:
+        s = np.asarray(sample_weight, dtype=np.float64)
+        x_mean, y_mean = s @ X / s.sum(), s @ Y / s.sum()
     else:
-        x_mean, y_mean = np.zeros(D), np.zeros(Y.shape[1])
-    root = np.sqrt(s)[:, None]
-    A, B = root * (X - x_mean), root * (Y - y_mean)
+        x_mean, y_mean = np.zeros(D), np.zeros(T)
+    # M = [A B] = √s ∘ [X − x̄, Y − ȳ], float64 and C-ordered, so Mᵀ is Fortran-ordered.
+    M = np.empty((N, D + T))
+    np.subtract(X, x_mean, out=M[:, :D])
+    np.subtract(Y, y_mean, out=M[:, D:])
+    if sample_weight is not None:
+        M *= np.sqrt(sample_weight)[:, None]
+    if N >= D:
+        S = blas.dsyrk(1.0, M.T)  # MᵀM, upper triangle: AᵀA top left, AᵀB top right
+        lam, V = scipy.linalg.eigh(S[:D, :D], lower=False, check_finite=False)
+        lam = np.maximum(lam, 0.0)  # AᵀA is positive semi-definite; rounding is not
+        if lam[0] + alpha >= (lam[-1] + alpha) / _GRAM_MAX_CONDITION and lam[-1] + alpha > 0:
+            W = (V / (lam + alpha)) @ (V.T @ S[:D, D:])
+            return W.T, y_mean - x_mean @ W
+    R = _triangular_factor(M)
     try:
-        U, sigma, Vt = scipy.linalg.svd(A, full_matrices=False, check_finite=False)
+        U, sigma, Vt = scipy.linalg.svd(R[:, :D], full_matrices=False, check_finite=False)
     except np.linalg.LinAlgError:  # divide and conquer rarely fails; QR iteration is sturdier
         U, sigma, Vt = scipy.linalg.svd(
-            A, full_matrices=False, check_finite=False, lapack_driver="gesvd"
+            R[:, :D], full_matrices=False, check_finite=False, lapack_driver="gesvd"
         )
     if alpha > 0:
         d = sigma / (sigma**2 + alpha)
     else:
         keep = sigma > np.finfo(float).eps * max(N, D) * (sigma[0] if sigma.size else 0.0)
         d = np.divide(1.0, sigma, out=np.zeros_like(sigma), where=keep)
-    W = (Vt.T * d) @ (U.T @ B)
+    W = (Vt.T * d) @ (U.T @ R[:, D:])
     return W.T, y_mean - x_mean @ W
+
+
+def _triangular_factor(M: np.ndarray) -> np.ndarray:
+    """R of a QR factorisation M = QR, computed by blocks of rows (TSQR), without Q.
+
+    Stacking the blocks' factors, M = diag(Q_1, …, Q_k) [R_1; …; R_k], and one more QR of
+    that small stack, [R_1; …; R_k] = Q' R, gives M = (diag(Q_i) Q') R with orthonormal
+    columns in front: R is an R factor of M (unique up to the signs of its rows, which
+    change neither its singular values nor the least-squares problem). Each block's
+    Householder QR is as backward stable as one QR of M, and blocks that fit in cache, on one
+    BLAS thread each and several blocks at once, are several times faster than LAPACK's QR
+    of a very tall M.
+
+    Parameters
+    ----------
+    M : ndarray of shape (n_samples, n_columns)
+
+    Returns
+    -------
+    ndarray of shape (min(n_samples, n_columns), n_columns)
+        Upper triangular (trapezoidal when n_samples < n_columns).
+    """
+    N, P = M.shape
+    block = max(2048, 4 * P)
+    starts = range(0, N, block)
+    blas = ThreadpoolController().select(user_api="blas")
+    # As many threads as BLAS would have used, each factoring whole blocks on its own.
+    n_threads = min(len(starts), max([lib.num_threads for lib in blas.lib_controllers], default=1))
+
+    def factor(start):
+        return scipy.linalg.qr(M[start : start + block], mode="raw", check_finite=False)[1]
+
+    with blas.limit(limits=1):
+        if n_threads > 1:  # LAPACK releases the GIL
+            with ThreadPoolExecutor(n_threads) as pool:
+                factors = list(pool.map(factor, starts))
+        else:
+            factors = [factor(start) for start in starts]
+        if len(factors) == 1:
+            return factors[0]
+        stacked = np.vstack(factors)
+        return scipy.linalg.qr(stacked, mode="raw", overwrite_a=True, check_finite=False)[1]
 
 
 class LinearSignClassifier(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
@@ -92,7 +179,7 @@ class LinearSignClassifier(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
         X : array-like of shape (n_samples, n_features)
         y : array-like of shape (n_samples,)
             Labels of any type (ints, ±1, strings), at least two distinct.
-        sample_weight : array-like of shape (n_samples,), default=None
+        sample_weight : array-like of shape (n_samples,) or float, default=None
             Non-negative weight of each sample in the loss; all 1 when None.
 
         Returns
@@ -100,14 +187,13 @@ class LinearSignClassifier(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
         self
         """
         self._check_params()
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        # float32 stays float32 (the fit itself runs in float64; coef_ then takes X's dtype).
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         self.classes_, codes = check_class_labels(y, estimator=type(self).__name__, min_classes=2)
-        # Raises for negative weights and for weights that are all zero.
-        sample_weight = _check_sample_weight(
-            sample_weight, X, dtype=np.float64, ensure_non_negative=True
-        )
+        sample_weight = _check_weights(sample_weight, X.shape[0])
         Y = signed_targets(codes, len(self.classes_))
-        self.coef_, self.intercept_ = self._fit_targets(X, Y, sample_weight)
+        W, b = self._fit_targets(X, Y, sample_weight)
+        self.coef_, self.intercept_ = W.astype(X.dtype), b.astype(X.dtype)
         return self
 
     def predict(self, X) -> np.ndarray:
@@ -124,6 +210,30 @@ class LinearSignClassifier(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
         F = self.decision_function(X)
         codes = (F > 0).astype(int) if F.ndim == 1 else np.argmax(F, axis=1)
         return self.classes_[codes]
+
+
+def _check_weights(sample_weight, n_samples: int) -> np.ndarray | None:
+    """``sample_weight`` as a float64 array of shape (n_samples,), or None when None.
+
+    A scalar is the same weight for every sample. Raises ``ValueError`` for the wrong
+    shape, non-finite or negative weights, or weights that are all zero.
+    """
+    if sample_weight is None:
+        return None
+    s = np.asarray(sample_weight, dtype=np.float64)
+    if s.ndim == 0:
+        s = np.full(n_samples, float(s))
+    if s.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), like y, got shape {s.shape}."
+        )
+    if not np.all(np.isfinite(s)):
+        raise ValueError("sample_weight must be finite, got NaN or infinity.")
+    if np.any(s < 0):
+        raise ValueError(f"Negative values in sample_weight are not allowed: min {s.min():g}.")
+    if not s.sum() > 0:
+        raise ValueError("sample_weight must have a positive sum, got all zeros.")
+    return s
 
 
 def signed_targets(codes: np.ndarray, n_classes: int) -> np.ndarray:
@@ -162,12 +272,15 @@ class LeastSquaresClassifier(LinearSignClassifier):
     **Solver.** The sheet solves them with the explicit inverse (X̃ᵀX̃)⁻¹ X̃ᵀ t. Forming X̃ᵀX̃
     squares the condition number, κ(X̃ᵀX̃) = κ(X̃)², so about twice as many digits are lost as
     the problem itself warrants, and the inverse does not exist when X̃ is rank-deficient
-    (a duplicated or constant feature). Here the intercept is removed by centring and the
-    centred X is factored once by the SVD, X = U Σ Vᵀ: the solution
-    w = V diag(σ_i / (σ_i² + α)) Uᵀ t works on X itself (condition κ, not κ²), handles every
-    α ≥ 0 and all target columns with one factorisation, and for α = 0 drops singular values
-    below ``numpy.linalg.lstsq``'s cut-off, which yields the minimum-norm solution when X is
-    rank-deficient. The cost, O(N D²), is that of QR; see ``solve_least_squares``.
+    (a duplicated or constant feature). Here the intercept is removed by centring, and the
+    solution is the one the SVD of the centred X = U Σ Vᵀ gives,
+    w = V diag(σ_i / (σ_i² + α)) Uᵀ t, for every α ≥ 0 and all target columns at once; for
+    α = 0 singular values below ``numpy.linalg.lstsq``'s cut-off are dropped, which yields
+    the minimum-norm solution when X is rank-deficient. ``solve_least_squares`` reaches it
+    in O(N D²) by one of two routes: the D × D Gram matrix XᵀX (one BLAS pass over X) when
+    it is well conditioned, κ(XᵀX + αI) ≤ 1e6, so that squaring κ costs at most ~6 digits;
+    otherwise a QR of X and the SVD of its small R factor, which works on X itself
+    (condition κ, not κ²).
 
     **Why an outlier hurts.** The squared loss charges a residual r with r², so a far-away
     point with a large residual pulls on the fit with a force proportional to r times its
@@ -187,9 +300,10 @@ class LeastSquaresClassifier(LinearSignClassifier):
     classes_ : ndarray of shape (n_classes,)
         Sorted class labels.
     coef_ : ndarray of shape (1, n_features) for two classes, else (n_classes, n_features)
-        Weights w (the sheet's (w1, w2)), one row per target column.
+        Weights w (the sheet's (w1, w2)), one row per target column; float32 when X was
+        float32 (the fit itself runs in float64), else float64, as in scikit-learn.
     intercept_ : ndarray of shape (1,) for two classes, else (n_classes,)
-        Biases b (the sheet's w0).
+        Biases b (the sheet's w0), of the dtype of ``coef_``.
     n_features_in_ : int
 
     Examples

@@ -10,18 +10,21 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import validate_data
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from .. import optim
-from .._math.losses import one_hot, softmax_cross_entropy
+from .._math.losses import softmax_cross_entropy
 from .._math.softmax import log_softmax, softmax
 from .._validation import check_class_labels, check_float_param, check_int_param, check_option
 from ._base import LinearDecisionMixin
 
 SOLVERS = ("gd", "sgd", "momentum", "nesterov", "adam", "lbfgs")
 
-# Below this many multiply-adds per X·Wᵀ product, one BLAS thread is faster: starting and
-# spin-waiting OpenBLAS threads costs more than the product (20× slower on a busy 2-core box).
+# BLAS always runs on one thread here: starting and spin-waiting OpenBLAS threads costs more
+# than a small product (20× slower on a busy 2-core box), and on large data the loss is
+# spread over threads by blocks of rows instead (``softmax_cross_entropy``), which keeps
+# each block's logits in cache and needs no BLAS barrier per product. Below this many
+# multiply-adds per X·Wᵀ product, one thread in all is faster.
 _SINGLE_THREAD_BELOW = 2**24
 
 
@@ -110,9 +113,10 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
     classes_ : ndarray of shape (n_classes,)
         Sorted class labels, the columns of ``predict_proba``.
     coef_ : ndarray of shape (n_classes, n_features), or (1, n_features) for two classes
-        Weights θ_c, one row per class (one row w for two classes).
+        Weights θ_c, one row per class (one row w for two classes); float32 when X was
+        float32, else float64, as in scikit-learn.
     intercept_ : ndarray of shape (n_classes,), or (1,) for two classes
-        Biases b_c.
+        Biases b_c, of the dtype of ``coef_``.
     n_iter_ : int
         Iterations run.
     loss_curve_ : ndarray of shape (n_iter_ + 1,)
@@ -190,31 +194,39 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
             being finite.
         """
         self._check_params()
-        X, y = validate_data(self, X, y, dtype=np.float64)
+        # float32 stays float32: the products with X then run in single precision.
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         self.classes_, codes = check_class_labels(y, estimator="SoftmaxRegression", min_classes=2)
         n_classes = len(self.classes_)
         N, D = X.shape
         K = 1 if n_classes == 2 else n_classes  # rows of free weights (see the docstring)
-        Y = one_hot(codes, n_classes)
+        codes = np.asarray(codes, dtype=np.intp)  # the one-hot Y, as class codes
         rng = check_random_state(self.random_state)
         theta0 = np.zeros(K * (D + 1))
         if coef_init is not None:
             theta0[: K * D] = _check_init(coef_init, "coef_init", (K, D)).ravel()
         if intercept_init is not None:
             theta0[K * D :] = _check_init(intercept_init, "intercept_init", (K,))
+        blas = ThreadpoolController().select(user_api="blas")
+        # The loss's blocks of rows run on as many threads as BLAS would have used
+        # (OPENBLAS_NUM_THREADS and the like are respected), each block's BLAS on one.
+        n_threads = max([lib.num_threads for lib in blas.lib_controllers], default=1)
+        if N * D * K < _SINGLE_THREAD_BELOW:
+            n_threads = 1
 
         def objective(theta, rows=None):
             W, b = theta[: K * D].reshape(K, D), theta[K * D :]
-            X_, Y_ = (X, Y) if rows is None else (X[rows], Y[rows])
+            X_, y_ = (X, codes) if rows is None else (X[rows], codes[rows])
             if K == 1:  # logistic regression: the first class's logit is pinned at 0
                 W, b = np.vstack([np.zeros(D), W]), np.concatenate([[0.0], b])
-            loss, grad_W, grad_b = softmax_cross_entropy(W, b, X_, Y_, self.alpha)
+            loss, grad_W, grad_b = softmax_cross_entropy(
+                W, b, X_, y_, self.alpha, n_threads=n_threads
+            )
             if K == 1:
                 grad_W, grad_b = grad_W[1:], grad_b[1:]
             return loss, np.concatenate([grad_W.ravel(), grad_b])
 
-        blas_threads = 1 if N * D * K < _SINGLE_THREAD_BELOW else None
-        with threadpool_limits(limits=blas_threads, user_api="blas"):
+        with blas.limit(limits=1):
             if self.solver == "lbfgs":
                 result = optim.lbfgs(
                     objective,
@@ -245,8 +257,9 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
                     callback=self.callback,
                     **hyper,
                 )
-        self.coef_ = result.theta[: K * D].reshape(K, D).copy()
-        self.intercept_ = result.theta[K * D :].copy()
+        # The solvers work in float64; the fitted weights take X's precision, as in scikit-learn.
+        self.coef_ = result.theta[: K * D].reshape(K, D).astype(X.dtype)
+        self.intercept_ = result.theta[K * D :].astype(X.dtype)
         self.n_iter_ = int(result.n_iter)
         self.loss_curve_ = np.asarray(result.loss_curve, dtype=float)
         if not result.converged:
