@@ -348,10 +348,9 @@ def kd_tree_kneighbors(
     """
     n_fit = X_fit.shape[0]
     k_query = min(n_neighbors + 1, n_fit)
-    workers = effective_n_jobs(n_jobs)
-    distances, indices = tree.query(X_query, k=k_query, p=p, workers=workers)
+    distances, indices = tree.query(X_query, k=k_query, p=p, workers=effective_n_jobs(n_jobs))
     distances = distances.reshape(len(X_query), k_query)
-    indices = indices.reshape(len(X_query), k_query).astype(np.intp)
+    indices = np.asarray(indices, dtype=np.intp).reshape(len(X_query), k_query)
     if k_query > n_neighbors:
         tied = distances[:, n_neighbors] == distances[:, n_neighbors - 1]
         for row in np.flatnonzero(tied):
@@ -366,7 +365,13 @@ def kd_tree_kneighbors(
             distances[row, : len(order)] = cand_dist[order]
             indices[row, : len(order)] = candidates[order]
     distances, indices = distances[:, :n_neighbors], indices[:, :n_neighbors]
-    return _sort_rows(distances, indices)
+    # Rows come sorted by distance; only those holding a tie need ordering by index.
+    has_tie = np.flatnonzero(np.any(distances[:, 1:] == distances[:, :-1], axis=1))
+    if has_tie.size:
+        order = np.lexsort((indices[has_tie], distances[has_tie]), axis=-1)
+        distances[has_tie] = np.take_along_axis(distances[has_tie], order, 1)
+        indices[has_tie] = np.take_along_axis(indices[has_tie], order, 1)
+    return distances, indices
 
 
 def _minkowski_rows(q: np.ndarray, X: np.ndarray, p: float) -> np.ndarray:
@@ -374,12 +379,6 @@ def _minkowski_rows(q: np.ndarray, X: np.ndarray, p: float) -> np.ndarray:
     name = {1.0: "cityblock", 2.0: "euclidean", np.inf: "chebyshev"}.get(p, "minkowski")
     kwargs = {"p": p} if name == "minkowski" else {}
     return cdist(q[None].astype(np.float64), X.astype(np.float64), name, **kwargs)[0]
-
-
-def _sort_rows(values: np.ndarray, indices: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Sort each row by (value, index)."""
-    order = np.lexsort((indices, values), axis=-1)
-    return np.take_along_axis(values, order, 1), np.take_along_axis(indices, order, 1)
 
 
 # --- the entry points -------------------------------------------------------------------
