@@ -35,16 +35,15 @@ def slow_smallest_k(D, k):
 def kernel_smallest_k(D, k, tile, n_parts=1):
     """The kernel's running top-k over column tiles of D (exact values), parts merged."""
     bounds = np.linspace(0, D.shape[1], n_parts + 1).astype(int)
-    values = np.full((n_parts, len(D), k), np.inf)
-    indices = np.full((n_parts, len(D), k), -1, dtype=np.intp)
+    candidates = _search._Candidates(n_parts, len(D), k, D.dtype)
     for part in range(n_parts):
         for c0 in range(bounds[part], bounds[part + 1], tile):
             c1 = min(c0 + tile, bounds[part + 1])
             _kernel.update_topk(np.ascontiguousarray(D[:, c0:c1]), np.zeros(c1 - c0), c0,
-                                values[part], indices[part])
+                                *candidates.state(part, slice(None)))
+    values, indices, _ = candidates.merged(slice(None))
     out_d, out_i = np.empty((len(D), k)), np.empty((len(D), k), dtype=np.intp)
-    _kernel.merge_exact(values.transpose(1, 0, 2).reshape(len(D), -1),
-                        indices.transpose(1, 0, 2).reshape(len(D), -1), out_d, out_i)
+    _kernel.merge_exact(values, indices, out_d, out_i)
     return out_d, out_i
 
 

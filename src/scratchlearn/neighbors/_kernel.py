@@ -20,10 +20,10 @@ training point
 
 the extra terms covering the rounding of ‖x‖² and of the final sum. Order statistics move by
 at most E too, so every true k-nearest neighbour (ties at the k-th place included) satisfies
-r̃ ≤ r̃₍ₖ₎ + 2E. The running top-k keeps K' = k + m candidates; when the smallest value it
-had to drop is above that bound, the candidates hold the whole answer and are re-ranked with
-exact float64 differences. Otherwise (heavy ties, or data whose norms dwarf its distances)
-the row is searched again exactly, so the answer never depends on the rounding.
+r̃ ≤ r̃₍ₖ₎ + 2E. The running top-k keeps at least K' = k + m candidates; when the smallest
+value it had to drop is above that bound, the candidates hold the whole answer and are
+re-ranked with exact float64 differences. Otherwise (heavy ties, or data whose norms dwarf
+its distances) the row is searched again exactly, so the answer never depends on rounding.
 """
 
 from __future__ import annotations
@@ -38,7 +38,8 @@ _JIT = {"nogil": True, "cache": True, "fastmath": False, "boundscheck": False}
 @njit(**_JIT)
 def _insert(values, indices, v, j):  # pragma: no cover - compiled
     """Insert (v, j) into an ascending buffer, dropping its last entry; equal values keep
-    their place ahead of v, so a later (larger) index never overtakes an earlier one."""
+    their place ahead of v, so a later (larger) index never overtakes an earlier one (the
+    exact fallback scans training points in index order)."""
     pos = values.shape[0] - 1
     while pos > 0 and values[pos - 1] > v:
         values[pos] = values[pos - 1]
@@ -49,34 +50,97 @@ def _insert(values, indices, v, j):  # pragma: no cover - compiled
 
 
 @njit(**_JIT)
-def update_topk(G, fit_sq, column_offset, values, indices):  # pragma: no cover - compiled
-    """Fold one tile into the running top-K' of each of its rows.
+def _precedes(va, ia, vb, ib):  # pragma: no cover - compiled
+    """(va, ia) < (vb, ib) in the (value, index) order."""
+    return va < vb or (va == vb and ia < ib)
 
-    ``G[i, j]`` holds −2 q_i·x_j; the value ranked is ``G[i, j] + fit_sq[j]``. ``values``
-    and ``indices`` (rows × K') are each row's K' smallest so far, ascending, padded with
-    +inf and −1. Columns are visited in increasing training index and a value enters only
-    when strictly smaller than the current K'-th, so among equal values the earlier index
-    stays: with exact values (``fit_sq`` zero and ``G`` the distances themselves) the buffer
-    is the exact top-K' under the (distance, index) rule.
+
+@njit(**_JIT)
+def _keep_smallest(values, indices, n, keep):  # pragma: no cover - compiled
+    """Move the ``keep`` smallest of the first n entries, by (value, index), to the front
+    (Hoare's quickselect, O(n)); return the largest value kept."""
+    lo, hi = 0, n - 1
+    target = keep - 1
+    while lo < hi:
+        mid = (lo + hi) >> 1
+        pv, pi = values[mid], indices[mid]
+        a, b = lo, hi
+        while a <= b:
+            while _precedes(values[a], indices[a], pv, pi):
+                a += 1
+            while _precedes(pv, pi, values[b], indices[b]):
+                b -= 1
+            if a <= b:
+                values[a], values[b] = values[b], values[a]
+                indices[a], indices[b] = indices[b], indices[a]
+                a += 1
+                b -= 1
+        if target <= b:
+            hi = b
+        elif target >= a:
+            lo = a
+        else:
+            break
+    largest = values[0]
+    for c in range(1, keep):
+        largest = max(largest, values[c])
+    return largest
+
+
+@njit(**_JIT)
+def update_topk(
+    G, fit_sq, column_offset, values, indices, counts, thresholds, keep
+):  # pragma: no cover - compiled
+    """Fold one tile into the running top-``keep`` of each of its rows.
+
+    ``G[i, j]`` holds −2 q_i·x_j; the value ranked is ``G[i, j] + fit_sq[j]`` (with
+    ``fit_sq`` zero, ``G`` holds the values themselves). Each row has a buffer of
+    ``2·keep`` slots (``values``, ``indices``; ``counts[i]`` filled) and a threshold
+    ``thresholds[i]`` (+inf at first). A value below the threshold is appended; a full
+    buffer keeps its ``keep`` smallest by (value, index) and the threshold becomes the
+    largest of them. This costs O(1) per entry admitted, where a sorted insertion costs
+    O(keep), and most entries are rejected by one comparison.
+
+    Invariants, which the re-rank relies on: every buffered entry is ≤ the threshold;
+    every dropped entry is ≥ it; among entries equal to it, the smaller training index is
+    the one kept (columns arrive in increasing index, a value enters only when strictly
+    below the threshold, and compaction orders by (value, index)).
     """
     n_rows, n_cols = G.shape
-    K = values.shape[1]
+    capacity = values.shape[1]
     for i in range(n_rows):
-        threshold = values[i, K - 1]
+        threshold = thresholds[i]
+        count = counts[i]
         for j in range(n_cols):
             v = G[i, j] + fit_sq[j]
             if v < threshold:
-                _insert(values[i], indices[i], v, j + column_offset)
-                threshold = values[i, K - 1]
+                values[i, count] = v
+                indices[i, count] = j + column_offset
+                count += 1
+                if count == capacity:
+                    threshold = _keep_smallest(values[i], indices[i], count, keep)
+                    values[i, keep:] = np.inf
+                    indices[i, keep:] = -1
+                    count = keep
+        counts[i] = count
+        thresholds[i] = threshold
 
 
 @njit(**_JIT)
 def _sort_by_value_then_index(values, indices, n):  # pragma: no cover - compiled
-    """Insertion sort of the first n entries by (value, index); n is small (≤ K')."""
+    """Sort the first n entries by (value, index): insertion sort when short, else a stable
+    sort by value of the entries put in index order first."""
+    if n > 32:
+        by_index = np.argsort(indices[:n])
+        v, ix = values[:n][by_index], indices[:n][by_index]
+        by_value = np.argsort(v, kind="mergesort")
+        values[:n] = v[by_value]
+        indices[:n] = ix[by_value]
+        return
     for a in range(1, n):
         v, ix = values[a], indices[a]
         b = a - 1
-        while b >= 0 and (values[b] > v or (values[b] == v and indices[b] > ix)):
+        while b >= 0 and _precedes(v, ix, values[b], indices[b]):
             values[b + 1] = values[b]
             indices[b + 1] = indices[b]
             b -= 1
@@ -137,31 +201,34 @@ def csr_sqdistance(q_data, q_ind, q_ptr, i, x_data, x_ind, x_ptr, j):  # pragma:
 
 
 @njit(**_JIT)
-def _sorted_candidates(cand_values, cand_indices, i, vals, idx):  # pragma: no cover
-    """Row i's candidates (−1 is padding) into ``vals``/``idx``, sorted; returns how many."""
+def _gather(cand_values, cand_indices, i, vals, idx):  # pragma: no cover - compiled
+    """Row i's candidates (−1 marks an empty slot) into ``vals``/``idx``; returns how many."""
     n = 0
     for c in range(cand_values.shape[1]):
         if cand_indices[i, c] >= 0:
             vals[n] = cand_values[i, c]
             idx[n] = cand_indices[i, c]
             n += 1
-    _sort_by_value_then_index(vals, idx, n)
     return n
 
 
 @njit(**_JIT)
-def _proven_candidates(vals, n, k, floor, margin):  # pragma: no cover - compiled
-    """How many of the sorted approximate values can hold the exact top-k, or −1.
+def _proven_candidates(vals, idx, n, k, floor, margin):  # pragma: no cover - compiled
+    """Move the candidates that can be among the exact top-k to the front; return how many,
+    or −1 when the candidates cannot be proven to hold the whole answer.
 
     With bound = r̃₍ₖ₎ + margin (margin = 2E), every true neighbour has r̃ ≤ bound; the
     candidates hold them all when nothing dropped could be below it (floor > bound).
     """
-    bound = vals[k - 1] + margin
+    bound = _keep_smallest(vals, idx, n, k) + margin
     if not floor > bound:
         return -1
     m = k
-    while m < n and vals[m] <= bound:
-        m += 1
+    for c in range(k, n):
+        if vals[c] <= bound:
+            vals[m], vals[c] = vals[c], vals[m]
+            idx[m], idx[c] = idx[c], idx[m]
+            m += 1
     return m
 
 
@@ -189,8 +256,8 @@ def rerank_dense(
     vals = np.empty(L, dtype=np.float64)
     idx = np.empty(L, dtype=np.intp)
     for i in range(cand_values.shape[0]):
-        n = _sorted_candidates(cand_values, cand_indices, i, vals, idx)
-        m = _proven_candidates(vals, n, k, floor[i], margin[i])
+        n = _gather(cand_values, cand_indices, i, vals, idx)
+        m = _proven_candidates(vals, idx, n, k, floor[i], margin[i])
         if m < 0:
             failed[i] = True
             continue
@@ -209,8 +276,8 @@ def rerank_csr(
     vals = np.empty(L, dtype=np.float64)
     idx = np.empty(L, dtype=np.intp)
     for i in range(cand_values.shape[0]):
-        n = _sorted_candidates(cand_values, cand_indices, i, vals, idx)
-        m = _proven_candidates(vals, n, k, floor[i], margin[i])
+        n = _gather(cand_values, cand_indices, i, vals, idx)
+        m = _proven_candidates(vals, idx, n, k, floor[i], margin[i])
         if m < 0:
             failed[i] = True
             continue
@@ -256,5 +323,6 @@ def merge_exact(cand_values, cand_indices, out_dist, out_idx):  # pragma: no cov
     vals = np.empty(L, dtype=np.float64)
     idx = np.empty(L, dtype=np.intp)
     for i in range(cand_values.shape[0]):
-        n = _sorted_candidates(cand_values, cand_indices, i, vals, idx)
-        _write_top(vals, idx, n, k, out_dist, out_idx, i)
+        n = _gather(cand_values, cand_indices, i, vals, idx)
+        _keep_smallest(vals, idx, n, k)
+        _write_top(vals, idx, k, k, out_dist, out_idx, i)

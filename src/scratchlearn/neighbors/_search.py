@@ -24,13 +24,13 @@ from __future__ import annotations
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from functools import cache, partial
 
 import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import KDTree
 from scipy.spatial.distance import cdist
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from . import _kernel
 
@@ -53,8 +53,8 @@ KD_TREE_MAX_FEATURES = 15
 WORKING_MEMORY_MIB = 64
 #: Tile shape: queries × training points. One float32 tile of 256 × 1024 fills about a
 #: core's L2 cache, so the top-k reads the product while it is still in cache.
-TILE_QUERIES = 256
-TILE_FIT = 1024
+TILE_QUERIES = 1024
+TILE_FIT = 256
 #: Below this many query × training pairs one thread is faster than starting a pool.
 PARALLEL_MIN_PAIRS = 2_000_000
 
@@ -112,15 +112,25 @@ def tree_applicable(n_features: int, metric: str, sparse: bool) -> bool:
 # --- brute force ------------------------------------------------------------------------
 
 
-def _run(tasks, n_threads: int) -> None:
-    """Run the callables, on ``n_threads`` threads with a one-thread BLAS each when > 1."""
-    if n_threads == 1 or len(tasks) == 1:
-        for task in tasks:
-            task()
-        return
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(n_threads) as pool:
-        for future in [pool.submit(task) for task in tasks]:
-            future.result()
+@cache
+def _blas() -> ThreadpoolController:
+    """The BLAS libraries NumPy uses, found once (a fresh look costs about 0.5 ms)."""
+    return ThreadpoolController().select(user_api="blas")
+
+
+def _run(tasks, n_threads: int, n_jobs: int) -> None:
+    """Run the callables on ``n_threads`` threads, each with a one-thread BLAS so that the
+    two pools never fight over the cores; run serially, the BLAS on at most ``n_jobs``
+    threads, when there is one thread or one task."""
+    parallel = n_threads > 1 and len(tasks) > 1
+    with _blas().limit(limits=1 if parallel else n_jobs):
+        if not parallel:
+            for task in tasks:
+                task()
+            return
+        with ThreadPoolExecutor(n_threads) as pool:
+            for future in [pool.submit(task) for task in tasks]:
+                future.result()
 
 
 class _Plan:
@@ -137,32 +147,66 @@ class _Plan:
         budget = working_memory_mib * 2**20
         self.n_threads = n_threads if n_query * n_fit >= PARALLEL_MIN_PAIRS else 1
         self.cols = min(TILE_FIT, n_fit)
-        rows = min(TILE_QUERIES, -(-n_query // self.n_threads))
+        # Tall query blocks make the products fast. With enough of them for every thread,
+        # make their number a multiple of the threads so that no thread idles at the end;
+        # with too few, cut the training set into parts as well.
+        n_blocks = -(-n_query // TILE_QUERIES)
+        few_queries = n_blocks < self.n_threads and n_fit >= 16 * TILE_FIT
+        if self.n_threads > 1 and not few_queries:
+            n_blocks = -(-n_blocks // self.n_threads) * self.n_threads
+        rows = -(-n_query // n_blocks)
+        self.n_parts = min(2 * self.n_threads, -(-n_fit // TILE_FIT)) if few_queries else 1
         # Half the budget for the tiles in flight, half for the candidate lists.
         tile_rows = int(budget / 2 // (self.n_threads * self.cols * itemsize))
         if tile_rows < 1:
             self.cols = max(1, int(budget / 2 // (self.n_threads * itemsize)))
         self.rows = max(1, min(rows, tile_rows))
-        n_blocks = -(-n_query // self.rows)
-        few_queries = n_blocks < 2 * self.n_threads and n_fit >= 4 * TILE_FIT
-        self.n_parts = min(2 * self.n_threads, -(-n_fit // TILE_FIT)) if few_queries else 1
-        per_query = self.n_parts * n_keep * (itemsize + 8)
+        per_query = self.n_parts * _Candidates.bytes_per_query(n_keep, itemsize)
         self.wave = max(self.rows, int(budget / 2 // per_query) // self.rows * self.rows)
 
 
-def _scan(
-    ops: _Operands, rows: slice, start: int, stop: int, cols: int, values, indices
-) -> None:
-    """Fold training rows start..stop into the running top-K' of the query ``rows``, by
-    tiles of ``cols`` training points."""
-    n_rows = values.shape[0]
+class _Candidates:
+    """The running top-k state of a wave of queries, for each training part: buffers of
+    2·keep (value, index) slots, their fill counts and thresholds (``_kernel.update_topk``).
+    """
+
+    def __init__(self, n_parts: int, n_rows: int, keep: int, dtype):
+        self.keep = keep
+        self.values = np.full((n_parts, n_rows, 2 * keep), np.inf, dtype=dtype)
+        self.indices = np.full((n_parts, n_rows, 2 * keep), -1, dtype=np.intp)
+        self.counts = np.zeros((n_parts, n_rows), dtype=np.intp)
+        self.thresholds = np.full((n_parts, n_rows), np.inf, dtype=dtype)
+
+    @staticmethod
+    def bytes_per_query(keep: int, itemsize: int) -> int:
+        return 2 * keep * (itemsize + 8) + 8 + itemsize
+
+    def state(self, part: int, rows: slice) -> tuple:
+        """The arguments of ``update_topk`` after the tile, for one part and some rows."""
+        return (self.values[part, rows], self.indices[part, rows], self.counts[part, rows],
+                self.thresholds[part, rows], self.keep)
+
+    def merged(self, rows: slice) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Every part's candidates side by side (−1 marks empty slots), and the floor: the
+        smallest value any part dropped (its threshold; +inf where it dropped nothing)."""
+        n_parts, _, width = self.values.shape
+        values = self.values[:, rows].transpose(1, 0, 2).reshape(-1, n_parts * width)
+        indices = self.indices[:, rows].transpose(1, 0, 2).reshape(-1, n_parts * width)
+        floor = self.thresholds[:, rows].min(axis=0).astype(np.float64)
+        return values, indices, floor
+
+
+def _scan(ops: _Operands, rows: slice, start: int, stop: int, cols: int, state) -> None:
+    """Fold training rows start..stop into the running top-k ``state`` of the query
+    ``rows`` (``_kernel.update_topk``), by tiles of ``cols`` training points."""
+    n_rows = rows.stop - rows.start
     product = ops.product(rows)
-    buffer = np.empty(n_rows * min(cols, stop - start), dtype=values.dtype)
+    buffer = np.empty(n_rows * min(cols, stop - start), dtype=ops.dtype)
     for c0 in range(start, stop, cols):
         c1 = min(c0 + cols, stop)
         tile = buffer[: n_rows * (c1 - c0)].reshape(n_rows, c1 - c0)
         product(c0, c1, tile)
-        _kernel.update_topk(tile, ops.fit_sq[c0:c1], c0, values, indices)
+        _kernel.update_topk(tile, ops.fit_sq[c0:c1], c0, *state)
 
 
 class _Operands:
@@ -283,8 +327,9 @@ def brute_kneighbors(
     exact = ops.margin is None
     # Exact values need no spare candidates; approximate ones keep k + m to prove the cut.
     n_keep = min(n_fit, k if exact else k + max(8, k // 4))
-    plan = _Plan(n_query, n_fit, n_keep, np.dtype(ops.dtype).itemsize,
-                 effective_n_jobs(n_jobs), working_memory_mib)
+    n_jobs = effective_n_jobs(n_jobs)
+    plan = _Plan(n_query, n_fit, n_keep, np.dtype(ops.dtype).itemsize, n_jobs,
+                 working_memory_mib)
     n_parts = plan.n_parts
     part_bounds = np.linspace(0, n_fit, n_parts + 1).astype(int)
     distances = np.empty((n_query, k))
@@ -293,26 +338,21 @@ def brute_kneighbors(
 
     for w0 in range(0, n_query, plan.wave):
         w1 = min(w0 + plan.wave, n_query)
-        cand_values = np.full((n_parts, w1 - w0, n_keep), np.inf, dtype=ops.dtype)
-        cand_indices = np.full((n_parts, w1 - w0, n_keep), -1, dtype=np.intp)
+        candidates = _Candidates(n_parts, w1 - w0, n_keep, ops.dtype)
 
-        def finish(block: slice, local: slice, cand_values=cand_values,
-                   cand_indices=cand_indices) -> None:
+        def finish(block: slice, local: slice, candidates=candidates) -> None:
             """Merge a block's partial lists and re-rank them exactly."""
-            values = cand_values[:, local].transpose(1, 0, 2).reshape(-1, n_parts * n_keep)
-            idx = cand_indices[:, local].transpose(1, 0, 2).reshape(-1, n_parts * n_keep)
+            values, idx, floor = candidates.merged(local)
             if exact:
                 _kernel.merge_exact(values, idx, distances[block], indices[block])
-                return
-            # The smallest value any part dropped: a part that kept fewer than K' dropped none.
-            floor = cand_values[:, local, -1].min(axis=0).astype(np.float64)
-            ops.rerank(block, values, idx, floor, k, distances[block], indices[block],
-                       failed[block])
+            else:
+                ops.rerank(block, values, idx, floor, k, distances[block], indices[block],
+                           failed[block])
 
-        def scan(block: slice, local: slice, part: int, cand_values=cand_values,
-                 cand_indices=cand_indices, finish=finish) -> None:
+        def scan(block: slice, local: slice, part: int, candidates=candidates,
+                 finish=finish) -> None:
             _scan(ops, block, part_bounds[part], part_bounds[part + 1], plan.cols,
-                  cand_values[part, local], cand_indices[part, local])
+                  candidates.state(part, local))
             if n_parts == 1:
                 finish(block, local)
 
@@ -321,9 +361,9 @@ def brute_kneighbors(
             for r0 in range(w0, w1, plan.rows)
         ]
         _run([partial(scan, b, loc, t) for b, loc in blocks for t in range(n_parts)],
-             plan.n_threads)
+             plan.n_threads, n_jobs)
         if n_parts > 1:
-            _run([partial(finish, b, loc) for b, loc in blocks], plan.n_threads)
+            _run([partial(finish, b, loc) for b, loc in blocks], plan.n_threads, n_jobs)
 
     if failed.any():  # rare: candidates not provably complete
         ops.exact_search(np.flatnonzero(failed), distances, indices)
