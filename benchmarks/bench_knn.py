@@ -1,17 +1,30 @@
-"""Exact kNN, side by side: scratchlearn against scikit-learn (and FAISS when installed).
+"""Exact kNN, side by side: scratchlearn against scikit-learn, FAISS and SciPy's cKDTree.
 
-Run with ``make bench``. Each case times both libraries in alternation (A B A B ...) in one
-process and reports the median time of each and their ratio, so that a noisy machine moves
-both alike. These are not tests: nothing asserts a time.
+Run with ``make bench`` (which unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for this
+process only: on the development machine they force an older, slower BLAS kernel). Each case
+builds the arrays once, fits every library on them, then times ``kneighbors`` (or the
+library's search) in alternation (A B C A B C ...) in one process, and reports medians and
+ratios, so that a noisy machine moves every library alike. Peak memory is measured in a
+separate, untimed search per library, in a fresh process (``peak_extra_rss``). Nothing
+asserts a time.
 """
 
 from __future__ import annotations
 
+import argparse
+import json
+import os
+import platform
 import statistics
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
-from sklearn.neighbors import KNeighborsClassifier as SklearnKNN
+from scipy.spatial import cKDTree
+from sklearn.neighbors import NearestNeighbors
+from threadpoolctl import threadpool_info
 
 from scratchlearn import KNeighborsClassifier
 
@@ -20,73 +33,218 @@ try:
 except ImportError:  # optional: pip install '.[bench]'
     faiss = None
 
-CASES = [  # name, n_train, n_queries, n_features, k
-    ("sheet moons", 900, 100, 2, 5),
-    ("moons grid, large k", 900, 22_500, 2, 256),
-    ("2-D, 20k", 20_000, 5_000, 2, 16),
-    ("digits-like, 64-D", 5_000, 2_000, 64, 10),
-    ("128-D, 20k", 20_000, 2_000, 128, 10),
+HERE = Path(__file__).parent
+#: name, n_train, n_queries, n_features, k; float32 data, as users feed a kNN search.
+CASES = [
+    ("64-D", 100_000, 2_000, 64, 5),
+    ("64-D, more queries", 200_000, 5_000, 64, 5),
+    ("64-D, few queries", 1_000_000, 100, 64, 5),
+    ("784-D (MNIST-sized)", 60_000, 2_000, 784, 5),
+    ("64-D, k = 100", 200_000, 2_000, 64, 100),
+    ("2-D (tree)", 1_000_000, 10_000, 2, 5),
 ]
+#: The growth plot: 2,000 queries, d = 64, k = 5, against n.
+#: The tree-versus-brute sweep behind ``algorithm="auto"``: 100,000 points, 2,000 queries, k = 10.
+TREE_SWEEP_FEATURES = (2, 4, 5, 6, 7, 8, 12)
+GROWTH_N = [12_500, 25_000, 50_000, 100_000, 200_000, 400_000]
 
 
-def timed(fn, repeats):
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+def peak_extra_rss(case_index: int, library: str) -> float:
+    """Extra peak memory (MB) of one search, measured in a fresh process.
+
+    The child builds the case's arrays and fits the library, resets the kernel's peak-RSS
+    counter (``/proc/self/clear_refs``), runs one search, and reports VmHWM minus the RSS
+    before the search: what the search itself added above its inputs and fitted state.
+    """
+    out = subprocess.run(
+        [sys.executable, __file__, "--memory-probe", str(case_index), library],
+        capture_output=True, text=True, check=True, cwd=HERE,
+    )
+    return float(out.stdout.split()[-1])
+
+
+def _status_kb(field: str) -> int:
+    with open("/proc/self/status") as f:
+        return next(int(line.split()[1]) for line in f if line.startswith(field + ":"))
+
+
+def _memory_probe(case_index: int, library: str) -> None:
+    _, n_train, n_queries, d, k = CASES[case_index]
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(n_train, d)).astype(np.float32)
+    Q = rng.normal(size=(n_queries, d)).astype(np.float32)
+    search = searchers(X, Q, k)[library]
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")  # reset VmHWM to the current RSS
+    before = _status_kb("VmRSS")
+    search()
+    print((_status_kb("VmHWM") - before) / 1024)
+
+
+def alternate(fns: dict, repeats: int) -> dict[str, list[float]]:
+    """Time each function ``repeats`` times, in turn, after one warm-up call each."""
+    for fn in fns.values():
         fn()
-        times.append(time.perf_counter() - start)
+    times = {name: [] for name in fns}
+    for _ in range(repeats):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - start)
     return times
 
 
-def compare(fn_a, fn_b, repeats=5):
-    """Alternate A and B; return the median seconds of each."""
-    fn_a(), fn_b()  # warm-up
-    a, b = [], []
-    for _ in range(repeats):
-        a += timed(fn_a, 1)
-        b += timed(fn_b, 1)
-    return statistics.median(a), statistics.median(b)
-
-
-def bench_case(n_train: int, n_queries: int, d: int, k: int, rng) -> list[float]:
-    """Median seconds of each library on one shape, and the speed-ups."""
-    X, Q = rng.normal(size=(n_train, d)), rng.normal(size=(n_queries, d))
-    y = rng.integers(0, 2, n_train)
+def searchers(X, Q, k: int) -> dict:
+    """One search function per library, each fitted on the same float32 arrays."""
+    y = np.arange(len(X)) % 2
     ours = KNeighborsClassifier(n_neighbors=k).fit(X, y)
-    theirs = SklearnKNN(n_neighbors=k).fit(X, y)
-    t_ours, t_sklearn = compare(lambda: ours.kneighbors(Q), lambda: theirs.kneighbors(Q))
-    row = [t_ours, t_sklearn, t_sklearn / t_ours]
-    if faiss is not None:
-        index = faiss.IndexFlatL2(d)
-        index.add(X.astype(np.float32))
-        Q32 = Q.astype(np.float32)
-        t_ours, t_faiss = compare(lambda: ours.kneighbors(Q), lambda: index.search(Q32, k))
-        row += [t_faiss, t_faiss / t_ours]
-    return row
-
-
-def main() -> None:
-    rng = np.random.default_rng(0)
-    header = (
-        "| case | train x queries x features, k | scratchlearn s | scikit-learn s "
-        "| speed-up vs sklearn |"
-    )
-    if faiss is not None:
-        header += " FAISS (float32) s | speed-up vs FAISS |"
-    print(header)
-    print("|" + "---|" * (header.count("|") - 1))
-    for name, n_train, n_queries, d, k in CASES:
-        row = bench_case(n_train, n_queries, d, k, rng)
-        cells = [
-            name,
-            f"{n_train} x {n_queries} x {d}, k={k}",
-            f"{row[0]:.4f}",
-            f"{row[1]:.4f}",
-            f"{row[2]:.2f}x",
-        ]
+    fns = {"scratchlearn": lambda: ours.kneighbors(Q)}
+    if X.shape[1] <= 15:  # the low-dimensional peer is SciPy's tree
+        tree = cKDTree(X)
+        fns["cKDTree"] = lambda: tree.query(Q, k=k, workers=-1)
+        theirs = NearestNeighbors(n_neighbors=k).fit(X)
+    else:
+        theirs = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(X)
         if faiss is not None:
-            cells += [f"{row[3]:.4f}", f"{row[4]:.2f}x"]
-        print("| " + " | ".join(cells) + " |", flush=True)
+            index = faiss.IndexFlatL2(X.shape[1])
+            index.add(X)
+            fns["FAISS"] = lambda: index.search(Q, k)
+    fns["scikit-learn"] = lambda: theirs.kneighbors(Q)
+    return fns
+
+
+def bench_case(name, n_train, n_queries, d, k, repeats, rng) -> dict:
+    """Median seconds of every library on one case, the ratios, and each one's peak memory."""
+    X = rng.normal(size=(n_train, d)).astype(np.float32)
+    Q = rng.normal(size=(n_queries, d)).astype(np.float32)
+    fns = searchers(X, Q, k)
+    times = alternate(fns, repeats)
+    medians = {lib: statistics.median(t) for lib, t in times.items()}
+    # Each round ran every library once, back to back: the median of the per-round ratios
+    # cancels most of the machine's drift between rounds.
+    paired = {lib: statistics.median(a / b for a, b in zip(times["scratchlearn"], t, strict=True))
+              for lib, t in times.items() if lib != "scratchlearn"}
+    memory = {lib: peak_extra_rss(CASES.index((name, n_train, n_queries, d, k)), lib)
+              for lib in fns}
+    return {
+        "case": name, "n_train": n_train, "n_queries": n_queries, "n_features": d, "k": k,
+        "dtype": "float32", "repeats": repeats, "seconds": times, "median_s": medians,
+        "ratio_vs": paired,
+        "peak_extra_rss_mb": memory,
+    }
+
+
+def bench_growth(repeats, rng) -> list[dict]:
+    rows = []
+    Q = rng.normal(size=(2_000, 64)).astype(np.float32)
+    for n in GROWTH_N:
+        X = rng.normal(size=(n, 64)).astype(np.float32)
+        times = alternate(searchers(X, Q, 5), repeats)
+        rows.append({"n_train": n, "median_s": {lib: statistics.median(t)
+                                                for lib, t in times.items()}})
+    return rows
+
+
+def bench_tree_vs_brute(repeats, rng) -> list[dict]:
+    """The rule of ``algorithm="auto"``: the dimension where brute force overtakes the tree."""
+    rows = []
+    for d in TREE_SWEEP_FEATURES:
+        for dtype in (np.float32, np.float64):
+            X = rng.normal(size=(100_000, d)).astype(dtype)
+            Q = rng.normal(size=(2_000, d)).astype(dtype)
+            y = np.arange(len(X)) % 2
+            models = {a: KNeighborsClassifier(10, algorithm=a).fit(X, y)
+                      for a in ("kd_tree", "brute")}
+            times = alternate(
+                {a: (lambda m=m, Q=Q: m.kneighbors(Q)) for a, m in models.items()}, repeats
+            )
+            rows.append({"n_features": d, "dtype": np.dtype(dtype).name, "median_s": {
+                a: statistics.median(t) for a, t in times.items()}})
+    return rows
+
+
+def plot_growth(rows: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    n = [row["n_train"] for row in rows]
+    for lib, style in (("scratchlearn", "o-"), ("FAISS", "s--"), ("scikit-learn", "^:")):
+        if lib in rows[0]["median_s"]:
+            ax.loglog(n, [row["median_s"][lib] for row in rows], style, label=lib)
+    ax.set_xlabel("training points n (d = 64, float32)")
+    ax.set_ylabel("kneighbors time for 2,000 queries, k = 5 (s)")
+    ax.set_title("Exact kNN search time against n (median, 2-core machine)")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def machine() -> dict:
+    blas = [(i["internal_api"], i.get("architecture"), i["num_threads"])
+            for i in threadpool_info() if i["user_api"] == "blas"]
+    return {"processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(), "python": platform.python_version(),
+            "numpy": np.__version__, "blas": blas, "date": time.strftime("%Y-%m-%d")}
+
+
+def markdown(case_rows: list[dict]) -> str:
+    head = ("| case | train x queries x d, k | scratchlearn s | scikit-learn s | ours / sklearn "
+            "| peer s | ours / peer | extra peak RSS, ours / peer (MB) |")
+    # Times are medians; ratios are medians of the per-round ratios (``bench_case``).
+    lines = [head, "|" + "---|" * 8]
+    for r in case_rows:
+        med, ratio, mem = r["median_s"], r["ratio_vs"], r["peak_extra_rss_mb"]
+        peer = "FAISS" if "FAISS" in med else "cKDTree" if "cKDTree" in med else None
+        peer_cells = f"{peer}: {med[peer]:.3f} | {ratio[peer]:.2f}" if peer else "- | -"
+        memory = f"{mem['scratchlearn']:.0f}" + (f" / {mem[peer]:.0f}" if peer else "")
+        lines.append(
+            f"| {r['case']} | {r['n_train']:,} x {r['n_queries']:,} x {r['n_features']}, "
+            f"k={r['k']} | {med['scratchlearn']:.3f} | {med['scikit-learn']:.3f} | "
+            f"{ratio['scikit-learn']:.2f} | {peer_cells} | {memory} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--quick", action="store_true", help="one repeat, no sweeps")
+    parser.add_argument("--memory-probe", nargs=2, metavar=("CASE", "LIBRARY"),
+                        help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.memory_probe:
+        return _memory_probe(int(args.memory_probe[0]), args.memory_probe[1])
+    repeats = 1 if args.quick else args.repeats
+    rng = np.random.default_rng(0)
+    results = {"machine": machine(), "cases": []}
+    for case in CASES:
+        results["cases"].append(bench_case(*case, repeats, rng))
+        print(markdown(results["cases"][-1:]).splitlines()[-1], flush=True)
+    if not args.quick:
+        results["growth"] = bench_growth(max(1, repeats // 2), rng)
+        plot_growth(results["growth"], HERE / "knn_speed.png")
+        results["tree_vs_brute"] = bench_tree_vs_brute(max(1, repeats // 2), rng)
+    try:
+        from bench_linear import linear_cases
+    except ImportError:
+        linear_cases = None
+    if linear_cases is not None:
+        results["linear"] = linear_cases(repeats=max(1, min(3, repeats)))
+    (HERE / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    print()
+    print(markdown(results["cases"]))
+    for row in results.get("tree_vs_brute", []):
+        s = row["median_s"]
+        print(f"d={row['n_features']:>2} {row['dtype']}: kd_tree {s['kd_tree']:.3f} s, "
+              f"brute {s['brute']:.3f} s")
+    for row in results.get("linear", []):
+        print(f"{row['case']} {row['shape']}: ours {row['ours_s']:.3f} s, {row['peer']} "
+              f"{row['peer_s']:.3f} s, ratio {row['ratio']:.2f}")
 
 
 if __name__ == "__main__":

@@ -51,7 +51,7 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         ``"brute"`` computes distances by tiles of queries × training points with one
         matrix product each, in the input's precision (float32 stays float32), and re-ranks
         the candidates exactly in float64. ``"kd_tree"`` uses ``scipy.spatial.KDTree``
-        (dense data, Minkowski metrics). ``"auto"`` takes the tree for at most 15 features
+        (dense data, Minkowski metrics). ``"auto"`` takes the tree for at most 7 features
         when k is below half the training set and the metric allows it, brute force
         otherwise (always for sparse input and for "cosine").
     metric : str, default="euclidean"

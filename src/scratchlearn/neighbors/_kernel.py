@@ -87,6 +87,20 @@ def _keep_smallest(values, indices, n, keep):  # pragma: no cover - compiled
     return largest
 
 
+#: Columns checked at once before any is looked at one by one (see ``update_topk``).
+CHUNK = 32
+
+
+@njit(**_JIT)
+def _count_below(ranked, fit_sq, threshold):  # pragma: no cover - compiled
+    """How many of ``ranked + fit_sq`` are below ``threshold``: a branch-free loop that the
+    compiler turns into vector compares, so a chunk with nothing to admit costs little."""
+    count = 0
+    for j in range(ranked.shape[0]):
+        count += ranked[j] + fit_sq[j] < threshold
+    return count
+
+
 @njit(**_JIT)
 def update_topk(
     G, fit_sq, column_offset, values, indices, counts, thresholds, keep
@@ -99,7 +113,8 @@ def update_topk(
     ``thresholds[i]`` (+inf at first). A value below the threshold is appended; a full
     buffer keeps its ``keep`` smallest by (value, index) and the threshold becomes the
     largest of them. This costs O(1) per entry admitted, where a sorted insertion costs
-    O(keep), and most entries are rejected by one comparison.
+    O(keep). Most entries are rejected: chunks of ``CHUNK`` columns are first counted with
+    vector compares and skipped when none is below the threshold.
 
     Invariants, which the re-rank relies on: every buffered entry is ≤ the threshold;
     every dropped entry is ≥ it; among entries equal to it, the smaller training index is
@@ -111,17 +126,22 @@ def update_topk(
     for i in range(n_rows):
         threshold = thresholds[i]
         count = counts[i]
-        for j in range(n_cols):
-            v = G[i, j] + fit_sq[j]
-            if v < threshold:
-                values[i, count] = v
-                indices[i, count] = j + column_offset
-                count += 1
-                if count == capacity:
-                    threshold = _keep_smallest(values[i], indices[i], count, keep)
-                    values[i, keep:] = np.inf
-                    indices[i, keep:] = -1
-                    count = keep
+        row = G[i]
+        for j0 in range(0, n_cols, CHUNK):
+            j1 = min(j0 + CHUNK, n_cols)
+            if _count_below(row[j0:j1], fit_sq[j0:j1], threshold) == 0:
+                continue
+            for j in range(j0, j1):
+                v = row[j] + fit_sq[j]
+                if v < threshold:
+                    values[i, count] = v
+                    indices[i, count] = j + column_offset
+                    count += 1
+                    if count == capacity:
+                        threshold = _keep_smallest(values[i], indices[i], count, keep)
+                        values[i, keep:] = np.inf
+                        indices[i, keep:] = -1
+                        count = keep
         counts[i] = count
         thresholds[i] = threshold
 
