@@ -168,12 +168,15 @@ def plot_growth(rows: list[dict], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
     n = [row["n_train"] for row in rows]
     for lib, style in (("scratchlearn", "o-"), ("FAISS", "s--"), ("scikit-learn", "^:")):
         if lib in rows[0]["median_s"]:
             ax.loglog(n, [row["median_s"][lib] for row in rows], style, label=lib)
+    ax.set_xticks(n, [f"{v / 1000:g}k" for v in n])
+    ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("training points n (d = 64, float32)")
     ax.set_ylabel("kneighbors time for 2,000 queries, k = 5 (s)")
     ax.set_title("Exact kNN search time against n (median, 2-core machine)")
@@ -243,8 +246,8 @@ def main(argv=None) -> None:
         print(f"d={row['n_features']:>2} {row['dtype']}: kd_tree {s['kd_tree']:.3f} s, "
               f"brute {s['brute']:.3f} s")
     for row in results.get("linear", []):
-        print(f"{row['case']} {row['shape']}: ours {row['ours_s']:.3f} s, {row['peer']} "
-              f"{row['peer_s']:.3f} s, ratio {row['ratio']:.2f}")
+        print(f"{row['case']} {row['shape']} {row['dtype']}: ours {row['ours_s']:.3f} s, "
+              f"{row['peer']} {row['peer_s']:.3f} s, ratio {row['ratio']:.2f}")
 
 
 if __name__ == "__main__":
