@@ -8,11 +8,12 @@ import numpy as np
 import scipy.linalg
 from scipy.linalg import blas
 from sklearn.base import BaseEstimator, ClassifierMixin
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
+from .._dask import is_dask_collection
 from .._validation import check_class_labels, check_float_param
-from ._base import LinearDecisionMixin
+from ._base import LinearDecisionMixin, dask_linear
 
 # The Gram-matrix route is taken when κ(AᵀA + αI) ≤ this: it then loses at most about
 # log10(1e6) = 6 of float64's 16 digits, so the answer is good to about 1e-10 relative.
@@ -89,20 +90,74 @@ def solve_least_squares(
         x_mean, y_mean = s @ X / s.sum(), s @ Y / s.sum()
     else:
         x_mean, y_mean = np.zeros(D), np.zeros(T)
-    # M = [A B] = √s ∘ [X − x̄, Y − ȳ], float64 and C-ordered, so Mᵀ is Fortran-ordered.
-    M = np.empty((N, D + T))
+    M = centred_rows(X, Y, x_mean, y_mean, sample_weight)
+    W = solve_from_gram(gram_upper(M), D, alpha) if N >= D else None
+    if W is None:
+        W = solve_from_triangular(_triangular_factor(M), D, alpha, n_rows=N)
+    return W.T, y_mean - x_mean @ W
+
+
+def centred_rows(
+    X: np.ndarray,
+    Y: np.ndarray,
+    x_mean: np.ndarray,
+    y_mean: np.ndarray,
+    sample_weight: np.ndarray | None = None,
+) -> np.ndarray:
+    """M = [A B] = √s ∘ [X − x̄, Y − ȳ], float64 and C-ordered (so Mᵀ is Fortran-ordered).
+
+    Returns
+    -------
+    ndarray of shape (n_samples, n_features + n_targets)
+    """
+    D = X.shape[1]
+    M = np.empty((X.shape[0], D + Y.shape[1]))
     np.subtract(X, x_mean, out=M[:, :D])
     np.subtract(Y, y_mean, out=M[:, D:])
     if sample_weight is not None:
         M *= np.sqrt(sample_weight)[:, None]
-    if N >= D:
-        S = blas.dsyrk(1.0, M.T)  # MᵀM, upper triangle: AᵀA top left, AᵀB top right
-        lam, V = scipy.linalg.eigh(S[:D, :D], lower=False, check_finite=False)
-        lam = np.maximum(lam, 0.0)  # AᵀA is positive semi-definite; rounding is not
-        if lam[0] + alpha >= (lam[-1] + alpha) / _GRAM_MAX_CONDITION and lam[-1] + alpha > 0:
-            W = (V / (lam + alpha)) @ (V.T @ S[:D, D:])
-            return W.T, y_mean - x_mean @ W
-    R = _triangular_factor(M)
+    return M
+
+
+def gram_upper(M: np.ndarray) -> np.ndarray:
+    """MᵀM by one symmetric rank-N update (BLAS ``syrk``); only the upper triangle is set.
+
+    A sum over blocks of rows of M is the Gram matrix of M: MᵀM = Σ_k M_kᵀ M_k.
+
+    Returns
+    -------
+    ndarray of shape (n_columns, n_columns)
+        AᵀA in the top left, AᵀB in the top right; zeros below the diagonal.
+    """
+    if M.shape[0] == 0:
+        return np.zeros((M.shape[1], M.shape[1]))
+    return blas.dsyrk(1.0, M.T)
+
+
+def solve_from_gram(S: np.ndarray, D: int, alpha: float) -> np.ndarray | None:
+    """W̃ = (AᵀA + αI)⁻¹ AᵀB from the upper triangle S of [A B]ᵀ[A B], if well conditioned.
+
+    Returns
+    -------
+    ndarray of shape (n_features, n_targets), or None
+        None when κ(AᵀA + αI) > 1e6 (or AᵀA + αI is singular): take the QR route instead.
+    """
+    lam, V = scipy.linalg.eigh(S[:D, :D], lower=False, check_finite=False)
+    lam = np.maximum(lam, 0.0)  # AᵀA is positive semi-definite; rounding is not
+    if lam[0] + alpha >= (lam[-1] + alpha) / _GRAM_MAX_CONDITION and lam[-1] + alpha > 0:
+        return (V / (lam + alpha)) @ (V.T @ S[:D, D:])
+    return None
+
+
+def solve_from_triangular(R: np.ndarray, D: int, alpha: float, *, n_rows: int) -> np.ndarray:
+    """W̃ = V diag(d) U_Rᵀ R_B from an R factor [R_A R_B] of [A B] and the SVD of R_A.
+
+    ``n_rows`` is N, the rows of A, which sets the cut-off rcond = ε · max(N, D) for α = 0.
+
+    Returns
+    -------
+    ndarray of shape (n_features, n_targets)
+    """
     try:
         U, sigma, Vt = scipy.linalg.svd(R[:, :D], full_matrices=False, check_finite=False)
     except np.linalg.LinAlgError:  # divide and conquer rarely fails; QR iteration is sturdier
@@ -112,10 +167,9 @@ def solve_least_squares(
     if alpha > 0:
         d = sigma / (sigma**2 + alpha)
     else:
-        keep = sigma > np.finfo(float).eps * max(N, D) * (sigma[0] if sigma.size else 0.0)
+        keep = sigma > np.finfo(float).eps * max(n_rows, D) * (sigma[0] if sigma.size else 0.0)
         d = np.divide(1.0, sigma, out=np.zeros_like(sigma), where=keep)
-    W = (Vt.T * d) @ (U.T @ R[:, D:])
-    return W.T, y_mean - x_mean @ W
+    return (Vt.T * d) @ (U.T @ R[:, D:])
 
 
 def _triangular_factor(M: np.ndarray) -> np.ndarray:
@@ -163,8 +217,12 @@ def _triangular_factor(M: np.ndarray) -> np.ndarray:
 class LinearSignClassifier(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
     """What the linear ±1-target classifiers share: target coding, decisions, predictions.
 
-    Subclasses implement ``_fit_targets(X, Y, sample_weight)`` returning (W, b).
+    Subclasses implement ``_fit_targets(X, Y, sample_weight)`` returning (W, b), and
+    ``_fit_dask_targets(rows)`` where they take Dask input.
     """
+
+    #: Whether ``fit`` takes Dask input (``_fit_dask_targets``).
+    _takes_dask = False
 
     def _check_params(self) -> None:
         check_float_param(self.alpha, "alpha", min_value=0)
@@ -177,6 +235,7 @@ class LinearSignClassifier(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Or a Dask array chunked along the samples (``LeastSquaresClassifier`` only).
         y : array-like of shape (n_samples,)
             Labels of any type (ints, ±1, strings), at least two distinct.
         sample_weight : array-like of shape (n_samples,) or float, default=None
@@ -187,6 +246,8 @@ class LinearSignClassifier(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
         self
         """
         self._check_params()
+        if is_dask_collection(X) or is_dask_collection(y):
+            return self._fit_dask(X, y, sample_weight)
         # float32 stays float32 (the fit itself runs in float64; coef_ then takes X's dtype).
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
         self.classes_, codes = check_class_labels(y, estimator=type(self).__name__, min_classes=2)
@@ -194,6 +255,21 @@ class LinearSignClassifier(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
         Y = signed_targets(codes, len(self.classes_))
         W, b = self._fit_targets(X, Y, sample_weight)
         self.coef_, self.intercept_ = W.astype(X.dtype), b.astype(X.dtype)
+        return self
+
+    def _fit_dask(self, X, y, sample_weight):
+        """``fit`` on Dask input: the data persisted on the workers, the solve reduced."""
+        name = type(self).__name__
+        if not self._takes_dask:
+            raise ValueError(
+                f"{name} does not take Dask input (got X of type {type(X).__name__}); Dask "
+                "input is supported by LeastSquaresClassifier and SoftmaxRegression. Compute "
+                "X and y into NumPy arrays first, or use one of those."
+            )
+        rows = dask_linear().LabelledRows.persist(X, y, sample_weight, estimator=name)
+        self.classes_, self.n_features_in_ = rows.classes, rows.n_features
+        W, b = self._fit_dask_targets(rows)
+        self.coef_, self.intercept_ = W.astype(rows.dtype), b.astype(rows.dtype)
         return self
 
     def predict(self, X) -> np.ndarray:
@@ -206,7 +282,11 @@ class LinearSignClassifier(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples,)
+            A lazy Dask array when X is one.
         """
+        if is_dask_collection(X):
+            check_is_fitted(self)
+            return dask_linear().predict_blocks(self, "predict", X)
         F = self.decision_function(X)
         codes = (F > 0).astype(int) if F.ndim == 1 else np.argmax(F, axis=1)
         return self.classes_[codes]
@@ -319,6 +399,13 @@ class LeastSquaresClassifier(LinearSignClassifier):
     def __init__(self, alpha: float = 0.0, *, fit_intercept: bool = True):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
+
+    _takes_dask = True
+
+    def _fit_dask_targets(self, rows):
+        return rows.solve_least_squares(
+            alpha=float(self.alpha), fit_intercept=bool(self.fit_intercept)
+        )
 
     def _fit_targets(self, X, Y, sample_weight):
         return solve_least_squares(

@@ -9,14 +9,15 @@ import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
 from .. import optim
+from .._dask import is_dask_collection
 from .._math.losses import softmax_cross_entropy
 from .._math.softmax import log_softmax, softmax
 from .._validation import check_class_labels, check_float_param, check_int_param, check_option
-from ._base import LinearDecisionMixin
+from ._base import LinearDecisionMixin, dask_linear
 
 SOLVERS = ("gd", "sgd", "momentum", "nesterov", "adam", "lbfgs")
 
@@ -174,6 +175,9 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Or a Dask array chunked along the samples: the data is then persisted on the
+            workers and each iteration sums the loss and gradient over the chunks in one
+            ``compute`` (mini-batches: one epoch of steps, chunk by chunk, per ``compute``).
         y : array-like of shape (n_samples,)
             Labels of any type, at least two distinct.
         coef_init : array-like of shape (n_rows, n_features), default=None
@@ -194,72 +198,42 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
             being finite.
         """
         self._check_params()
-        # float32 stays float32: the products with X then run in single precision.
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
-        self.classes_, codes = check_class_labels(y, estimator="SoftmaxRegression", min_classes=2)
-        n_classes = len(self.classes_)
-        N, D = X.shape
-        K = 1 if n_classes == 2 else n_classes  # rows of free weights (see the docstring)
-        codes = np.asarray(codes, dtype=np.intp)  # the one-hot Y, as class codes
+        if is_dask_collection(X) or is_dask_collection(y):
+            data = dask_linear().LabelledRows.persist(X, y, estimator="SoftmaxRegression")
+            self.classes_, self.n_features_in_, dtype = data.classes, data.n_features, data.dtype
+            problem = data.softmax_problem(float(self.alpha))
+            N, D, K = data.n_samples, data.n_features, problem.K
+            objective, epoch = problem.objective, problem.epoch
+        else:
+            # float32 stays float32: the products with X then run in single precision.
+            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+            self.classes_, codes = check_class_labels(
+                y, estimator="SoftmaxRegression", min_classes=2
+            )
+            (N, D), dtype, epoch = X.shape, X.dtype, None
+            K = 1 if len(self.classes_) == 2 else len(self.classes_)  # free rows (docstring)
+            codes = np.asarray(codes, dtype=np.intp)  # the one-hot Y, as class codes
+            # The loss's blocks of rows run on as many threads as BLAS would have used
+            # (OPENBLAS_NUM_THREADS and the like are respected), each block's BLAS on one.
+            n_threads = max([lib.num_threads for lib in _blas().lib_controllers], default=1)
+            if N * D * K < _SINGLE_THREAD_BELOW:
+                n_threads = 1
+
+            def objective(theta, rows=None):
+                X_, y_ = (X, codes) if rows is None else (X[rows], codes[rows])
+                return softmax_objective(theta, X_, y_, K, self.alpha, n_threads=n_threads)
+
         rng = check_random_state(self.random_state)
         theta0 = np.zeros(K * (D + 1))
         if coef_init is not None:
             theta0[: K * D] = _check_init(coef_init, "coef_init", (K, D)).ravel()
         if intercept_init is not None:
             theta0[K * D :] = _check_init(intercept_init, "intercept_init", (K,))
-        blas = ThreadpoolController().select(user_api="blas")
-        # The loss's blocks of rows run on as many threads as BLAS would have used
-        # (OPENBLAS_NUM_THREADS and the like are respected), each block's BLAS on one.
-        n_threads = max([lib.num_threads for lib in blas.lib_controllers], default=1)
-        if N * D * K < _SINGLE_THREAD_BELOW:
-            n_threads = 1
-
-        def objective(theta, rows=None):
-            W, b = theta[: K * D].reshape(K, D), theta[K * D :]
-            X_, y_ = (X, codes) if rows is None else (X[rows], codes[rows])
-            if K == 1:  # logistic regression: the first class's logit is pinned at 0
-                W, b = np.vstack([np.zeros(D), W]), np.concatenate([[0.0], b])
-            loss, grad_W, grad_b = softmax_cross_entropy(
-                W, b, X_, y_, self.alpha, n_threads=n_threads
-            )
-            if K == 1:
-                grad_W, grad_b = grad_W[1:], grad_b[1:]
-            return loss, np.concatenate([grad_W.ravel(), grad_b])
-
-        with blas.limit(limits=1):
-            if self.solver == "lbfgs":
-                result = optim.lbfgs(
-                    objective,
-                    theta0,
-                    max_iter=self.max_iter,
-                    tol=self.tol,
-                    callback=self.callback,
-                )
-            else:
-                hyper = {"learning_rate": float(self.learning_rate)}
-                if self.solver in ("momentum", "nesterov"):
-                    hyper["momentum"] = float(self.momentum)
-                batch_size = None if self.solver == "gd" else self.batch_size
-                if self.solver == "sgd" and batch_size is None:
-                    batch_size = min(200, N)
-                if batch_size is not None:
-                    batch_size = min(batch_size, N)
-                result = optim.descend(
-                    objective,
-                    theta0,
-                    optim.UPDATE_RULES[self.solver],
-                    max_iter=self.max_iter,
-                    tol=self.tol,
-                    batch_fun=objective,
-                    n_samples=N,
-                    batch_size=batch_size,
-                    rng=rng,
-                    callback=self.callback,
-                    **hyper,
-                )
+        with _blas().limit(limits=1):
+            result = self._minimise(objective, theta0, N, rng, epoch)
         # The solvers work in float64; the fitted weights take X's precision, as in scikit-learn.
-        self.coef_ = result.theta[: K * D].reshape(K, D).astype(X.dtype)
-        self.intercept_ = result.theta[K * D :].astype(X.dtype)
+        self.coef_ = result.theta[: K * D].reshape(K, D).astype(dtype)
+        self.intercept_ = result.theta[K * D :].astype(dtype)
         self.n_iter_ = int(result.n_iter)
         self.loss_curve_ = np.asarray(result.loss_curve, dtype=float)
         if not result.converged:
@@ -271,6 +245,42 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
                 stacklevel=2,
             )
         return self
+
+    def _minimise(self, objective, theta0, n_samples, rng, epoch=None) -> optim.OptimizeResult:
+        """Run ``solver`` on ``objective(θ[, rows]) -> (J, ∇J)``.
+
+        ``epoch(rule, batch_size, rng)``, given for Dask input, returns an update rule that
+        takes a whole epoch of mini-batch steps at once (on the workers) and leaves J and
+        ∇J at its end ready for the next ``objective`` call.
+        """
+        if self.solver == "lbfgs":
+            return optim.lbfgs(
+                objective, theta0, max_iter=self.max_iter, tol=self.tol, callback=self.callback
+            )
+        hyper = {"learning_rate": float(self.learning_rate)}
+        if self.solver in ("momentum", "nesterov"):
+            hyper["momentum"] = float(self.momentum)
+        rule = optim.UPDATE_RULES[self.solver]
+        batch_size = None if self.solver == "gd" else self.batch_size
+        if self.solver == "sgd" and batch_size is None:
+            batch_size = min(200, n_samples)
+        if batch_size is not None:
+            batch_size = min(batch_size, n_samples)
+            if epoch is not None:  # one "step" of ``descend`` is then a whole epoch
+                rule, batch_size = epoch(rule, batch_size, rng), None
+        return optim.descend(
+            objective,
+            theta0,
+            rule,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            batch_fun=objective,
+            n_samples=n_samples,
+            batch_size=batch_size,
+            rng=rng,
+            callback=self.callback,
+            **hyper,
+        )
 
     def _all_logits(self, X) -> np.ndarray:
         G = self.decision_function(X)
@@ -286,7 +296,11 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
+            A lazy Dask array when X is one.
         """
+        if is_dask_collection(X):
+            check_is_fitted(self)
+            return dask_linear().predict_blocks(self, "predict_log_proba", X)
         return log_softmax(self._all_logits(X))
 
     def predict_proba(self, X) -> np.ndarray:
@@ -299,8 +313,11 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples, n_classes)
-            Each row sums to 1.
+            Each row sums to 1. A lazy Dask array when X is one.
         """
+        if is_dask_collection(X):
+            check_is_fitted(self)
+            return dask_linear().predict_blocks(self, "predict_proba", X)
         return softmax(self._all_logits(X))
 
     def predict(self, X) -> np.ndarray:
@@ -313,9 +330,47 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
         Returns
         -------
         ndarray of shape (n_samples,)
+            A lazy Dask array when X is one.
         """
+        if is_dask_collection(X):
+            check_is_fitted(self)
+            return dask_linear().predict_blocks(self, "predict", X)
         G = self._all_logits(X)  # checks the fitted state before classes_ is read
         return self.classes_[np.argmax(G, axis=1)]
+
+
+def softmax_objective(
+    theta: np.ndarray,
+    X: np.ndarray,
+    codes: np.ndarray,
+    K: int,
+    alpha: float,
+    *,
+    n_threads: int = 1,
+) -> tuple[float, np.ndarray]:
+    """J(θ) and ∇J(θ) for the flat parameters θ = [vec(W), b] of K free rows.
+
+    ``softmax_cross_entropy`` on (X, codes); for K = 1 (two classes) the first class's
+    logit is pinned at 0, so its row (zeros) is put in front of W and its gradient dropped.
+
+    Returns
+    -------
+    loss : float
+    grad : ndarray of shape (K * (n_features + 1),)
+    """
+    D = X.shape[1]
+    W, b = theta[: K * D].reshape(K, D), theta[K * D :]
+    if K == 1:  # logistic regression: the first class's logit is pinned at 0
+        W, b = np.vstack([np.zeros(D), W]), np.concatenate([[0.0], b])
+    loss, grad_W, grad_b = softmax_cross_entropy(W, b, X, codes, alpha, n_threads=n_threads)
+    if K == 1:
+        grad_W, grad_b = grad_W[1:], grad_b[1:]
+    return loss, np.concatenate([grad_W.ravel(), grad_b])
+
+
+def _blas():
+    """The BLAS libraries loaded in this process, to read or limit their threads."""
+    return ThreadpoolController().select(user_api="blas")
 
 
 def _check_init(value, name: str, shape: tuple[int, ...]) -> np.ndarray:
