@@ -9,6 +9,7 @@ from scipy.spatial import KDTree
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .._dask import is_dask_collection, require_dask
 from .._validation import (
     check_float_param,
     check_n_jobs,
@@ -74,12 +75,27 @@ class NeighborsBase(BaseEstimator):
         tags.input_tags.sparse = self.algorithm != "kd_tree"
         return tags
 
-    def _fit_neighbors(self, X, y=None):
-        """Validate and store X (and y): its squared norms for brute force, and the
-        KD-tree when it may be used. float32 stays float32; CSR stays sparse."""
+    def _check_search_params(self) -> str:
+        """Validate ``algorithm``, ``metric``, ``p`` and ``n_jobs``; return the metric."""
         check_option(self.algorithm, "algorithm", ALGORITHMS)
         metric, _ = check_metric(self.metric, self.p)
         check_n_jobs(self.n_jobs)
+        return metric
+
+    def _dask_backend(self, X):
+        """The Dask module (``scratchlearn._dask.neighbors``) when X is a Dask collection
+        or the model was fitted on one; None for in-memory work. Imports Dask only then."""
+        if not (is_dask_collection(X) or getattr(self, "_dask_training", None) is not None):
+            return None
+        require_dask()
+        from .._dask import neighbors
+
+        return neighbors
+
+    def _fit_neighbors(self, X, y=None):
+        """Validate and store X (and y): its squared norms for brute force, and the
+        KD-tree when it may be used. float32 stays float32; CSR stays sparse."""
+        metric = self._check_search_params()
         accept_sparse = "csr" if self.algorithm != "kd_tree" else False
         dtypes = [np.float64, np.float32]
         if y is None:
@@ -89,6 +105,7 @@ class NeighborsBase(BaseEstimator):
         if sp.issparse(X) and not X.has_sorted_indices:
             X = X.sorted_indices()
         check_n_neighbors(self.n_neighbors, X.shape[0])
+        self.__dict__.pop("_dask_training", None)  # a previous fit on Dask arrays
         self._fit_X = X
         self.n_samples_fit_ = X.shape[0]
         self.effective_metric_ = metric
@@ -113,8 +130,12 @@ class NeighborsBase(BaseEstimator):
 
         Parameters
         ----------
-        X : array-like or CSR matrix of shape (n_queries, n_features), default=None
-            Queries. ``None`` means the training points, each excluded from its own list.
+        X : array-like of shape (n_queries, n_features), default=None
+            Queries (dense, CSR or a Dask array). ``None`` means the training points, each
+            excluded from its own list.
+            A model fitted on Dask arrays, or given Dask queries, searches on the workers
+            (``scratchlearn._dask.neighbors``) and answers Dask queries, and ``None`` after
+            a Dask fit, with lazy Dask arrays, NumPy queries with NumPy arrays.
         n_neighbors : int, default=None
             Defaults to the ``n_neighbors`` given at construction.
         return_distance : bool, default=True
@@ -126,6 +147,8 @@ class NeighborsBase(BaseEstimator):
         indices : ndarray of shape (n_queries, n_neighbors)
             Row numbers in the training set.
         """
+        if (dask_backend := self._dask_backend(X)) is not None:
+            return dask_backend.kneighbors(self, X, n_neighbors, return_distance)
         check_is_fitted(self)
         k = self.n_neighbors if n_neighbors is None else n_neighbors
         options = {

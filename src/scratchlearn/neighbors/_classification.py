@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import ClassifierMixin
 
+from .._dask import is_dask_collection
 from .._validation import check_class_labels, check_option
 from ._base import NeighborsBase, neighbor_class_votes
 
@@ -21,6 +22,32 @@ def distance_weights(distances: np.ndarray) -> np.ndarray:
     has_exact = exact.any(axis=1)
     weights[has_exact] = exact[has_exact].astype(float)
     return weights
+
+
+def class_votes(
+    distances: np.ndarray, neighbor_codes: np.ndarray, n_classes: int, weights: str
+) -> np.ndarray:
+    """Σ_{i ∈ N_k(x)} w_i · 1[y_i = c] per query and class, w_i from ``weights``.
+
+    Parameters
+    ----------
+    distances : ndarray of shape (n_queries, n_neighbors)
+    neighbor_codes : ndarray of shape (n_queries, n_neighbors)
+        The neighbours' class codes in ``0..n_classes-1``.
+    n_classes : int
+    weights : {"uniform", "distance"}
+
+    Returns
+    -------
+    ndarray of shape (n_queries, n_classes)
+    """
+    w = distance_weights(distances) if weights == "distance" else None
+    return neighbor_class_votes(neighbor_codes, n_classes, w)
+
+
+def vote_probabilities(votes: np.ndarray) -> np.ndarray:
+    """p(c | x) = votes_c / Σ_c' votes_c', row by row."""
+    return votes / votes.sum(axis=1, keepdims=True)
 
 
 class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
@@ -62,7 +89,12 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         chebyshev); ignored by other metrics.
     n_jobs : int, default=None
         Threads for the search: None or -1 use every core, 1 one thread (the matrix
-        products' BLAS threads included).
+        products' BLAS threads included). On Dask, the threads of each block's search.
+
+    Dask arrays (chunked along samples) are accepted by ``fit`` and every query method:
+    the training partitions stay on the workers, each query chunk is searched against
+    every partition there and the partial lists are merged exactly (see
+    ``scratchlearn._dask.neighbors``); the answers equal the in-memory ones, ties included.
 
     Attributes
     ----------
@@ -103,22 +135,25 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         Parameters
         ----------
         X : array-like or CSR matrix of shape (n_samples, n_features)
+            Or a Dask array: its partitions are persisted on the workers, and only the
+            classes come back to the client.
         y : array-like of shape (n_samples,)
-            Labels of any type: ints, ±1, strings.
+            Labels of any type: ints, ±1, strings (a Dask array with a Dask X).
 
         Returns
         -------
         self
         """
         check_option(self.weights, "weights", ("uniform", "distance"))
+        if is_dask_collection(X):
+            return self._dask_backend(X).fit_classifier(self, X, y)
         X, y = self._fit_neighbors(X, y)
         self.classes_, self._y = check_class_labels(y, estimator="KNeighborsClassifier")
         return self
 
     def _votes(self, X) -> np.ndarray:
         distances, indices = self.kneighbors(X)
-        weights = distance_weights(distances) if self.weights == "distance" else None
-        return neighbor_class_votes(self._y[indices], len(self.classes_), weights)
+        return class_votes(distances, self._y[indices], len(self.classes_), self.weights)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities p(c | x).
@@ -126,14 +161,16 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         Parameters
         ----------
         X : array-like of shape (n_queries, n_features)
+            Dask queries give a Dask array.
 
         Returns
         -------
         ndarray of shape (n_queries, n_classes)
             Columns in ``classes_`` order; each row sums to 1.
         """
-        votes = self._votes(X)
-        return votes / votes.sum(axis=1, keepdims=True)
+        if (dask_backend := self._dask_backend(X)) is not None:
+            return dask_backend.classifier_predict_proba(self, X)
+        return vote_probabilities(self._votes(X))
 
     def predict(self, X) -> np.ndarray:
         """Most-voted class of each query; a tie goes to the smallest label.
@@ -141,11 +178,14 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         Parameters
         ----------
         X : array-like of shape (n_queries, n_features)
+            Dask queries give a Dask array.
 
         Returns
         -------
         ndarray of shape (n_queries,)
         """
+        if (dask_backend := self._dask_backend(X)) is not None:
+            return dask_backend.classifier_predict(self, X)
         votes = self._votes(X)
         # argmax returns the first maximum, that is the smallest label in classes_.
         return self.classes_[np.argmax(votes, axis=1)]

@@ -6,10 +6,64 @@ import numpy as np
 from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted
 
+from .._dask import is_dask_collection
 from .._math.ball import log_ball_volume
 from .._validation import encode_labels
 from ._base import NeighborsBase, check_metric, neighbor_class_votes
 from ._search import resolve_metric
+
+
+def sphere_log_volume(distances: np.ndarray, n_features: int, p: float) -> np.ndarray:
+    """log V_d(r_K(x)), r_K the distance to the K-th (last) neighbour of each row.
+
+    Parameters
+    ----------
+    distances : ndarray of shape (n_queries, K)
+    n_features : int
+        d.
+    p : float
+        The Lp ball's order.
+
+    Returns
+    -------
+    ndarray of shape (n_queries,)
+    """
+    return log_ball_volume(n_features, distances[:, -1], p)
+
+
+def knn_log_density(log_volume: np.ndarray, n_neighbors: int, n_reference: int) -> np.ndarray:
+    """log p(x) = log K − log N − log V, with N the size of the reference set."""
+    return np.log(n_neighbors) - np.log(n_reference) - log_volume
+
+
+def knn_class_log_density(
+    log_volume: np.ndarray, neighbor_codes: np.ndarray, class_count: np.ndarray,
+    own_codes: np.ndarray | None = None,
+) -> np.ndarray:
+    """log p(x | c) = log K_c − log N_c − log V, one column per class.
+
+    Parameters
+    ----------
+    log_volume : ndarray of shape (n_queries,)
+    neighbor_codes : ndarray of shape (n_queries, K)
+        The neighbours' class codes.
+    class_count : ndarray of shape (n_classes,)
+        N_c over the training set.
+    own_codes : ndarray of shape (n_queries,), optional
+        Leave-one-out: each query's own class, whose N_c loses the query (N_c − 1).
+
+    Returns
+    -------
+    ndarray of shape (n_queries, n_classes)
+        ``-inf`` where K_c = 0.
+    """
+    counts = neighbor_class_votes(neighbor_codes, len(class_count))
+    class_sizes = np.broadcast_to(class_count.astype(float), counts.shape).copy()
+    if own_codes is not None:
+        class_sizes[np.arange(len(class_sizes)), own_codes] -= 1
+    with np.errstate(divide="ignore", invalid="ignore"):
+        log_density = np.log(counts) - np.log(class_sizes) - log_volume[:, None]
+    return np.where(counts > 0, log_density, -np.inf)
 
 
 class KNeighborsDensity(NeighborsBase):
@@ -48,6 +102,10 @@ class KNeighborsDensity(NeighborsBase):
         The exponent of "minkowski", p >= 1.
     n_jobs : int, default=None
         Threads for the search: None or -1 use every core, 1 one thread.
+
+    Dask arrays (chunked along samples) work as in :class:`KNeighborsClassifier`: the
+    training partitions stay on the workers; Dask queries, and ``X=None`` after a Dask fit,
+    give lazy Dask arrays; the values equal the in-memory ones.
 
     Attributes
     ----------
@@ -89,6 +147,7 @@ class KNeighborsDensity(NeighborsBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
+            Or a Dask array, persisted on the workers.
         y : array-like of shape (n_samples,), optional
 
         Returns
@@ -102,6 +161,8 @@ class KNeighborsDensity(NeighborsBase):
                 f"chebyshev or minkowski), got metric={self.metric!r}: {metric} distances "
                 "are not a norm of x - x', so K / (N·V) has no volume V to divide by."
             )
+        if is_dask_collection(X):
+            return self._dask_backend(X).fit_density(self, X, y)
         X, y = self._fit_neighbors(X, y)
         if y is None:
             for name in ("classes_", "class_count_", "class_prior_", "_y"):
@@ -116,7 +177,7 @@ class KNeighborsDensity(NeighborsBase):
         """Radius-K neighbourhoods: (log V, neighbour indices, reference set sizes)."""
         distances, indices = self.kneighbors(X)
         _, p = resolve_metric(self.effective_metric_, self.p)
-        log_volume = log_ball_volume(self.n_features_in_, distances[:, -1], p)
+        log_volume = sphere_log_volume(distances, self.n_features_in_, p)
         n_reference = self.n_samples_fit_ - (1 if X is None else 0)
         return log_volume, indices, n_reference
 
@@ -132,8 +193,10 @@ class KNeighborsDensity(NeighborsBase):
         -------
         ndarray of shape (n_queries,)
         """
+        if (dask_backend := self._dask_backend(X)) is not None:
+            return dask_backend.density_score_samples(self, X)
         log_volume, _, n_reference = self._sphere(X)
-        return np.log(self.n_neighbors) - np.log(n_reference) - log_volume
+        return knn_log_density(log_volume, self.n_neighbors, n_reference)
 
     def score(self, X=None, y=None) -> float:
         """Total log-likelihood Σ log p(x) (the scikit-learn convention of KernelDensity)."""
@@ -160,15 +223,12 @@ class KNeighborsDensity(NeighborsBase):
         ndarray of shape (n_queries, n_classes)
             Columns in ``classes_`` order; ``-inf`` where no neighbour is of class c.
         """
+        if (dask_backend := self._dask_backend(X)) is not None:
+            return dask_backend.density_class_log_density(self, X)
         self._require_labels()
         log_volume, indices, _ = self._sphere(X)
-        counts = neighbor_class_votes(self._y[indices], len(self.classes_))
-        class_sizes = np.broadcast_to(self.class_count_.astype(float), counts.shape).copy()
-        if X is None:
-            class_sizes[np.arange(len(class_sizes)), self._y] -= 1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_density = np.log(counts) - np.log(class_sizes) - log_volume[:, None]
-        return np.where(counts > 0, log_density, -np.inf)
+        own_codes = self._y if X is None else None
+        return knn_class_log_density(log_volume, self._y[indices], self.class_count_, own_codes)
 
     def predict_proba(self, X=None) -> np.ndarray:
         """p(c | x) = K_c / K: the same as KNeighborsClassifier with the same k.
@@ -177,6 +237,8 @@ class KNeighborsDensity(NeighborsBase):
         -------
         ndarray of shape (n_queries, n_classes)
         """
+        if (dask_backend := self._dask_backend(X)) is not None:
+            return dask_backend.density_predict_proba(self, X)
         self._require_labels()
         indices = self.kneighbors(X, return_distance=False)
         return neighbor_class_votes(self._y[indices], len(self.classes_)) / self.n_neighbors
