@@ -44,6 +44,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 # development machines they force an older, slower BLAS kernel (tests and CI keep them).
 bench: $(VENV)/.installed-bench
 	cd benchmarks && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ../$(BIN)/python bench_knn.py
+	cd benchmarks && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ../$(BIN)/python bench_dask.py
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info

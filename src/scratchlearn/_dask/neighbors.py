@@ -385,8 +385,11 @@ def _search(estimator, queries: _Queries, k: int) -> list[Delayed]:
         estimator.algorithm, estimator.n_features_in_, k_search, estimator.n_samples_fit_,
         metric=metric,
     )
+    # The workers' threads are the parallelism: by default each block's search takes one
+    # core, so that the searches running side by side on a machine do not oversubscribe it.
+    n_jobs = 1 if estimator.n_jobs is None else estimator.n_jobs
     search = partial(search_partition, method=method, metric=estimator.metric,
-                     p=estimator.p, n_jobs=estimator.n_jobs)
+                     p=estimator.p, n_jobs=n_jobs)
     merge = delayed(merge_topk)
     merged = []
     for i, block in enumerate(queries.blocks):

@@ -89,7 +89,8 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         chebyshev); ignored by other metrics.
     n_jobs : int, default=None
         Threads for the search: None or -1 use every core, 1 one thread (the matrix
-        products' BLAS threads included). On Dask, the threads of each block's search.
+        products' BLAS threads included). On Dask, the threads of each block's search
+        (None: one, since the workers' threads already run blocks side by side).
 
     Dask arrays (chunked along samples) are accepted by ``fit`` and every query method:
     the training partitions stay on the workers, each query chunk is searched against
