@@ -143,8 +143,8 @@ def labels(n):
     return np.arange(n) % 3
 
 
-# The kernel, each algorithm. n_fit < 16·k keeps brute force on its argpartition path,
-# whose rows come back in no order before the final sort.
+# The kernel, each algorithm, at thousands of points and k in the hundreds: the running
+# top-k hands its candidates over in no order, so only the final sort orders the rows.
 
 SEARCH_CASES = [  # kind, d
     ("random", 3),
@@ -165,7 +165,7 @@ def test_kneighbors_search_rows_are_sorted_and_exact(kind, d, algorithm):
 
 @pytest.mark.parametrize("kind, d", [("random", 40), ("ties", 20)])
 def test_brute_kneighbors_rows_are_sorted_and_exact(kind, d):
-    # The brute-force backend called directly, with its own default for ``sort``.
+    # The brute-force backend called directly, with its own defaults.
     X_query, X_fit = dataset(kind, 3000, 150, d)
     k = 250
     result = _search.brute_kneighbors(X_query, X_fit, k)
