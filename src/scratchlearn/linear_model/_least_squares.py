@@ -13,6 +13,7 @@ from threadpoolctl import ThreadpoolController
 
 from .._dask import is_dask_collection
 from .._validation import check_class_labels, check_float_param
+from .._versioning import VersionedPickleMixin
 from ._base import LinearDecisionMixin, dask_linear
 
 # The Gram-matrix route is taken when κ(AᵀA + αI) ≤ this: it then loses at most about
@@ -214,7 +215,9 @@ def _triangular_factor(M: np.ndarray) -> np.ndarray:
         return scipy.linalg.qr(stacked, mode="raw", overwrite_a=True, check_finite=False)[1]
 
 
-class LinearSignClassifier(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
+class LinearSignClassifier(
+    LinearDecisionMixin, ClassifierMixin, VersionedPickleMixin, BaseEstimator
+):
     """What the linear ±1-target classifiers share: target coding, decisions, predictions.
 
     Subclasses implement ``_fit_targets(X, Y, sample_weight)`` returning (W, b), and
