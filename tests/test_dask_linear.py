@@ -98,8 +98,9 @@ def test_softmax_reaches_the_in_memory_objective(dask_client, data, solver, chun
 def test_softmax_two_classes_float32_and_numpy_labels(dask_client, data):
     X, y = data
     X32, binary = X.astype(np.float32), np.where(y == "ant", "ant", "other")
-    local = SoftmaxRegression(alpha=1e-2, tol=1e-7).fit(X32, binary)
-    spread = SoftmaxRegression(alpha=1e-2, tol=1e-7).fit(chunked(X32, "uneven"), binary)
+    # The default tol: float32 arithmetic cannot take the gradient much below 1e-5.
+    local = SoftmaxRegression(alpha=1e-2).fit(X32, binary)
+    spread = SoftmaxRegression(alpha=1e-2).fit(chunked(X32, "uneven"), binary)
     assert spread.coef_.shape == (1, 5) and spread.coef_.dtype == np.float32
     assert spread.loss_curve_[-1] == pytest.approx(local.loss_curve_[-1], rel=1e-6)
 

@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+from scipy.spatial.distance import cdist
 from sklearn.exceptions import NotFittedError
 from sklearn.neighbors import KNeighborsClassifier as SklearnKNN
 
@@ -222,3 +223,99 @@ def test_predict_before_fit():
 def test_continuous_targets_are_rejected():
     with pytest.raises(ValueError, match="Unknown label type"):
         KNeighborsClassifier(3).fit(np.eye(10, 2), np.linspace(0, 1, 10))
+
+
+def test_mixed_label_types_are_a_clear_value_error():
+    y = np.array([1, "a", 2, "b", 1, "a", 2, "b", 1, "a"], dtype=object)
+    with pytest.raises(ValueError, match=r"y mixes strings with other label types \(int, str\)"):
+        KNeighborsClassifier(3).fit(np.eye(10, 2), y)
+
+
+@pytest.mark.parametrize("metric", ["cosine"])
+def test_kd_tree_refuses_a_metric_it_cannot_search(metric):
+    # It used to search Minkowski distances silently and call them cosine distances.
+    with pytest.raises(ValueError, match=f"algorithm='kd_tree' cannot search metric='{metric}'"):
+        model = KNeighborsClassifier(3, algorithm="kd_tree", metric=metric)
+        model.fit(np.eye(10, 2), np.arange(10) % 2)
+    with pytest.raises(ValueError, match="algorithm='kd_tree' cannot search"):
+        _search.kneighbors_search(np.eye(3), np.eye(3), 2, algorithm="kd_tree", metric=metric)
+
+
+# Extreme magnitudes: squares of values near 1e±160 overflow or underflow. The search runs
+# at a power-of-two scale, so the answer must be exactly that of the rescaled data.
+
+EXTREME_SCALES = [1e100, 1e160, 1e300, 2.0**1000, 1e-100, 1e-160, 1e-300, 2.0**-1000]
+METRICS_P = [("euclidean", 2), ("manhattan", 1), ("chebyshev", 2), ("minkowski", 3),
+             ("minkowski", 1.5), ("cosine", 2), ("sqeuclidean", 2)]  # fmt: skip
+CDIST_NAME = {"manhattan": "cityblock"}
+
+
+def power_of_two_near(scale):
+    """k with 2^k·scale of order 1, and 2^k: multiplying by it is exact."""
+    k = -round(np.log2(scale))
+    return k, 2.0**k
+
+
+def float64_brute_force(Q, X, k, metric, p):
+    """Exact neighbours by (distance, index) from SciPy's cdist on data of order 1."""
+    kwargs = {"p": p} if metric == "minkowski" else {}
+    D = cdist(Q, X, CDIST_NAME.get(metric, metric), **kwargs)
+    order = np.lexsort((np.broadcast_to(np.arange(X.shape[0]), D.shape), D), axis=1)[:, :k]
+    return np.take_along_axis(D, order, 1), order
+
+
+@pytest.mark.parametrize("scale", EXTREME_SCALES)
+@pytest.mark.parametrize("metric, p", METRICS_P)
+@pytest.mark.parametrize("algorithm", ["brute", "kd_tree", "auto"])
+def test_extreme_magnitudes_match_the_rescaled_data(scale, metric, p, algorithm):
+    if algorithm == "kd_tree" and metric == "cosine":
+        pytest.skip("refused: test_kd_tree_refuses_a_metric_it_cannot_search")
+    rng = np.random.default_rng(7)
+    X, Q, y = rng.normal(size=(120, 3)), rng.normal(size=(25, 3)), rng.integers(0, 3, 120)
+    X_big, Q_big = X * scale, Q * scale
+    k, two_k = power_of_two_near(scale)
+    X_s, Q_s = X_big * two_k, Q_big * two_k  # exact: the same data at order 1
+    model = KNeighborsClassifier(6, algorithm=algorithm, metric=metric, p=p, weights="distance")
+    model.fit(X_big, y)
+    degree = {"sqeuclidean": 2, "cosine": 0}.get(metric, 1)
+    unit_exponent = -k * degree  # distances of the data are those of X_s times 2^this
+    ref_d, ref_i = float64_brute_force(Q_s, X_s, 6, metric, p)
+    _, exponents = np.frexp(ref_d[ref_d > 0])  # d = m·2^f with m in [0.5, 1)
+    if not np.all((exponents + unit_exponent <= 1024) & (exponents + unit_exponent > -1021)):
+        # Only "sqeuclidean" beyond 1e±154: its distances do not fit in float64.
+        assert metric == "sqeuclidean"
+        with pytest.raises(ValueError, match=r"distances between the rows of X .*float64"):
+            model.kneighbors(Q_big)
+        return
+    unit = 2.0**unit_exponent
+    distances, indices = model.kneighbors(Q_big)
+    np.testing.assert_array_equal(indices, ref_i)
+    np.testing.assert_allclose(distances / unit, ref_d, rtol=1e-12, atol=1e-15)
+    # Predictions and probabilities: scikit-learn on the rescaled data.
+    reference = SklearnKNN(6, algorithm="brute", metric=CDIST_NAME.get(metric, metric),
+                           p=p, weights="distance").fit(X_s, y)  # fmt: skip
+    np.testing.assert_array_equal(model.predict(Q_big), reference.predict(Q_s))
+    np.testing.assert_allclose(model.predict_proba(Q_big), reference.predict_proba(Q_s),
+                               rtol=1e-9)  # fmt: skip
+    loo_d, loo_i = model.kneighbors(None, n_neighbors=4)
+    ref_loo = KNeighborsClassifier(4, algorithm="brute", metric=metric, p=p).fit(X_s, y)
+    ref_loo_d, ref_loo_i = ref_loo.kneighbors(None)
+    np.testing.assert_array_equal(loo_i, ref_loo_i)
+    np.testing.assert_allclose(loo_d / unit, ref_loo_d, rtol=1e-12, atol=1e-15)
+
+
+def test_values_of_order_1e200_beside_values_of_order_1():
+    # The scale comes from queries and training set together; values of order 1 stay
+    # exact at it (about 1e-200), and so do distances between them.
+    rng = np.random.default_rng(8)
+    X, y = rng.normal(size=(50, 2)), rng.integers(0, 2, 50)
+    X[0], X[1] = [1e200, 0.0], [-1e200, 1e200]
+    queries = np.array([[1e200, 0.0], [0.1, 0.2]])
+    expected_small = float64_brute_force(queries[1:], X[2:], 3, "euclidean", 2)
+    for algorithm in ("brute", "kd_tree"):
+        model = KNeighborsClassifier(3, algorithm=algorithm).fit(X, y)
+        distances, indices = model.kneighbors(queries)
+        assert indices[0, 0] == 0 and distances[0, 0] == 0.0
+        np.testing.assert_allclose(distances[0, 1:], 1e200, rtol=1e-14)
+        np.testing.assert_array_equal(indices[1], expected_small[1][0] + 2)
+        np.testing.assert_allclose(distances[1], expected_small[0][0], rtol=1e-14)

@@ -156,3 +156,91 @@ def test_lbfgs_evaluates_each_point_once():
     assert len(distinct) == len(seen)
     assert result.loss_curve[0] == 0.0
     assert result.grad_max <= 1e-10
+
+
+# --- one meaning of "converged" for every solver ------------------------------------------
+
+
+def logistic_problem(seed=0, n=80, d=3, alpha=0.05):
+    """Mean logistic loss with an L2 penalty: smooth, strongly convex, with its gradient."""
+    rng = np.random.default_rng(seed)
+    X = np.column_stack([rng.normal(size=(n, d)), np.ones(n)])
+    t = (X[:, 0] + 0.5 * rng.normal(size=n) > 0).astype(float)
+
+    def fun(theta):
+        z = X @ theta
+        loss = np.mean(np.logaddexp(0.0, z) - t * z) + 0.5 * alpha * theta @ theta
+        p = 0.5 * (1.0 + np.tanh(0.5 * z))  # σ(z) without overflow
+        return float(loss), X.T @ (p - t) / n + alpha * theta
+
+    return fun, d + 1
+
+
+def run_solver(name, fun, n_params, max_iter, tol):
+    theta0 = np.zeros(n_params)
+    if name == "lbfgs":
+        return optim.lbfgs(fun, theta0, max_iter=max_iter, tol=tol)
+    hyper = {"learning_rate": 0.05 if name == "adam" else 1.0}
+    return optim.descend(fun, theta0, optim.UPDATE_RULES[name], max_iter=max_iter, tol=tol,
+                         **hyper)  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["gd", "momentum", "nesterov", "adam", "lbfgs"])
+@pytest.mark.parametrize("max_iter, tol", [(1, 1e-6), (5, 1e-6), (3000, 1e-6), (3000, 1e-15)])
+def test_converged_means_the_gradient_at_the_returned_point_is_within_tol(name, max_iter, tol):
+    # For every solver: grad_max is max |∇J| recomputed at the returned θ, and converged is
+    # exactly grad_max <= tol. (The first-order rules need no decrease of J and can reach
+    # 1e-15; L-BFGS's line search needs one, which float64 cannot show that close.)
+    fun, n_params = logistic_problem()
+    result = run_solver(name, fun, n_params, max_iter, tol)
+    assert not result.diverged
+    recomputed = np.max(np.abs(fun(result.theta)[1]))
+    assert result.grad_max == pytest.approx(recomputed, rel=1e-12, abs=1e-300)
+    assert result.converged == (recomputed <= tol)
+    assert result.n_iter <= max_iter
+    if tol == 1e-15 and name == "lbfgs":
+        assert not result.converged and "> tol" in result.message
+    if max_iter == 3000 and tol == 1e-6:
+        assert result.converged and result.n_iter < max_iter
+
+
+def test_lbfgs_stopped_by_scipy_above_tol_is_not_converged():
+    # SciPy reports success when J stops decreasing (its ftol test), even with the gradient
+    # above gtol; that is not convergence here.
+    fun, n_params = logistic_problem(1)
+    result = optim.lbfgs(fun, np.zeros(n_params), max_iter=10_000, tol=1e-17)
+    assert result.n_iter < 10_000 and not result.converged and not result.diverged
+    assert result.grad_max > 1e-17
+    assert "float64" in result.message
+
+
+def test_lbfgs_reports_divergence():
+    # J = −Σθ³ is unbounded below: the line search runs off to θ where J = −inf.
+    result = optim.lbfgs(
+        lambda theta: (float(-np.sum(theta**3)), -3 * theta**2), np.ones(2), max_iter=200, tol=1e-6
+    )
+    assert result.diverged and not result.converged
+    assert "finite" in result.message
+
+
+def test_lbfgs_grad_max_on_rosenbrock_is_recomputed_at_theta():
+    result = optim.lbfgs(lambda x: (rosen(x), rosen_der(x)), np.array([-1.2, 1.0]), max_iter=7,
+                         tol=1e-12)  # fmt: skip
+    assert not result.converged and result.n_iter == 7
+    assert result.grad_max == np.max(np.abs(rosen_der(result.theta)))
+    assert "max_iter" in result.message
+
+
+def test_descend_flags_one_overflowing_coordinate_while_the_loss_stays_finite():
+    # J depends on θ₀ only, but the (made-up) gradient drives θ₁ past the float64 range:
+    # θ₁ = 0 − 1·(−1e308) = 1e308, then 2e308 = inf. J stays finite throughout.
+    def fun(theta):
+        return float(0.5 * theta[0] ** 2), np.array([theta[0], -1e308])
+
+    result = optim.descend(fun, np.array([1.0, 0.0]), optim.gd_step, max_iter=50, tol=1e-8,
+                           learning_rate=1.0)  # fmt: skip
+    assert result.diverged and not result.converged
+    assert result.n_iter == 1  # the second step overflowed; the first iterate is kept
+    np.testing.assert_array_equal(result.theta, [0.0, 1e308])
+    assert all(np.isfinite(result.loss_curve))
+    assert "finite" in result.message

@@ -14,6 +14,7 @@ from threadpoolctl import threadpool_limits
 from scratchlearn import SoftmaxRegression
 from scratchlearn._math.losses import softmax_cross_entropy
 from scratchlearn.datasets import load_digits_split
+from scratchlearn.linear_model._softmax import softmax_objective
 
 SOLVERS = ["gd", "sgd", "momentum", "nesterov", "adam", "lbfgs"]
 
@@ -31,7 +32,9 @@ def test_load_digits_split_is_the_sheets():
 
 
 def fit_both(X, y, C):
-    ours = SoftmaxRegression(alpha=1 / (C * len(X)), tol=1e-10, max_iter=10_000).fit(X, y)
+    # 1e-8: a tighter tol is below the float64 floor of this objective's gradient (L-BFGS
+    # then stops, no longer able to lower J, and warns).
+    ours = SoftmaxRegression(alpha=1 / (C * len(X)), tol=1e-8, max_iter=10_000).fit(X, y)
     reference = LogisticRegression(C=C, tol=1e-10, max_iter=10_000).fit(X, y)
     return ours, reference
 
@@ -273,7 +276,7 @@ def test_multiclass_solution_sums_to_zero_over_classes():
     # αΣ_c θ_c = −Σ_c (P − Y)_cᵀX/N = 0; the bias gradient sums to 0, so Σ_c b_c stays 0.
     X, y = make_classification(n_samples=120, n_features=5, n_informative=4, n_classes=4,
                                n_redundant=0, random_state=4)  # fmt: skip
-    model = SoftmaxRegression(alpha=0.05, tol=1e-10).fit(X, y)
+    model = SoftmaxRegression(alpha=0.05, tol=1e-8).fit(X, y)
     np.testing.assert_allclose(model.coef_.sum(axis=0), 0.0, atol=1e-8)
     assert abs(model.intercept_.sum()) < 1e-8
 
@@ -286,7 +289,8 @@ def test_float32_input_keeps_float32_weights(n_classes):
     # As scikit-learn's LogisticRegression: float32 in, float32 coef_ and intercept_ out.
     X, y = make_classification(n_samples=300, n_features=8, n_informative=5,
                                n_classes=n_classes, random_state=5)  # fmt: skip
-    single = SoftmaxRegression(alpha=0.01, tol=1e-6).fit(X.astype(np.float32), y)
+    # float32 products leave J's gradient resolved to about 1e-5, so tol 1e-5 there.
+    single = SoftmaxRegression(alpha=0.01, tol=1e-5).fit(X.astype(np.float32), y)
     double = SoftmaxRegression(alpha=0.01, tol=1e-6).fit(X, y)
     reference = LogisticRegression(C=1 / (0.01 * 300), tol=1e-6).fit(X.astype(np.float32), y)
     assert single.coef_.dtype == reference.coef_.dtype == np.float32
@@ -325,3 +329,151 @@ def test_large_fit_matches_sklearn_and_does_not_depend_on_threads(large_problem)
     # Both stop at max |∇J| ≤ tol, so they reach the same objective.
     J = [softmax_cross_entropy(m.coef_, m.intercept_, X, y, alpha)[0] for m in (model, reference)]
     assert J[0] == pytest.approx(J[1], rel=1e-7)
+
+
+# --- converged means max |∇J| <= tol at the returned weights, for every solver -----------
+
+
+@pytest.mark.parametrize("solver", SOLVERS)
+@pytest.mark.parametrize("max_iter", [3, 3000])
+def test_warns_exactly_when_the_gradient_at_the_fit_is_above_tol(solver, max_iter):
+    X, y = make_classification(n_samples=120, n_features=4, n_informative=3, n_redundant=0,
+                               n_classes=3, random_state=11)  # fmt: skip
+    tol, alpha = 1e-5, 0.05
+    settings = {"learning_rate": 0.05 if solver == "adam" else 1.0, "random_state": 0}
+    model = SoftmaxRegression(solver, alpha=alpha, tol=tol, max_iter=max_iter, **settings)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ConvergenceWarning)
+        model.fit(X, y)
+    warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    # The gradient recomputed here, at the fitted weights, decides alone.
+    theta = np.concatenate([model.coef_.ravel(), model.intercept_])
+    grad_max = np.max(np.abs(softmax_objective(theta, X, y, 3, alpha)[1]))
+    assert warned == (grad_max > tol)
+    assert 1 <= model.n_iter_ <= max_iter
+    if max_iter == 3:
+        assert warned and "max_iter" in str(caught[0].message)
+    elif solver != "sgd":  # full-batch solvers get there; sgd's noise need not
+        assert not warned and model.n_iter_ < max_iter
+
+
+# --- sample_weight ---------------------------------------------------------------------------
+
+
+def weighted_problem(n_classes, seed=12, n_samples=90):
+    X, y = make_classification(n_samples=n_samples, n_features=5, n_informative=4,
+                               n_redundant=0, n_classes=n_classes, random_state=seed)  # fmt: skip
+    s = np.random.default_rng(seed).integers(0, 4, n_samples).astype(float)
+    return X, y, s
+
+
+def fit_quietly(model, X, y, **fit_params):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return model.fit(X, y, **fit_params)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+def test_integer_sample_weights_equal_repeating_rows(n_classes):
+    X, y, s = weighted_problem(n_classes)
+    X_rep, y_rep = np.repeat(X, s.astype(int), axis=0), np.repeat(y, s.astype(int))
+    assert len(np.unique(y_rep)) == n_classes
+    # Gradient descent follows the same iterates: the same J, summed in another order.
+    gd = {"solver": "gd", "learning_rate": 0.5, "max_iter": 100, "tol": 0.0, "alpha": 0.01}
+    weighted = fit_quietly(SoftmaxRegression(**gd), X, y, sample_weight=s)
+    repeated = fit_quietly(SoftmaxRegression(**gd), X_rep, y_rep)
+    np.testing.assert_allclose(weighted.loss_curve_, repeated.loss_curve_, rtol=1e-12)
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, rtol=1e-10, atol=1e-13)
+    # L-BFGS reaches the same minimum.
+    weighted = SoftmaxRegression(alpha=0.01, tol=1e-8).fit(X, y, sample_weight=s)
+    repeated = SoftmaxRegression(alpha=0.01, tol=1e-8).fit(X_rep, y_rep)
+    np.testing.assert_allclose(weighted.coef_, repeated.coef_, atol=1e-6)
+    np.testing.assert_allclose(weighted.predict_proba(X), repeated.predict_proba(X), atol=1e-7)
+
+
+@pytest.mark.parametrize("n_classes", [2, 3, 4])
+def test_sample_weights_match_logistic_regression(n_classes):
+    # scikit-learn's objective with weights: (1/S) Σ s_n l_n + ‖W‖²/(2 C S), S = Σ s_n.
+    X, y = make_classification(n_samples=150, n_features=5, n_informative=4, n_redundant=0,
+                               n_classes=n_classes, random_state=13)  # fmt: skip
+    s = np.random.default_rng(13).uniform(0.1, 3.0, len(X))
+    C = 0.5
+    ours = SoftmaxRegression(alpha=1 / (C * s.sum()), tol=1e-8, max_iter=10_000)
+    ours.fit(X, y, sample_weight=s)
+    reference = LogisticRegression(C=C, tol=1e-10, max_iter=10_000).fit(X, y, sample_weight=s)
+    X_new = np.random.default_rng(14).normal(size=(50, 5)) * 2
+    assert np.abs(ours.predict_proba(X_new) - reference.predict_proba(X_new)).max() < 1e-6
+    np.testing.assert_allclose(ours.coef_, reference.coef_, atol=1e-5)
+    np.testing.assert_allclose(ours.intercept_, reference.intercept_, atol=1e-5)
+
+
+@pytest.mark.parametrize("solver", ["lbfgs", "gd"])
+def test_zero_weight_is_dropping_the_row(solver):
+    X, y, _ = weighted_problem(3, seed=15)
+    s = np.ones(len(X))
+    dropped = [3, 10, 50]
+    s[dropped] = 0.0
+    keep = np.setdiff1d(np.arange(len(X)), dropped)
+    settings = {"alpha": 0.02, "tol": 1e-8}
+    if solver == "gd":
+        settings |= {"learning_rate": 0.5, "max_iter": 150, "tol": 0.0}
+    weighted = fit_quietly(SoftmaxRegression(solver, **settings), X, y, sample_weight=s)
+    without = fit_quietly(SoftmaxRegression(solver, **settings), X[keep], y[keep])
+    atol = 1e-12 if solver == "gd" else 1e-6
+    np.testing.assert_allclose(weighted.coef_, without.coef_, atol=atol)
+    np.testing.assert_allclose(weighted.intercept_, without.intercept_, atol=atol)
+
+
+def test_constant_weights_change_nothing_even_for_mini_batches():
+    # Each batch's weighted sum is divided by |B|·S/N, so a constant weight cancels exactly
+    # as in the full objective: the same shuffles give the same iterates.
+    X, y, _ = weighted_problem(3, seed=16)
+    kwargs = {"solver": "sgd", "batch_size": 16, "max_iter": 20, "alpha": 0.01,
+              "random_state": 0}  # fmt: skip
+    plain = fit_quietly(SoftmaxRegression(**kwargs), X, y)
+    weighted = fit_quietly(SoftmaxRegression(**kwargs), X, y, sample_weight=np.full(len(X), 3.0))
+    np.testing.assert_allclose(weighted.coef_, plain.coef_, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(weighted.loss_curve_, plain.loss_curve_, rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    "make_weights, message",
+    [
+        (lambda n: np.r_[-1.0, np.ones(n - 1)], "Negative values in sample_weight"),
+        (lambda n: np.ones(n - 1), r"sample_weight must have shape \(60,\)"),
+        (lambda n: np.ones((n, 2)), r"sample_weight must have shape \(60,\)"),
+        (lambda n: np.r_[np.nan, np.ones(n - 1)], "sample_weight must be finite"),
+        (lambda n: np.r_[np.inf, np.ones(n - 1)], "sample_weight must be finite"),
+        (lambda n: np.zeros(n), "sample_weight must have a positive sum"),
+    ],
+)
+def test_bad_sample_weight_is_a_value_error_naming_it(make_weights, message):
+    X, y, _ = weighted_problem(2, seed=17, n_samples=60)
+    with pytest.raises(ValueError, match=message):
+        SoftmaxRegression().fit(X, y, sample_weight=make_weights(len(X)))
+
+
+def test_dask_fit_takes_sample_weight_as_a_dask_or_numpy_array():
+    da = pytest.importorskip("dask.array")
+    import dask
+
+    X, y, s = weighted_problem(3, seed=18, n_samples=120)
+    local = SoftmaxRegression(alpha=0.02, tol=1e-8).fit(X, y, sample_weight=s)
+    X_dask, y_dask = da.from_array(X, chunks=(50, -1)), da.from_array(y, chunks=50)
+    with dask.config.set(scheduler="synchronous"):
+        for weights in (da.from_array(s, chunks=50), s):
+            spread = SoftmaxRegression(alpha=0.02, tol=1e-8)
+            spread.fit(X_dask, y_dask, sample_weight=weights)
+            np.testing.assert_allclose(spread.coef_, local.coef_, rtol=1e-7, atol=1e-9)
+            np.testing.assert_allclose(spread.loss_curve_[0], local.loss_curve_[0], rtol=1e-12)
+        # Mini-batches on the workers: a constant weight cancels, as in memory.
+        sgd = {"solver": "sgd", "batch_size": 20, "max_iter": 4, "alpha": 0.02, "random_state": 0}
+        plain = fit_quietly(SoftmaxRegression(**sgd), X_dask, y_dask)
+        tripled = fit_quietly(SoftmaxRegression(**sgd), X_dask, y_dask,
+                              sample_weight=da.full(120, 3.0, chunks=50))  # fmt: skip
+        np.testing.assert_allclose(tripled.coef_, plain.coef_, rtol=1e-10, atol=1e-13)
+        weighted = fit_quietly(SoftmaxRegression(**sgd), X_dask, y_dask, sample_weight=s)
+        assert weighted.loss_curve_[-1] < weighted.loss_curve_[0]
+        assert weighted.loss_curve_[0] == pytest.approx(local.loss_curve_[0], rel=1e-12)
+        with pytest.raises(ValueError, match="Negative values in sample_weight"):
+            SoftmaxRegression().fit(X_dask, y_dask, sample_weight=da.from_array(s - 1, 50))

@@ -99,9 +99,12 @@ def check_class_labels(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Classification targets → ``(classes_, codes)``, with at least ``min_classes`` classes.
 
-    Continuous targets raise scikit-learn's "Unknown label type" error; too few classes raise
-    a ``ValueError`` that names the estimator and the class found.
+    Continuous targets raise scikit-learn's "Unknown label type" error (its public
+    ``check_classification_targets``); labels that mix strings with numbers (or None), which
+    cannot be sorted into ``classes_``, raise a ``ValueError`` naming the types found; too
+    few classes raise a ``ValueError`` that names the estimator and the class found.
     """
+    _check_label_types(y, estimator)
     check_classification_targets(y)
     classes, codes = encode_labels(y)
     if len(classes) < min_classes:
@@ -110,3 +113,19 @@ def check_class_labels(
             f"{len(classes)} class ({classes[0]!r})."
         )
     return classes, codes
+
+
+def _check_label_types(y: Any, estimator: str) -> None:
+    """Refuse object labels that mix strings with other types (ints, floats, None)."""
+    y = np.asarray(y, dtype=object) if not isinstance(y, np.ndarray) else y
+    if y.dtype != object:
+        return
+    types = set(map(type, y.ravel()))
+    strings = [issubclass(kind, str) for kind in types]
+    if any(strings) and not all(strings):
+        names = ", ".join(sorted(kind.__name__ for kind in types))
+        raise ValueError(
+            f"{estimator}: y mixes strings with other label types ({names}); "
+            "labels must be all strings or all numbers, since they are sorted into classes_. "
+            "Convert them first, e.g. y = np.asarray(y).astype(str)."
+        )

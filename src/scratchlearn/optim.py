@@ -14,9 +14,18 @@ g evaluated at θ; ``state`` is a dict of arrays, empty at the first step. With 
 "sgd" is ``gd_step`` on mini-batch gradients (``minibatches``). ``descend`` runs any rule with
 full or mini-batches; ``lbfgs`` hands the same objective to ``scipy.optimize.minimize``.
 
-Both stop when max_i |∂J/∂θ_i| ≤ tol on the full objective, the criterion that SciPy's
-L-BFGS-B (``gtol``) and scikit-learn's ``LogisticRegression`` use, so ``tol`` means the same
-for every solver.
+**What "converged" means, for every solver here.** A run has converged when it returns a
+finite θ at which the full objective's gradient is small in every coordinate,
+
+    converged  ⇔  θ and J(θ) are finite  and  max_i |∂J/∂θ_i(θ)| ≤ tol,
+
+with the gradient evaluated at the θ returned (``OptimizeResult.grad_max``). This is the
+criterion of SciPy's L-BFGS-B (``gtol``) and of scikit-learn's ``LogisticRegression``; a
+solver that stops for any other reason (``max_iter`` ran out, the iterates overflowed, or
+L-BFGS-B could no longer lower J in float64 while the gradient was still above ``tol``)
+returns ``converged=False`` and says why in ``message``, and the estimators turn that into a
+``ConvergenceWarning``. ``diverged`` is set when J or any coordinate of θ stopped being
+finite; the last finite θ is returned then.
 """
 
 from __future__ import annotations
@@ -107,17 +116,24 @@ def minibatches(n_samples: int, batch_size: int, rng: np.random.RandomState) -> 
 
 @dataclass
 class OptimizeResult:
-    """What a solver returns: the final θ and how it got there."""
+    """What a solver returns: the final θ and how it got there.
+
+    ``converged`` is ``not diverged and grad_max <= tol`` for every solver (see the module
+    docstring), so it can be recomputed from ``theta``: it is True exactly when the
+    gradient at the returned θ is within ``tol``.
+    """
 
     theta: np.ndarray
     #: J at the initial θ and after each iteration (epoch for mini-batches).
     loss_curve: list[float] = field(default_factory=list)
     n_iter: int = 0
+    #: θ and J are finite and max_i |∂J/∂θ_i(θ)| ≤ tol at the returned θ.
     converged: bool = False
-    #: max_i |∂J/∂θ_i| at the final θ.
+    #: max_i |∂J/∂θ_i| at the returned θ (NaN or inf if the gradient there is not finite).
     grad_max: float = np.inf
-    #: Set when J or θ stopped being finite.
+    #: Set when J or any coordinate of θ stopped being finite.
     diverged: bool = False
+    #: Why the solver stopped, with max |gradient| and ``tol``.
     message: str = ""
 
 
@@ -153,7 +169,7 @@ def descend(
         to it.
     max_iter : int
     tol : float
-        Stop once max_i |∂J/∂θ_i| ≤ tol.
+        Stop once max_i |∂J/∂θ_i| ≤ tol on the full objective; ``converged`` is then True.
     batch_fun, n_samples, batch_size, rng
         Needed together for mini-batches.
     callback : callable, optional
@@ -162,6 +178,9 @@ def descend(
     Returns
     -------
     OptimizeResult
+        ``diverged`` when an update made any coordinate of θ non-finite (θ is then the
+        last finite iterate, and ``grad_max`` the gradient there) or J non-finite;
+        ``converged`` when neither happened and max |∇J(θ)| ≤ ``tol``.
     """
     theta, state = np.array(theta0, dtype=float), {}
     # A too-large step makes θ or J overflow; that is detected and reported as divergence
@@ -189,7 +208,7 @@ def descend(
                 result.diverged = True
                 break
     result.grad_max = float(np.max(np.abs(grad)))
-    result.converged = not result.diverged and result.grad_max <= tol
+    result.converged = converged(result.diverged, result.grad_max, tol)
     result.message = (
         "the loss or the parameters stopped being finite (the learning rate is too large)"
         if result.diverged
@@ -197,6 +216,11 @@ def descend(
         f"tol = {tol:g}"
     )
     return result
+
+
+def converged(diverged: bool, grad_max: float, tol: float) -> bool:
+    """The one convergence rule: not diverged, and max_i |∂J/∂θ_i| ≤ tol (NaN fails)."""
+    return bool(not diverged and grad_max <= tol)
 
 
 def lbfgs(
@@ -209,13 +233,24 @@ def lbfgs(
 ) -> OptimizeResult:
     """Minimise ``fun`` with SciPy's L-BFGS-B (no bounds).
 
-    ``tol`` is SciPy's ``gtol`` (max_i |∂J/∂θ_i|); ``ftol`` is set to 64 machine epsilons
-    and the line search may take 50 steps, as scikit-learn does, so that a small ``tol`` is
-    reached rather than cut short by the relative-decrease test.
+    ``tol`` is SciPy's ``gtol`` (max_i |∂J/∂θ_i|), the one stopping test: ``ftol`` is 0,
+    so SciPy's relative-decrease test fires only when a step no longer lowers J at all
+    (J has reached its float64 floor), and the line search may take 50 steps, as
+    scikit-learn's. ``converged`` is then decided as for every solver here, from the
+    gradient at the returned θ: max |∇J(θ)| ≤ ``tol``. SciPy's ``success`` is not used,
+    since it also reports success when J merely stopped decreasing while the gradient was
+    still above ``tol``; that case is returned with ``converged=False`` and a message
+    saying that ``tol`` is below what the arithmetic resolves for this objective.
 
     A one-entry cache keyed on θ keeps ``fun`` from running twice at one point: the value at
     θ₀ recorded in ``loss_curve`` is the one SciPy starts from, and the final gradient is
     SciPy's last evaluation unless that was at another point (a failed line search).
+
+    Returns
+    -------
+    OptimizeResult
+        ``grad_max`` is max |∇J| evaluated at the returned θ; ``diverged`` is set when J or
+        θ there is not finite.
     """
     curve = []
     cache: dict = {}
@@ -236,28 +271,39 @@ def lbfgs(
         if callback is not None:
             callback(len(curve) - 1, curve[-1])
 
-    solution = minimize(
-        evaluate,
-        theta0,
-        jac=True,
-        method="L-BFGS-B",
-        callback=record,
-        options={
-            "maxiter": max_iter,
-            "gtol": tol,
-            "ftol": 64 * np.finfo(float).eps,
-            "maxls": 50,
-        },
-    )
-    _, grad = evaluate(solution.x)
+    with np.errstate(over="ignore", invalid="ignore"):  # reported below as divergence
+        solution = minimize(
+            evaluate,
+            theta0,
+            jac=True,
+            method="L-BFGS-B",
+            callback=record,
+            options={"maxiter": max_iter, "gtol": tol, "ftol": 0.0, "maxls": 50},
+        )
+        loss, grad = evaluate(solution.x)
     grad_max = float(np.max(np.abs(grad)))
+    diverged = not (np.isfinite(loss) and np.all(np.isfinite(solution.x)))
+    done = converged(diverged, grad_max, tol)
+    if diverged:
+        why = "the loss or the parameters stopped being finite"
+    elif done:
+        why = f"max |gradient| = {grad_max:.3g} <= tol = {tol:g}"
+    elif solution.nit >= max_iter:
+        why = f"max_iter ran out with max |gradient| = {grad_max:.3g} > tol = {tol:g}"
+    else:
+        why = f"SciPy stopped ({solution.message!s}) with max |gradient| = {grad_max:.3g} > "
+        why += f"tol = {tol:g}"
+        if any(word in str(solution.message).upper() for word in ("REDUCTION", "ABNORMAL")):
+            why += (
+                ": J no longer decreases at this precision (float64, or float32 for float32 "
+                "input), so tol is below what the arithmetic resolves for this objective"
+            )
     return OptimizeResult(
         theta=solution.x,
         loss_curve=curve,
         n_iter=int(solution.nit),
-        # scipy's success also covers the ftol stop: no further decrease is possible.
-        converged=bool(solution.success),
+        converged=done,
         grad_max=grad_max,
-        diverged=False,
-        message=f"L-BFGS-B: {solution.message}; max |gradient| = {grad_max:.3g}",
+        diverged=diverged,
+        message=f"L-BFGS-B: {why}",
     )

@@ -17,7 +17,9 @@ and c chunks: each evaluation of J(θ), ∇J(θ) is one ``compute`` of
 
     J = (1/N) Σ_chunks N_k J_k(θ) + (α/2)‖W‖²,   ∇J = (1/N) Σ_chunks N_k ∇J_k(θ) + α [W, 0],
 
-with J_k the chunk's mean loss (no penalty). Bytes moved per evaluation: θ to each chunk's
+with J_k the chunk's mean loss (no penalty); with sample weights, N becomes S = Σ_n s_n and
+N_k J_k the chunk's weighted sum Σ_{n∈k} s_n l_n (the weights are persisted like X and y,
+and S is computed once). Bytes moved per evaluation: θ to each chunk's
 task (8P each) and one partial sum of 8(P + 1) bytes per chunk and per tree node, so about
 16·c·P bytes, independent of N (for D = 64, 10 classes and 8 chunks, about 85 kB).
 Mini-batch solvers take one epoch per ``compute``: a chain of tasks, one per chunk in a
@@ -254,13 +256,16 @@ def chunkwise_sum(fun: Callable[..., tuple], rows: LabelledRows, **kwargs: Any) 
 
 
 def _softmax_sums(
-    X: np.ndarray, codes: np.ndarray, *, theta: np.ndarray, K: int
+    X: np.ndarray, codes: np.ndarray, s: np.ndarray | None = None, *, theta: np.ndarray, K: int
 ) -> tuple[float, np.ndarray]:
-    """N_k J_k(θ) and N_k ∇J_k(θ) of one chunk, without the penalty."""
+    """N_k J_k(θ) and N_k ∇J_k(θ) of one chunk, without the penalty; with sample weights
+    s, the weighted sums Σ_n s_n l_n(θ) and Σ_n s_n ∇l_n(θ)."""
     n = X.shape[0]
     if n == 0:
         return 0.0, np.zeros_like(theta)
     with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported by ``descend``
+        if s is not None:
+            return softmax_objective(theta, X, codes, K, 0.0, sample_weight=s, weight_total=1.0)
         loss, grad = softmax_objective(theta, X, codes, K, 0.0)
     return n * loss, n * grad
 
@@ -269,6 +274,7 @@ def _softmax_chunk_epoch(
     carried: tuple[np.ndarray, dict],
     X: np.ndarray,
     codes: np.ndarray,
+    s: np.ndarray | None = None,
     *,
     K: int,
     alpha: float,
@@ -276,15 +282,23 @@ def _softmax_chunk_epoch(
     hyper: dict,
     batch_size: int,
     seed: int,
+    mean_weight: float = 1.0,
 ) -> tuple[np.ndarray, dict]:
     """The update rule's steps over shuffled mini-batches of one chunk: (θ, state) → (θ', state').
 
-    Each step's gradient is the batch's mean loss plus the penalty, as in memory.
+    Each step's gradient is the batch's mean loss plus the penalty, as in memory; with
+    sample weights, the batch's weighted sum over |B|·S/N (``mean_weight`` = S/N).
     """
     theta, state = carried
     with np.errstate(over="ignore", invalid="ignore"):
         for batch in minibatches(X.shape[0], batch_size, np.random.RandomState(seed)):
-            _, grad = softmax_objective(theta, X[batch], codes[batch], K, alpha)
+            if s is None:
+                _, grad = softmax_objective(theta, X[batch], codes[batch], K, alpha)
+            else:
+                _, grad = softmax_objective(
+                    theta, X[batch], codes[batch], K, alpha, sample_weight=s[batch],
+                    weight_total=len(batch) * mean_weight,
+                )  # fmt: skip
             theta, state = rule(theta, grad, state, **hyper)
     return theta, state
 
@@ -300,6 +314,11 @@ class SoftmaxProblem:
         self.rows, self.alpha = rows, alpha
         self.K = 1 if len(rows.classes) == 2 else len(rows.classes)
         self._ready: tuple | None = None  # (θ, J, ∇J) computed with the last epoch
+        #: S, what the summed loss is divided by: N, or Σ_n s_n with sample weights.
+        self.total = float(rows.n_samples)
+        if rows.sample_weight is not None:
+            (total,) = dask.compute(rows.sample_weight.sum())
+            self.total = float(total)
 
     def objective(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """J(θ), ∇J(θ): one ``compute`` (none if the last epoch ended at θ)."""
@@ -312,10 +331,10 @@ class SoftmaxProblem:
         return chunkwise_sum(_softmax_sums, self.rows, theta=theta, K=self.K)
 
     def _finish(self, theta: np.ndarray, loss_sum: float, grad_sum: np.ndarray):
-        """The mean over the N samples plus the penalty (α/2)‖W‖² on the weights only."""
+        """The (weighted) mean over the samples plus the penalty (α/2)‖W‖² on W only."""
         W = theta[: self.K * self.rows.n_features]
-        loss = loss_sum / self.rows.n_samples + 0.5 * self.alpha * float(W @ W)
-        grad = grad_sum / self.rows.n_samples
+        loss = loss_sum / self.total + 0.5 * self.alpha * float(W @ W)
+        grad = grad_sum / self.total
         grad[: W.size] += self.alpha * W
         return float(loss), grad
 
@@ -342,6 +361,7 @@ class SoftmaxProblem:
                     hyper=hyper,
                     batch_size=batch_size,
                     seed=int(seeds[k]),
+                    mean_weight=self.total / self.rows.n_samples,
                 )
             (theta, state), sums = dask.compute(carried, self._sums(carried[0]))
             self._ready = (theta, *self._finish(theta, *sums))

@@ -17,7 +17,9 @@ from .._dask import is_dask_collection
 from .._math.losses import softmax_cross_entropy
 from .._math.softmax import log_softmax, softmax
 from .._validation import check_class_labels, check_float_param, check_int_param, check_option
+from .._versioning import VersionedPickleMixin
 from ._base import LinearDecisionMixin, dask_linear
+from ._least_squares import _check_weights
 
 SOLVERS = ("gd", "sgd", "momentum", "nesterov", "adam", "lbfgs")
 
@@ -29,7 +31,9 @@ SOLVERS = ("gd", "sgd", "momentum", "nesterov", "adam", "lbfgs")
 _SINGLE_THREAD_BELOW = 2**24
 
 
-class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
+class SoftmaxRegression(
+    LinearDecisionMixin, ClassifierMixin, VersionedPickleMixin, BaseEstimator
+):
     r"""Softmax regression: a linear model whose logits go through a softmax.
 
     For a sample x ∈ ℝ^D the model has one logit per class and turns them into
@@ -45,6 +49,16 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
     α = 1/(C·N) this is exactly scikit-learn's ``LogisticRegression(C)`` objective, so the
     ``"lbfgs"`` solver reproduces its probabilities.
 
+    With sample weights s_n ≥ 0 (``fit(X, y, sample_weight=s)``) the mean becomes the
+    weighted mean, S = Σ_n s_n,
+
+        J(W, b) = (1/S) Σ_n s_n (−log p_{y_n}(x_n)) + (α/2) ‖W‖²_F,
+
+    scikit-learn's convention: ``LogisticRegression(C)`` with the same weights minimises
+    this J with α = 1/(C·S). An integer weight is the same as repeating the row that many
+    times, and a zero weight the same as leaving the row out (S counts the repeats, and
+    drops the row).
+
     **The gradient, by the chain rule** (the sheet's derivation, one sample, true class y):
 
     - ∂L/∂p_y = −1/p_y for L = −log p_y (L does not depend on the other p_k);
@@ -57,7 +71,9 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
     Over the training set, with P the (N, n_classes) matrix of probabilities and Y the one-hot
     targets (Y_nc = 1[y_n = c]),
 
-        ∇_W J = (1/N) (P − Y)ᵀ X + α W,    ∇_b J = (1/N) Σ_n (P_n − Y_n).
+        ∇_W J = (1/N) (P − Y)ᵀ X + α W,    ∇_b J = (1/N) Σ_n (P_n − Y_n),
+
+    and with sample weights each row n of P − Y is multiplied by s_n and 1/N becomes 1/S.
 
     ``scratchlearn.gradcheck`` confirms this against centred differences (relative error
     around 1e-10). The sheet's code subtracts the column of class indices y instead of the
@@ -101,6 +117,10 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
         L2 penalty α ≥ 0 on the weights.
     tol : float, default=1e-4
         Stop once max_i |∂J/∂θ_i| ≤ tol (every solver, evaluated on the full objective).
+        The fit has converged exactly when this holds at the returned weights; otherwise
+        (``max_iter`` ran out, the iterates overflowed, or L-BFGS could no longer lower J in
+        float64) ``fit`` warns with a ``ConvergenceWarning``. The same rule holds for every
+        solver (``scratchlearn.optim``).
     momentum : float, default=0.9
         μ in [0, 1) for ``"momentum"`` and ``"nesterov"``.
     random_state : int, RandomState instance or None, default=None
@@ -169,7 +189,9 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
         if self.callback is not None and not callable(self.callback):
             raise ValueError(f"callback must be callable or None, got {self.callback!r}.")
 
-    def fit(self, X, y, coef_init=None, intercept_init=None) -> SoftmaxRegression:
+    def fit(
+        self, X, y, sample_weight=None, coef_init=None, intercept_init=None
+    ) -> SoftmaxRegression:
         """Minimise J(W, b) on (X, y) with ``solver``, from zeros or the given start.
 
         Parameters
@@ -180,6 +202,11 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
             ``compute`` (mini-batches: one epoch of steps, chunk by chunk, per ``compute``).
         y : array-like of shape (n_samples,)
             Labels of any type, at least two distinct.
+        sample_weight : array-like of shape (n_samples,) or float, default=None
+            Non-negative, finite weights s_n with a positive sum; J becomes the weighted
+            mean (1/S) Σ s_n (−log p) + (α/2)‖W‖² (see the class docstring). A Dask array
+            (chunked like X) or a NumPy array for Dask X. Mini-batch solvers scale each
+            batch's sum by |B|·S/N, an unbiased estimate of the weighted mean.
         coef_init : array-like of shape (n_rows, n_features), default=None
             Initial weights, with n_rows = n_classes, or 1 for two classes (as ``coef_``);
             zeros when None, and then J = ln(n_classes) at the start. The sheet starts from N(0, 1)
@@ -191,15 +218,24 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
         -------
         self
 
+        Raises
+        ------
+        ValueError
+            For a ``sample_weight`` of the wrong shape, with NaN, infinite or negative
+            values, or summing to 0 (the message names ``sample_weight``).
+
         Warns
         -----
         ConvergenceWarning
-            When ``max_iter`` ran out before max |∂J/∂θ| ≤ ``tol``, or the iterates stopped
-            being finite.
+            Exactly when the fit has not converged: max |∂J/∂θ| > ``tol`` at the returned
+            weights (``max_iter`` ran out, or L-BFGS stalled at float64's limit), or the
+            iterates stopped being finite.
         """
         self._check_params()
-        if is_dask_collection(X) or is_dask_collection(y):
-            data = dask_linear().LabelledRows.persist(X, y, estimator="SoftmaxRegression")
+        if is_dask_collection(X) or is_dask_collection(y) or is_dask_collection(sample_weight):
+            data = dask_linear().LabelledRows.persist(
+                X, y, sample_weight, estimator="SoftmaxRegression"
+            )
             self.classes_, self.n_features_in_, dtype = data.classes, data.n_features, data.dtype
             problem = data.softmax_problem(float(self.alpha))
             N, D, K = data.n_samples, data.n_features, problem.K
@@ -210,7 +246,9 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
             self.classes_, codes = check_class_labels(
                 y, estimator="SoftmaxRegression", min_classes=2
             )
+            weights = _check_weights(sample_weight, X.shape[0])
             (N, D), dtype, epoch = X.shape, X.dtype, None
+            mean_weight = None if weights is None else float(weights.sum()) / N  # S/N
             K = 1 if len(self.classes_) == 2 else len(self.classes_)  # free rows (docstring)
             codes = np.asarray(codes, dtype=np.intp)  # the one-hot Y, as class codes
             # The loss's blocks of rows run on as many threads as BLAS would have used
@@ -220,8 +258,16 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
                 n_threads = 1
 
             def objective(theta, rows=None):
-                X_, y_ = (X, codes) if rows is None else (X[rows], codes[rows])
-                return softmax_objective(theta, X_, y_, K, self.alpha, n_threads=n_threads)
+                if weights is None:
+                    X_, y_ = (X, codes) if rows is None else (X[rows], codes[rows])
+                    return softmax_objective(theta, X_, y_, K, self.alpha, n_threads=n_threads)
+                if rows is None:
+                    return softmax_objective(theta, X, codes, K, self.alpha, sample_weight=weights)
+                # A batch's weighted sum over |B|·S/N: unbiased for the full weighted mean.
+                return softmax_objective(
+                    theta, X[rows], codes[rows], K, self.alpha, sample_weight=weights[rows],
+                    weight_total=len(rows) * mean_weight,
+                )  # fmt: skip
 
         rng = check_random_state(self.random_state)
         theta0 = np.zeros(K * (D + 1))
@@ -236,11 +282,17 @@ class SoftmaxRegression(LinearDecisionMixin, ClassifierMixin, BaseEstimator):
         self.intercept_ = result.theta[K * D :].astype(dtype)
         self.n_iter_ = int(result.n_iter)
         self.loss_curve_ = np.asarray(result.loss_curve, dtype=float)
-        if not result.converged:
+        if not result.converged:  # the one rule of ``optim``: max |∇J(θ)| ≤ tol, all finite
+            if result.diverged:
+                advice = "Lower learning_rate."
+            elif self.n_iter_ >= self.max_iter:
+                advice = "Increase max_iter, or adjust learning_rate."
+            else:
+                advice = "Raise tol."
             warnings.warn(
                 f"SoftmaxRegression(solver={self.solver!r}) did not converge after "
                 f"{self.n_iter_} iterations (max_iter={self.max_iter}): {result.message}. "
-                "Increase max_iter, or adjust learning_rate.",
+                f"{advice}",
                 ConvergenceWarning,
                 stacklevel=2,
             )
@@ -347,11 +399,20 @@ def softmax_objective(
     alpha: float,
     *,
     n_threads: int = 1,
+    sample_weight: np.ndarray | None = None,
+    weight_total: float | None = None,
 ) -> tuple[float, np.ndarray]:
     """J(θ) and ∇J(θ) for the flat parameters θ = [vec(W), b] of K free rows.
 
     ``softmax_cross_entropy`` on (X, codes); for K = 1 (two classes) the first class's
     logit is pinned at 0, so its row (zeros) is put in front of W and its gradient dropped.
+
+    With ``sample_weight`` s, the weighted version (``_weighted_cross_entropy``),
+
+        J = (1/S) Σ_n s_n (lse(g_n) − g_{n,y_n}) + (α/2)‖W‖²,
+        ∇_W J = (1/S) Σ_n s_n (p_n − e_{y_n}) x_nᵀ + α W,   ∇_b J = (1/S) Σ_n s_n (p_n − e_{y_n}),
+
+    with S = ``weight_total`` (Σ_n s_n by default; 1 gives the plain weighted sums).
 
     Returns
     -------
@@ -362,10 +423,46 @@ def softmax_objective(
     W, b = theta[: K * D].reshape(K, D), theta[K * D :]
     if K == 1:  # logistic regression: the first class's logit is pinned at 0
         W, b = np.vstack([np.zeros(D), W]), np.concatenate([[0.0], b])
-    loss, grad_W, grad_b = softmax_cross_entropy(W, b, X, codes, alpha, n_threads=n_threads)
+    if sample_weight is None:
+        loss, grad_W, grad_b = softmax_cross_entropy(W, b, X, codes, alpha, n_threads=n_threads)
+    else:
+        s = np.asarray(sample_weight, dtype=np.float64)
+        total = float(s.sum()) if weight_total is None else float(weight_total)
+        loss, grad_W, grad_b = _weighted_cross_entropy(W, b, X, codes, s, total, alpha)
     if K == 1:
         grad_W, grad_b = grad_W[1:], grad_b[1:]
     return loss, np.concatenate([grad_W.ravel(), grad_b])
+
+
+def _weighted_cross_entropy(
+    W: np.ndarray,
+    b: np.ndarray,
+    X: np.ndarray,
+    codes: np.ndarray,
+    s: np.ndarray,
+    total: float,
+    alpha: float,
+) -> tuple[float, np.ndarray, np.ndarray]:
+    """(1/S) Σ_n s_n (−log P_{n,y_n}) + (α/2)‖W‖² and its gradient, S = ``total``.
+
+    The logits are shifted by their row maximum, as in ``_math.softmax``, so that
+    log Σ_c exp(g_c) = m + log Σ_c exp(g_c − m) never overflows; the products with X run
+    in X's precision, the rest in float64 (as ``softmax_cross_entropy`` does).
+    """
+    N = X.shape[0]
+    dtype = np.float32 if X.dtype == np.float32 else np.float64
+    G = (X @ W.astype(dtype).T).astype(np.float64, copy=False) + b  # (N, C)
+    G -= G.max(axis=1, keepdims=True)
+    rows, codes = np.arange(N), np.asarray(codes, dtype=np.intp)
+    fit = G[rows, codes]
+    np.exp(G, out=G)
+    sums = G.sum(axis=1)
+    loss = float(s @ (np.log(sums) - fit)) / total + 0.5 * alpha * float(np.sum(W * W))
+    G /= sums[:, None]  # P
+    G[rows, codes] -= 1.0  # P − Y
+    G *= (s / total)[:, None]
+    grad_W = (G.astype(dtype, copy=False).T @ X).astype(np.float64, copy=False) + alpha * W
+    return loss, grad_W, G.sum(axis=0)
 
 
 def _blas():

@@ -16,6 +16,7 @@ from .._validation import (
     check_n_neighbors,
     check_option,
 )
+from .._versioning import VersionedPickleMixin
 from ._search import (
     ALGORITHMS,
     GEMM_METRICS,
@@ -23,9 +24,12 @@ from ._search import (
     METRICS,
     kneighbors_leave_one_out,
     kneighbors_search,
+    max_abs,
+    rescaling_exponent,
     resolve_metric,
     squared_row_norms,
     tree_applicable,
+    tree_metric,
 )
 
 
@@ -63,7 +67,7 @@ def check_metric(metric, p) -> tuple[str, float]:
     return resolve_metric(metric, p)
 
 
-class NeighborsBase(BaseEstimator):
+class NeighborsBase(VersionedPickleMixin, BaseEstimator):
     """Stores the training set and answers ``kneighbors``; subclasses add the statistics.
 
     Subclasses store ``n_neighbors``, ``algorithm``, ``metric``, ``p`` and ``n_jobs``.
@@ -79,8 +83,18 @@ class NeighborsBase(BaseEstimator):
         """Validate ``algorithm``, ``metric``, ``p`` and ``n_jobs``; return the metric."""
         check_option(self.algorithm, "algorithm", ALGORITHMS)
         metric, _ = check_metric(self.metric, self.p)
+        self._check_estimator_metric(metric)
+        if self.algorithm == "kd_tree" and not tree_metric(metric):
+            raise ValueError(
+                f"algorithm='kd_tree' cannot search metric={self.metric!r}: a KD-tree serves "
+                "the Minkowski family (euclidean, sqeuclidean, manhattan, chebyshev, "
+                "minkowski). Use algorithm='brute' or 'auto'."
+            )
         check_n_jobs(self.n_jobs)
         return metric
+
+    def _check_estimator_metric(self, metric: str) -> None:
+        """Refuse a (canonical) metric the estimator cannot use; every metric by default."""
 
     def _dask_backend(self, X):
         """The Dask module (``scratchlearn._dask.neighbors``) when X is a Dask collection
@@ -94,7 +108,11 @@ class NeighborsBase(BaseEstimator):
 
     def _fit_neighbors(self, X, y=None):
         """Validate and store X (and y): its squared norms for brute force, and the
-        KD-tree when it may be used. float32 stays float32; CSR stays sparse."""
+        KD-tree when it may be used. float32 stays float32; CSR stays sparse.
+
+        Values so large or small that their squares overflow or underflow (beyond about
+        1e±77 in float64) are searched at a power-of-two scale (``_search``'s "Extreme
+        magnitudes"); the norms and the tree are then built per search, at that scale."""
         metric = self._check_search_params()
         accept_sparse = "csr" if self.algorithm != "kd_tree" else False
         dtypes = [np.float64, np.float32]
@@ -109,12 +127,14 @@ class NeighborsBase(BaseEstimator):
         self._fit_X = X
         self.n_samples_fit_ = X.shape[0]
         self.effective_metric_ = metric
-        self._fit_sq = squared_row_norms(X) if metric in GEMM_METRICS else None
+        # Out-of-range values are rescaled at search time, with the queries: nothing to keep.
+        in_range = not rescaling_exponent(max_abs(X), X.dtype, *resolve_metric(metric, self.p))
+        self._fit_sq = squared_row_norms(X) if metric in GEMM_METRICS and in_range else None
         # "auto" decides per query (it depends on k), so keep a tree whenever it may pick one.
         may_use_tree = self.algorithm == "kd_tree" or (
             self.algorithm == "auto" and tree_applicable(X.shape[1], metric, sp.issparse(X))
         )
-        self._tree = KDTree(X) if may_use_tree else None
+        self._tree = KDTree(X) if may_use_tree and in_range else None
         return X, y
 
     def kneighbors(

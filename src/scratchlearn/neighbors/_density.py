@@ -8,8 +8,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from .._dask import is_dask_collection
 from .._math.ball import log_ball_volume
-from .._validation import encode_labels
-from ._base import NeighborsBase, check_metric, neighbor_class_votes
+from .._validation import check_class_labels
+from ._base import NeighborsBase, neighbor_class_votes
 from ._search import resolve_metric
 
 
@@ -149,29 +149,35 @@ class KNeighborsDensity(NeighborsBase):
         X : array-like of shape (n_samples, n_features)
             Or a Dask array, persisted on the workers.
         y : array-like of shape (n_samples,), optional
+            Class labels, checked as :class:`KNeighborsClassifier` checks them
+            (scikit-learn's ``check_classification_targets``): continuous values, labels
+            mixing strings and numbers, NaN or a 2-D y raise a ``ValueError``.
 
         Returns
         -------
         self
         """
-        metric, _ = check_metric(self.metric, self.p)
-        if metric in ("cosine", "sqeuclidean"):
-            raise ValueError(
-                f"KNeighborsDensity needs a metric with a ball volume (euclidean, manhattan, "
-                f"chebyshev or minkowski), got metric={self.metric!r}: {metric} distances "
-                "are not a norm of x - x', so K / (N·V) has no volume V to divide by."
-            )
+        self._check_search_params()  # with the metric check below, before any Dask work
         if is_dask_collection(X):
             return self._dask_backend(X).fit_density(self, X, y)
         X, y = self._fit_neighbors(X, y)
         if y is None:
             for name in ("classes_", "class_count_", "class_prior_", "_y"):
                 self.__dict__.pop(name, None)
-        else:
-            self.classes_, self._y = encode_labels(y)
+        else:  # validated as KNeighborsClassifier does: continuous or mixed labels refused
+            self.classes_, self._y = check_class_labels(y, estimator="KNeighborsDensity")
             self.class_count_ = np.bincount(self._y, minlength=len(self.classes_))
             self.class_prior_ = self.class_count_ / self.n_samples_fit_
         return self
+
+    def _check_estimator_metric(self, metric: str) -> None:
+        """Only metrics with a ball volume: "cosine" and "sqeuclidean" are refused."""
+        if metric in ("cosine", "sqeuclidean"):
+            raise ValueError(
+                f"KNeighborsDensity needs a metric with a ball volume (euclidean, manhattan, "
+                f"chebyshev or minkowski), got metric={self.metric!r}: {metric} distances "
+                "are not a norm of x - x', so K / (N·V) has no volume V to divide by."
+            )
 
     def _sphere(self, X):
         """Radius-K neighbourhoods: (log V, neighbour indices, reference set sizes)."""

@@ -17,6 +17,26 @@ Paths
   with ``scipy.spatial.distance.cdist`` computing exact float64 distances, the same top-k.
 - **KD-tree** (``scipy.spatial.KDTree``) for the Minkowski family in low dimension, with a
   fix-up that orders ties by index.
+
+Extreme magnitudes
+------------------
+Every path squares coordinates (or raises them to the power p): with float64 values near
+1e160 the squares overflow (the brute force returns inf, SciPy's tree fails with a message
+about ``p``), and near 1e-160 they underflow to 0, so distinct points look equidistant.
+:func:`kneighbors_search` therefore looks at the largest |value| m of the queries and the
+training set; when m lies outside [2^(e_min/2q), 2^(e_max/2q)] (q = 2, or p for Minkowski
+with p > 2; e_min, e_max the dtype's exponent range: about 1e-77 … 1e77 for float64),
+both are multiplied by the power of two 2^(−e) that brings m into [2^(H−1), 2^H),
+H = ⌊e_max/2q⌋ (2^255 for float64 squares): the top of the safe range, so that small
+differences keep as many binary orders as possible above underflow. Multiplying by a power
+of two is exact, so the neighbours, their order and the ties are those of the original
+values, and every distance is scaled back exactly, by 2^(e·degree) (degree 1, 2 for
+"sqeuclidean", 0 for "cosine"). A distance that does not fit in float64 once scaled back
+(beyond about 1.8e308, or below about 2.2e-308 while not 0: "sqeuclidean" of values
+beyond 1e154 or below 1e-154) raises a ``ValueError`` that names X and says what to do.
+One scale serves all values, so data spanning more than about 2^760 (1e229) at once keeps
+the limit of any formula in squares: a difference below 2^−760 of the largest |value|
+squares to 0.
 """
 
 from __future__ import annotations
@@ -105,10 +125,95 @@ def resolve_algorithm(
     return "brute"
 
 
+def tree_metric(metric: str) -> bool:
+    """Whether a KD-tree can search ``metric`` (canonical name): the Minkowski family."""
+    return metric in TREE_P or metric == "minkowski"
+
+
 def tree_applicable(n_features: int, metric: str, sparse: bool) -> bool:
     """Whether ``auto`` may pick the KD-tree: dense data, a Minkowski metric, low dimension."""
-    minkowski_family = metric in TREE_P or metric == "minkowski"
-    return not sparse and minkowski_family and n_features <= KD_TREE_MAX_FEATURES
+    return not sparse and tree_metric(metric) and n_features <= KD_TREE_MAX_FEATURES
+
+
+# --- extreme magnitudes (see the module docstring) --------------------------------------
+
+
+def max_abs(X) -> float:
+    """max |x_ij| of a dense array or CSR matrix (0 when empty), without a temporary."""
+    data = X.data if sp.issparse(X) else X
+    if data.size == 0:
+        return 0.0
+    return max(float(data.max()), -float(data.min()))
+
+
+def rescaling_exponent(magnitude: float, dtype, metric: str = "euclidean", p: float = 2) -> int:
+    """e such that ``magnitude``·2^(−e) ∈ [2^(H−1), 2^H), H = ⌊e_max/2q⌋, or 0 when no
+    rescaling is needed.
+
+    No rescaling when ``magnitude`` (the largest |value|) is 0 or lies in
+    [2^(e_min/2q), 2^(e_max/2q)] for the dtype's exponent range [e_min, e_max] and q = 2
+    (q = p for "minkowski" with p > 2): the squares (p-th powers) of such values and of
+    their differences, summed over the features, neither overflow nor underflow.
+    """
+    low_exp, high_exp = _safe_exponents(dtype, metric, p)
+    if magnitude == 0 or 2.0**low_exp <= magnitude <= 2.0**high_exp:
+        return 0
+    return math.frexp(magnitude)[1] - math.floor(high_exp)
+
+
+def _fit_magnitude(X_fit, tree: KDTree | None, fit_sq: np.ndarray | None, low_high) -> float:
+    """max |x| over the training set, read cheaply when it is known to be in range.
+
+    A tree over ``X_fit`` holds its bounding box (``maxes``, ``mins``). Squared norms bound
+    it too: max|x| ≤ max‖x‖ and ≥ max‖x‖/√D; when those bounds lie within ``low_high``
+    the exact value does not matter. Otherwise the data is scanned.
+    """
+    if tree is not None:
+        return max(float(np.max(np.abs(tree.maxes))), float(np.max(np.abs(tree.mins))))
+    if fit_sq is not None and fit_sq.size:
+        top = math.sqrt(float(fit_sq.max()))
+        low, high = low_high
+        if low * math.sqrt(max(X_fit.shape[1], 1)) <= top <= high:
+            return top
+    return max_abs(X_fit)
+
+
+def _ldexp(X, exponent: int):
+    """X·2^exponent (exact for normal results), dense or CSR, keeping the dtype."""
+    if sp.issparse(X):
+        X = X.copy()
+        X.data = np.ldexp(X.data, exponent).astype(X.dtype, copy=False)
+        return X
+    return np.ldexp(X, exponent).astype(X.dtype, copy=False)
+
+
+def _scale_back(distances: np.ndarray, exponent: int, metric: str, magnitude: float):
+    """Distances of the rescaled data → distances of the data, exactly; or a ValueError
+    naming X when they do not fit in float64."""
+    degree = {"sqeuclidean": 2, "cosine": 0}.get(metric, 1)
+    if degree == 0:
+        return distances
+    with np.errstate(over="ignore", under="ignore"):
+        scaled = np.ldexp(distances, degree * exponent)
+    advice = (
+        " or use metric='euclidean' (the same neighbours, distances not squared)"
+        if metric == "sqeuclidean"
+        else ""
+    )
+    if np.isinf(scaled).any():
+        raise ValueError(
+            f"The {metric} distances between the rows of X (values up to {magnitude:.3g} in "
+            "magnitude) exceed the float64 range (about 1.8e308) and cannot be returned. "
+            f"Divide X by a constant (the same for training and queries){advice}."
+        )
+    if np.any((distances > 0) & (scaled < np.finfo(np.float64).tiny)):
+        raise ValueError(
+            f"The {metric} distances between the rows of X (values up to {magnitude:.3g} in "
+            "magnitude) fall below float64's normal range (about 2.2e-308) and would be "
+            f"rounded to 0. Multiply X by a constant (the same for training and queries)"
+            f"{advice}."
+        )
+    return scaled
 
 
 # --- brute force ------------------------------------------------------------------------
@@ -465,24 +570,53 @@ def kneighbors_search(
         Distances in the metric, ascending in each row.
     indices : ndarray of shape (n_queries, n_neighbors)
         Rows of ``X_fit``; ties in distance are ordered by index.
+
+    Raises
+    ------
+    ValueError
+        For ``algorithm="kd_tree"`` with a metric outside the Minkowski family, and when
+        the distances do not fit in float64 (see "Extreme magnitudes" above).
     """
     metric, p = resolve_metric(metric, p)
     sparse = sp.issparse(X_fit)
     method = resolve_algorithm(
         algorithm, X_fit.shape[1], n_neighbors, X_fit.shape[0], metric=metric, sparse=sparse
     )
+    if method == "kd_tree" and not tree_metric(metric):
+        raise ValueError(
+            f"algorithm='kd_tree' cannot search metric={metric!r}: a KD-tree serves the "
+            "Minkowski family (euclidean, sqeuclidean, manhattan, chebyshev, minkowski). "
+            "Use algorithm='brute' or 'auto'."
+        )
+    # Values whose squares would overflow or underflow are searched at a power-of-two scale.
+    low_high = [2.0**exp for exp in _safe_exponents(X_fit.dtype, metric, p)]
+    magnitude = max(_fit_magnitude(X_fit, tree, fit_sq, low_high), max_abs(X_query))
+    exponent = rescaling_exponent(magnitude, X_fit.dtype, metric, p)
+    if exponent:
+        X_query, X_fit = _ldexp(X_query, -exponent), _ldexp(X_fit, -exponent)
+        tree = fit_sq = None  # built for the unscaled values
     if method == "brute":
-        return brute_kneighbors(
+        distances, indices = brute_kneighbors(
             X_query, X_fit, n_neighbors, metric=metric, p=p, n_jobs=n_jobs, fit_sq=fit_sq
         )
-    if tree is None:
-        tree = KDTree(X_fit)
-    distances, indices = kd_tree_kneighbors(
-        X_query, X_fit, n_neighbors, tree, p=TREE_P.get(metric, p), n_jobs=n_jobs
-    )
-    if metric == "sqeuclidean":
-        distances **= 2
+    else:
+        if tree is None:
+            tree = KDTree(X_fit)
+        distances, indices = kd_tree_kneighbors(
+            X_query, X_fit, n_neighbors, tree, p=TREE_P.get(metric, p), n_jobs=n_jobs
+        )
+        if metric == "sqeuclidean":
+            distances **= 2
+    if exponent:
+        distances = _scale_back(distances, exponent, metric, magnitude)
     return distances, indices
+
+
+def _safe_exponents(dtype, metric: str, p: float) -> tuple[float, float]:
+    """log2 of the range within which ``rescaling_exponent`` leaves values alone."""
+    info = np.finfo(dtype)
+    q = max(2.0, float(p)) if metric == "minkowski" else 2.0
+    return info.minexp / (2 * q), info.maxexp / (2 * q)
 
 
 def kneighbors_leave_one_out(
