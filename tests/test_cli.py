@@ -1,14 +1,25 @@
-"""The command-line program: outputs on disk, one-line errors, nothing half-written."""
+"""The command-line program: outputs on disk, one-line errors, nothing half-written.
 
+Kills, injected failures and concurrent runs are in ``test_cli_faults.py``.
+"""
+
+import errno
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
+import time
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 
+import scratchlearn
 from scratchlearn import cli
 from scratchlearn._output import write_task_outputs
+from scratchlearn.experiments import task2
 
 
 def run_cli(*args):
@@ -34,7 +45,10 @@ def test_run_task1_writes_figures_and_metrics(tmp_path):
     assert {p.stem for p in folder.glob("*.png")} == expected
     assert all(p.stat().st_size > 10_000 for p in folder.glob("*.png"))
     assert (folder / "classification_report.txt").exists()
-    assert not list(tmp_path.glob(".*"))  # no staging folder left behind
+    assert [p.name for p in tmp_path.glob(".*")] == [".lock"]  # no staging folder left behind
+    assert len(os.listdir(tmp_path / "runs")) == 1  # one generation
+    assert folder.is_symlink() and (tmp_path / "report.html").is_symlink()
+    assert "Saved models" not in (tmp_path / "report.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -60,6 +74,7 @@ def test_out_that_is_a_file_is_refused(tmp_path):
     result = run_cli("run", "task1", "--out", str(target))
     assert result.returncode == 2
     assert "is a file" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
     assert target.read_text() == "keep me"
 
 
@@ -80,18 +95,40 @@ def test_failed_write_keeps_previous_outputs(tmp_path):
 
 def test_run_errors_are_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
     def failing(*args, **kwargs):
-        raise OSError("Permission denied: 'results/task1'")
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), "results/task1")
 
     monkeypatch.setattr(cli, "run_tasks", failing)
     assert cli.main(["run", "--out", str(tmp_path)]) == 1
     error = capsys.readouterr().err
-    assert error.startswith("scratchlearn: error: could not write results: Permission denied")
-    assert "choose another --out" in error
+    assert error.startswith(
+        f"scratchlearn: error: could not write results: {os.strerror(errno.EACCES)} "
+        "(results/task1); "
+    )
+    assert f"no results were written to {tmp_path}" in error
+    assert "choose a folder you can write to with --out" in error
+    assert "free some space" not in error
     assert len(error.strip().splitlines()) == 1
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_unexpected_error_is_one_line_and_debug_shows_the_traceback(
+    tmp_path, monkeypatch, capsys, debug
+):
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom\nsecond line")
+
+    monkeypatch.setattr(cli, "run_tasks", broken)
+    assert cli.main(["run", "--out", str(tmp_path), *(["--debug"] if debug else [])]) == 1
+    error = capsys.readouterr().err
+    last = error.strip().splitlines()[-1]
+    assert last.startswith("scratchlearn: error: RuntimeError: boom second line; ")
+    assert ("Traceback" in error) == debug
+    if not debug:
+        assert len(error.strip().splitlines()) == 1 and "--debug" in last
+
+
 def test_run_writes_the_report_and_prints_its_path(tmp_path, monkeypatch, capsys):
-    def no_tasks(tasks, out, *, quiet=False, seconds=None):
+    def no_tasks(tasks, results, *, quiet=False, seconds=None, save_models=False):
         seconds.update({name: 0.5 for name in tasks})
         return []
 
@@ -102,13 +139,187 @@ def test_run_writes_the_report_and_prints_its_path(tmp_path, monkeypatch, capsys
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     assert "<title>" in html and "Settings, versions and time" in html
     assert "Settings, versions and time" in (tmp_path / "report.md").read_text(encoding="utf-8")
-    assert not list(tmp_path.glob(".*"))  # the temporary files were renamed into place
+    assert [p.name for p in tmp_path.glob(".*")] == [".lock"]  # temporary files renamed
 
 
-def test_report_that_cannot_be_written_is_one_line(tmp_path, monkeypatch, capsys):
-    monkeypatch.setattr(cli, "run_tasks", lambda *args, **kwargs: [])
+def test_a_folder_where_the_report_goes_is_refused_before_computing(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(cli, "run_tasks", not_called)
     (tmp_path / "report.html").mkdir()  # a folder where the page should go
-    assert cli.main(["run", "--out", str(tmp_path), "--quiet"]) == 1
+    (tmp_path / "report.html" / "mine.txt").write_text("keep me")
+    assert cli.main(["run", "--out", str(tmp_path), "--quiet"]) == 2
     error = capsys.readouterr().err
-    assert error.startswith("scratchlearn: error: ") and len(error.strip().splitlines()) == 1
-    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+    assert error.startswith(f"scratchlearn: error: --out {str(tmp_path)!r} holds a folder ")
+    assert "'report.html'" in error and "move it away" in error
+    assert len(error.strip().splitlines()) == 1
+    assert (tmp_path / "report.html" / "mine.txt").read_text() == "keep me"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]  # no lock file left
+
+
+def not_called(*args, **kwargs):
+    raise AssertionError("the run started computing despite a bad --out")
+
+
+def tree(root):
+    return sorted((str(p), p.is_dir()) for p in root.rglob("*"))
+
+
+# Each case: how to make the bad --out under tmp_path, and what its one line must say.
+def _empty(tmp):
+    return "", "--out is empty; give a folder, e.g. --out results"
+
+
+def _file(tmp):
+    (tmp / "notes.txt").write_text("keep me")
+    return str(tmp / "notes.txt"), f"--out {str(tmp / 'notes.txt')!r} is a file, not a folder"
+
+
+def _below_a_file(tmp):
+    (tmp / "notes.txt").write_text("keep me")
+    return (
+        str(tmp / "notes.txt" / "new" / "results"),
+        f"{os.strerror(errno.ENOTDIR)} ({str(tmp / 'notes.txt')!r} is a file); "
+        "choose another --out",
+    )
+
+
+def _name_too_long(tmp):
+    return (
+        str(tmp / "new" / ("x" * 256)),
+        f"{os.strerror(errno.ENAMETOOLONG)}; choose a shorter --out",
+    )
+
+
+def _path_too_long(tmp):
+    return (
+        str(tmp.joinpath(*["d" * 200] * 25)),
+        f"{os.strerror(errno.ENAMETOOLONG)}; choose a shorter --out",
+    )
+
+
+def _skip_unless_permissions_hold(tmp):
+    """Root (CAP_DAC_OVERRIDE) may write anywhere: then there is no such case to test."""
+    probe = tmp / "probe"
+    probe.mkdir(mode=0o555)
+    try:
+        (probe / "file").touch()
+    except PermissionError:
+        return
+    finally:
+        probe.chmod(0o755)
+        shutil.rmtree(probe)
+    pytest.skip("permissions are not enforced for this user (root)")
+
+
+def _below_a_folder_without_permission(tmp):
+    _skip_unless_permissions_hold(tmp)
+    (tmp / "locked").mkdir(mode=0o000)
+    return (
+        str(tmp / "locked" / "results"),
+        f"{os.strerror(errno.EACCES)}; choose a folder you can write to with --out",
+    )
+
+
+def _unwritable(tmp):
+    _skip_unless_permissions_hold(tmp)
+    (tmp / "read-only").mkdir(mode=0o555)
+    return (
+        str(tmp / "read-only"),
+        f"{os.strerror(errno.EACCES)}; choose a folder you can write to with --out",
+    )
+
+
+BAD_OUTS = [
+    _empty,
+    _file,
+    _below_a_file,
+    _name_too_long,
+    _path_too_long,
+    _below_a_folder_without_permission,  # skipped where root ignores permissions
+    _unwritable,
+]
+
+
+@pytest.mark.parametrize("make", BAD_OUTS)
+def test_bad_out_is_refused_in_one_line_before_computing(tmp_path, monkeypatch, capsys, make):
+    monkeypatch.chdir(tmp_path)  # so an empty --out could only write here
+    out, says = make(tmp_path)
+    monkeypatch.setattr(cli, "run_tasks", not_called)
+    before = tree(tmp_path)
+    started = time.monotonic()
+    status = cli.main(["run", "--out", out, "--quiet"])
+    elapsed = time.monotonic() - started
+    error = capsys.readouterr().err
+    try:
+        assert status == 2
+        assert elapsed < 1.0
+        assert error.startswith("scratchlearn: error: ") and says in error, error
+        assert error.count("\n") == 1 and error.endswith("\n")
+        assert tree(tmp_path) == before  # nothing created, nothing left behind
+    finally:
+        for folder in ("locked", "read-only"):
+            if (tmp_path / folder).exists():
+                (tmp_path / folder).chmod(0o755)
+
+
+# Runs the CLI on a bad --out, then reports what it had imported by then.
+_IMPORTS_PROBE = """
+import sys
+from scratchlearn.cli import main
+status = main(["run", "--out", sys.argv[1]])
+print(",".join(name for name in ("sklearn", "scipy", "matplotlib", "numba") if name in sys.modules))
+sys.exit(status)
+"""
+
+
+@pytest.mark.parametrize("make", [_empty, _below_a_file, _name_too_long])
+def test_bad_out_as_a_real_process(tmp_path, make):
+    out, says = make(tmp_path)
+    before = tree(tmp_path)
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", _IMPORTS_PROBE, out],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    elapsed = time.monotonic() - started
+    assert result.returncode == 2
+    assert says in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    # Within a second: the answer comes before scikit-learn, SciPy, matplotlib or numba load
+    # (about 1.3 s of imports here). A loose wall-time bound on top, for a loaded machine.
+    assert result.stdout.strip() == ""
+    assert elapsed < 10.0
+    assert tree(tmp_path) == before
+
+
+def test_save_models_writes_models_that_load_and_predict_the_same(tmp_path, monkeypatch, capsys):
+    captured = {}
+    real_run = task2.run
+
+    def spy(config):
+        results = real_run(config)
+        captured.update(results)
+        return results
+
+    monkeypatch.setattr(task2, "run", spy)
+    out = tmp_path / "results"
+    assert cli.main(["run", "task2", "--out", str(out), "--quiet", "--save-models"]) == 0
+    models = captured["models"]
+    assert models
+    folder = out / "task2" / "models"
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{n}.npz" for n in models)
+    X = np.vstack([captured["data"]["X_test"], captured["data"]["X_train"]])
+    for name, model in models.items():
+        loaded = scratchlearn.load(folder / f"{name}.npz")
+        assert type(loaded) is type(model)
+        for method in ("predict", "decision_function", "predict_proba"):
+            if hasattr(model, method):
+                np.testing.assert_array_equal(getattr(loaded, method)(X), getattr(model, method)(X))
+    # The report says where the models are and how to load one, with a path that works.
+    markdown = (out / "report.md").read_text(encoding="utf-8")
+    assert "Saved models" in markdown
+    paths = re.findall(r'`scratchlearn\.load\("([^"]+)"\)`', markdown)
+    assert paths and all((out / path).is_file() for path in paths)
+    assert "`task2/models/`" in markdown

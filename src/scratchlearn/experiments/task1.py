@@ -111,9 +111,10 @@ def run(config: Config = Config()) -> dict:
     progress.update()
 
     # Densities, on the plane and leave-one-out on the training set.
-    densities, density_metrics, density_checks = [], [], []
+    densities, density_metrics, density_checks, density_models = [], [], [], {}
     for k in config.density_k_values:
         estimator = KNeighborsDensity(n_neighbors=k).fit(X_train, y_train)
+        density_models[f"density_k{k}"] = estimator
         densities.append(
             {
                 "k": k,
@@ -188,6 +189,8 @@ def run(config: Config = Config()) -> dict:
         "grid": {"xx": xx, "yy": yy},
         "decision_regions": regions,
         "densities": densities,
+        # The fitted models the metrics describe (saved by ``scratchlearn run --save-models``).
+        "models": {"knn_classifier": ours, **density_models},
         "texts": {
             "classification_report.txt": side_by_side(
                 f"scratchlearn KNeighborsClassifier, k = {config.n_neighbors}",

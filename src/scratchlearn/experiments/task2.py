@@ -164,6 +164,9 @@ def run(config: Config = Config()) -> dict:
             baseline[name] |= logistic_extra(model)
         references[name] = model.coef_[0]
 
+    # The models kept for ``run --save-models``: those at the sheet's largest outlier scale.
+    keep_scale = max(SHEET_SCALES) if max(SHEET_SCALES) in config.scales else config.scales[-1]
+    kept_models = {}
     sweeps = {name: [] for name in ESTIMATORS}
     decisions = {name: [] for name in ESTIMATORS}
     outliers = []
@@ -191,6 +194,8 @@ def run(config: Config = Config()) -> dict:
                 extra["outlier_weight"] = float(model.weights_[-1, 0])
                 extra["n_iter"] = int(model.n_iter_)
             sweeps[name].append({"scale": scale, "outlier": outlier.tolist(), **row, **extra})
+            if scale == keep_scale:
+                kept_models[name] = model
             decisions[name].append(decision)
 
     labels, counts = np.unique(y_plot, return_counts=True)
@@ -220,6 +225,7 @@ def run(config: Config = Config()) -> dict:
         "data": {"X_train": X_plot, "y_train": y_plot, "X_test": X_test, "y_test": y_test},
         "outliers": np.array(outliers),
         "decisions": {name: np.array(values) for name, values in decisions.items()},
+        "models": kept_models,
         "texts": {"outlier_sweep.txt": sweep_table(metrics)},
     }
 

@@ -331,6 +331,8 @@ def run(config: Config = Config()) -> dict:
             "test_accuracy": accuracy_score(y_test, y_pred),
         },
         "texts": {"optimizers.txt": optimizer_table(metrics)},
+        # One fitted model per solver (saved by ``scratchlearn run --save-models``).
+        "models": {f"softmax_{name}": model for name, model in models.items()},
     }
 
 

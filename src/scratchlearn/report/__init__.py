@@ -9,6 +9,8 @@ when its ``metrics.json`` exists. Every number in the generated prose is a
 
 from __future__ import annotations
 
+import hashlib
+import html as html_lib
 import json
 import os
 import platform
@@ -26,6 +28,7 @@ from ._model import (
     Document,
     Figure,
     FigureRow,
+    Math,
     Metrics,
     Prose,
     Section,
@@ -111,6 +114,9 @@ def build_document(
                 ],
             )
         )
+    models = _models_section(out_dir, list(task_folders(out_dir)))
+    if models is not None:
+        sections.append(models)
     sections.append(_settings_section(all_metrics, run))
     intro = [_intro(reports)]
     return Document(TITLE, intro, sections)
@@ -198,6 +204,27 @@ def _flatten(value: Any) -> str:
     return fmt_cell(value, "g") if isinstance(value, float) else str(value)
 
 
+def _models_section(out_dir: Path, tasks: list[str]) -> Section | None:
+    """Where ``run --save-models`` put the models and how to load one; None if it did not."""
+    saved = [
+        f"{task}/models/{path.name}"
+        for task in tasks
+        for path in sorted((out_dir / task / "models").glob("*.npz"))
+    ]
+    if not saved:
+        return None
+    folders = list(dict.fromkeys(path.rsplit("/", 1)[0] + "/" for path in saved))
+    parts: list = ["This run saved its fitted models, one file per model, in "]
+    for i, folder in enumerate(folders):
+        parts += [(" and " if i == len(folders) - 1 else ", ") if i else "", Math(folder)]
+    parts += [
+        "; from the folder of this report, load one with ",
+        Math(f'scratchlearn.load("{saved[0]}")'),
+        ".",
+    ]
+    return Section("models", "Saved models", [Prose(parts)])
+
+
 def _settings_section(all_metrics: dict[str, dict], run: Metrics) -> Section:
     blocks: list = []
     if run.has("total_seconds"):
@@ -273,6 +300,18 @@ def _write_atomic(path: Path, text: str) -> None:
         raise
 
 
+#: Name prefix of the HTML ``<meta>`` tags (and Markdown comments) recording the metrics.
+METRICS_META = "scratchlearn-metrics-"
+
+
+def metrics_digests(out_dir: Path | str) -> dict[str, str]:
+    """SHA-256 of each task's ``metrics.json`` in ``out_dir``, as the report records them."""
+    return {
+        name: hashlib.sha256((folder / "metrics.json").read_bytes()).hexdigest()
+        for name, folder in task_folders(Path(out_dir)).items()
+    }
+
+
 def write_report(
     out_dir: Path | str,
     *,
@@ -280,18 +319,46 @@ def write_report(
     task_seconds: Mapping[str, float] | None = None,
     strict: bool = False,
 ) -> Path:
-    """Write ``report.html`` and ``report.md`` into ``out_dir``; return the HTML path."""
+    """Write ``report.html`` and ``report.md`` into ``out_dir``; return the HTML path.
+
+    Both record the SHA-256 of each ``metrics.json`` they describe (``<meta
+    name="scratchlearn-metrics-TASK" content="sha256:...">`` in the HTML, a comment at the end
+    of the Markdown), so a reader can check that the report matches the files beside it.
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    digests = metrics_digests(out_dir)
     document = build_document(
         out_dir, total_seconds=total_seconds, task_seconds=task_seconds, strict=strict
     )
+    if metrics_digests(out_dir) != digests:  # the record must be of the files read
+        raise ValueError(f"metrics.json files in {out_dir} changed while the report was built")
     from .. import __version__
 
     html = render_html(document, version=__version__, figures=_figure_numbers(document))
-    _write_atomic(out_dir / "report.md", render_markdown(document))
+    names = {name: html_lib.escape(name) for name in digests}
+    html = html.replace(
+        "</head>",
+        "".join(
+            f'<meta name="{METRICS_META}{names[n]}" content="sha256:{d}">\n'
+            for n, d in digests.items()
+        )
+        + "</head>",
+        1,
+    )
+    markdown = render_markdown(document) + "".join(
+        f"<!-- {METRICS_META}{names[n]} sha256:{d} -->\n" for n, d in digests.items()
+    )
+    _write_atomic(out_dir / "report.md", markdown)
     _write_atomic(out_dir / "report.html", html)
     return out_dir / "report.html"
 
 
-__all__ = ["SECTIONS", "build_document", "library_versions", "write_report"]
+__all__ = [
+    "METRICS_META",
+    "SECTIONS",
+    "build_document",
+    "library_versions",
+    "metrics_digests",
+    "write_report",
+]
