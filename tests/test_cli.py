@@ -323,3 +323,61 @@ def test_save_models_writes_models_that_load_and_predict_the_same(tmp_path, monk
     paths = re.findall(r'`scratchlearn\.load\("([^"]+)"\)`', markdown)
     assert paths and all((out / path).is_file() for path in paths)
     assert "`task2/models/`" in markdown
+
+
+# --- the report is built strictly ------------------------------------------------------------
+
+
+def snapshot(out) -> dict[str, bytes]:
+    """Every file a user reaches from ``out`` (through its links), and where ``latest`` points."""
+    files = {}
+    for entry in sorted(out.iterdir()):
+        if entry.name.startswith(".") or entry.name in ("runs", "latest"):
+            continue
+        for path in sorted(entry.rglob("*")) if entry.is_dir() else [entry]:
+            if path.is_file():
+                files[path.relative_to(out).as_posix()] = path.read_bytes()
+    return files | {"latest ->": os.readlink(out / "latest").encode()}
+
+
+@pytest.mark.parametrize(
+    "error, debug",
+    [(TypeError("unsupported operand"), False), (KeyError("k5"), True)],
+    ids=["TypeError", "KeyError-debug"],
+)
+def test_a_bug_in_report_code_fails_the_run_and_keeps_the_previous_results(
+    tmp_path, monkeypatch, capsys, results_dir, error, debug
+):
+    from scratchlearn import report
+
+    out = tmp_path / "results"
+    shutil.copytree(results_dir, out, symlinks=True)  # a complete previous run of every task
+    before = snapshot(out)
+    assert {"task1/metrics.json", "task2/metrics.json", "report.html"} <= before.keys()
+
+    def broken_section(*args, **kwargs):
+        raise error
+
+    monkeypatch.setitem(report.SECTIONS, "task2", broken_section)
+    args = ["run", "task2", "--out", str(out), "--quiet", *(["--debug"] if debug else [])]
+    assert cli.main(args) == 1
+    captured = capsys.readouterr()
+    lines = captured.err.strip().splitlines()
+    message = (
+        "scratchlearn: error: could not write the report: the task2 section failed: "
+        f"{type(error).__name__}: {error} (if its results come from an older scratchlearn, "
+        f"rerun it: scratchlearn run task2); no results were changed: {out} still holds the "
+        "previous run"
+    )
+    if debug:  # the traceback reaches into the section builder, then the same line
+        assert "Traceback" in captured.err and "in broken_section" in captured.err
+        assert lines[-1] == message + "."
+    else:
+        assert lines == [message + " (--debug shows where)."]
+    assert "wrote" not in captured.out
+    # Nothing changed: the same files, the same generation, no half-written one left.
+    assert snapshot(out) == before
+    assert os.listdir(out / "runs") == [os.readlink(out / "latest").split("/")[-1]]
+    assert [p.name for p in out.glob(".*")] == [".lock"]
+    for page in ("report.html", "report.md"):
+        assert "could not be built" not in (out / page).read_text(encoding="utf-8")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import nbformat
@@ -21,6 +22,9 @@ def test_notebook_is_committed_without_outputs():
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # jupyter_client's own warnings
 def test_notebook_executes_and_shows_figures(tmp_path):
     notebook = nbformat.read(NOTEBOOK, as_version=4)
+    # After every cell, the backend is still the notebook's own: the library chose none.
+    probe = "import matplotlib\nprint('backend after the notebook:', matplotlib.get_backend())"
+    notebook.cells.append(nbformat.v4.new_code_cell(probe))
     client = NotebookClient(
         notebook,
         timeout=300,
@@ -35,3 +39,5 @@ def test_notebook_executes_and_shows_figures(tmp_path):
     text = "".join(output.get("text", "") for output in outputs)
     assert "k =  16: test accuracy 0.99" in text
     assert "Traceback" not in text
+    # "inline" (matplotlib >= 3.9) or "module://matplotlib_inline.backend_inline"; not "agg".
+    assert re.search(r"backend after the notebook: \S*inline\b", text), text

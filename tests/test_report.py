@@ -6,7 +6,6 @@ not trust the code that wrote them: a number typed into the prose by hand fails 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import shutil
@@ -15,10 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from scratchlearn._output import write_task_outputs
 from scratchlearn.experiments import TASKS
-from scratchlearn.plotting import FIGURES
-from scratchlearn.report import build_document, write_report
+from scratchlearn.report import ReportError, build_document, write_report
 from scratchlearn.report._model import RUN, Prose, format_number, resolve
 
 # A number as prose prints it: not part of a name (x1, task1, k_sweep) and not a formula.
@@ -29,29 +26,14 @@ NUMBER = re.compile(
 RUN_INFO = {"total_seconds": 12.34, "task_seconds": {name: 1.5 for name in TASKS}}
 
 
-def small_config(module):
-    """The task's own defaults, with coarse plotting grids so the tests stay fast."""
-    names = {field.name for field in dataclasses.fields(module.Config)}
-    overrides = {"show_progress": False}
-    if "grid_resolution" in names:
-        overrides["grid_resolution"] = 40
-    return module.Config(**{k: v for k, v in overrides.items() if k in names})
-
-
-def run_into(out: Path, tasks) -> Path:
-    for name in tasks:
-        module = TASKS[name]
-        results = module.run(small_config(module))
-        write_task_outputs(
-            out, name, results["metrics"], FIGURES[name](results), results.get("texts")
-        )
-    write_report(out, strict=True, **RUN_INFO)
-    return out
-
-
 @pytest.fixture(scope="module")
-def out(tmp_path_factory):
-    return run_into(tmp_path_factory.mktemp("report"), list(TASKS))
+def out(tmp_path_factory, results_dir):
+    """The CLI's results (conftest.py), copied, with the report rebuilt from them and known
+    run times (``RUN_INFO``), which the checks below read as the run's metrics."""
+    copy = tmp_path_factory.mktemp("report") / "results"
+    shutil.copytree(results_dir / "latest", copy, ignore=shutil.ignore_patterns("report.*"))
+    write_report(copy, **RUN_INFO)
+    return copy
 
 
 def metrics_of(out: Path) -> dict[str, dict]:
@@ -154,7 +136,7 @@ def test_every_number_in_the_prose_equals_the_metric(out):
 
 def test_record_matches_metrics_json(out):
     docs = metrics_of(out)
-    document = build_document(out, strict=True, **RUN_INFO)
+    document = build_document(out, **RUN_INFO)
     record = document.quotes()
     assert record
     for quote in record:
@@ -163,7 +145,7 @@ def test_record_matches_metrics_json(out):
 
 
 def test_markdown_prose_numbers_are_all_in_the_record(out):
-    record = {quote.text for quote in build_document(out, strict=True, **RUN_INFO).quotes()}
+    record = {quote.text for quote in build_document(out, **RUN_INFO).quotes()}
     markdown = (out / "report.md").read_text(encoding="utf-8")
     prose_lines = [
         line
@@ -197,7 +179,7 @@ def test_a_typed_in_number_is_caught(out, tmp_path):
 
 
 def test_prose_builder_keeps_numbers_out_of_plain_text(out):
-    for prose in build_document(out, strict=True, **RUN_INFO).prose():
+    for prose in build_document(out, **RUN_INFO).prose():
         assert isinstance(prose, Prose)
         for part in prose.parts:
             if isinstance(part, str):
@@ -211,7 +193,7 @@ def section_ids(tasks) -> list[str]:
 def test_html_and_markdown_have_every_section(out):
     html = (out / "report.html").read_text(encoding="utf-8")
     markdown = (out / "report.md").read_text(encoding="utf-8")
-    document = build_document(out, strict=True, **RUN_INFO)
+    document = build_document(out, **RUN_INFO)
     assert [s.id for s in document.sections] == section_ids(list(TASKS))
     for section in document.sections:
         for s in [section, *section.subsections]:
@@ -236,7 +218,7 @@ def test_task1_answers_the_sheet(out):
 
 
 def test_one_difference_item_per_task1_defect(out):
-    document = build_document(out, strict=True, **RUN_INFO)
+    document = build_document(out, **RUN_INFO)
     differences = next(s for s in document.sections if s.id == "differences")
     task1_items = differences.blocks[1].defects
     titles = [d.title for d in task1_items]
@@ -258,7 +240,7 @@ def test_one_difference_item_per_task1_defect(out):
 def test_one_difference_item_per_defect_of_tasks_2_and_3(out, task, count):
     if task not in TASKS:
         pytest.skip(f"{task} is not part of this checkout")
-    document = build_document(out, strict=True, **RUN_INFO)
+    document = build_document(out, **RUN_INFO)
     differences = next(s for s in document.sections if s.id == "differences")
     title = next(s.title for s in document.sections if s.id == task)
     items = next(block.defects for block in differences.blocks[1:] if block.heading == title)
@@ -285,7 +267,7 @@ def test_image_links_are_relative_and_resolve(out):
 
 def test_report_with_task1_only(tmp_path, out):
     shutil.copytree(out / "task1", tmp_path / "task1")
-    write_report(tmp_path, strict=True)
+    write_report(tmp_path)
     html = (tmp_path / "report.html").read_text(encoding="utf-8")
     markdown = (tmp_path / "report.md").read_text(encoding="utf-8")
     assert 'id="task1"' in html and 'id="task2"' not in html and 'id="task3"' not in html
@@ -295,15 +277,20 @@ def test_report_with_task1_only(tmp_path, out):
     assert not list(tmp_path.glob(".*"))  # no temporary file left behind
 
 
-def test_results_it_cannot_read_give_a_note_not_a_crash(tmp_path, out):
+@pytest.mark.parametrize(
+    "text, cause",
+    [('{"unexpected": 1}', KeyError), ("[1, 2]", TypeError), ('{"k_sweep": ', ValueError)],
+    ids=["other-keys", "not-an-object", "truncated"],
+)
+def test_results_it_cannot_read_fail_the_report_naming_the_task(tmp_path, out, text, cause):
     shutil.copytree(out / "task1", tmp_path / "task1")
     (tmp_path / "task2").mkdir()
-    (tmp_path / "task2" / "metrics.json").write_text('{"unexpected": 1}')
-    write_report(tmp_path)
-    html = (tmp_path / "report.html").read_text(encoding="utf-8")
-    assert "could not be built from task2/metrics.json" in html
-    with pytest.raises(LookupError):
-        write_report(tmp_path, strict=True)
+    (tmp_path / "task2" / "metrics.json").write_text(text)
+    with pytest.raises(ReportError, match=r"^the task2 section failed: ") as caught:
+        write_report(tmp_path)
+    assert caught.value.task == "task2" and isinstance(caught.value.__cause__, cause)
+    # No page at all rather than a page with a note where the section should be.
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["task1", "task2"]
 
 
 def test_empty_folder_gives_a_valid_report(tmp_path):

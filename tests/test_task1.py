@@ -12,9 +12,9 @@ SHEET_ACCURACY = [.94, .96, .94, .95, .99, .97, .97, .95, .94, .80]  # fmt: skip
 SHEET_RSS = [6, 4, 6, 5, 1, 3, 3, 5, 6, 20]
 
 
-@pytest.fixture(scope="module")
-def results():
-    return task1.run(task1.Config(grid_resolution=30, show_progress=False))
+@pytest.fixture
+def results(task1_results):
+    return task1_results  # run once per session (conftest.py)
 
 
 def test_k_sweep_reproduces_the_sheet(results):
@@ -50,16 +50,17 @@ def test_class_priors_are_class_frequencies(results):
     assert results["metrics"]["class_priors"] == pytest.approx({"0": 453 / 900, "1": 447 / 900})
 
 
-def test_density_results_have_the_grid_shape(results):
+def test_density_results_have_the_grid_shape(results, task1_config):
+    n = task1_config.grid_resolution
     for density in results["densities"]:
-        assert density["log_density"].shape == (30, 30)
-        assert density["class_log_density"].shape == (30, 30, 2)
+        assert density["log_density"].shape == (n, n)
+        assert density["class_log_density"].shape == (n, n, 2)
         assert np.all(np.isfinite(density["log_density"]))
     assert [d["k"] for d in results["metrics"]["density"]] == [2, 4, 8, 16, 32]
 
 
-def test_metrics_are_the_same_bytes_on_every_run(results):
-    again = task1.run(task1.Config(grid_resolution=30, show_progress=False))
+def test_metrics_are_the_same_bytes_on_every_run(results, task1_config):
+    again = task1.run(task1_config)
     assert metrics_json(again["metrics"]) == metrics_json(results["metrics"])
 
 

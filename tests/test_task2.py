@@ -35,9 +35,9 @@ def sheet_make_data(noise=0.2, outlier=1):
     return xtrain, xtest, ytrain, ytest, xplot, yplot
 
 
-@pytest.fixture(scope="module")
-def results():
-    return task2.run(task2.Config(show_progress=False))
+@pytest.fixture
+def results(task2_results):
+    return task2_results  # run once per session (conftest.py)
 
 
 # --- the data set ------------------------------------------------------------------------
@@ -176,8 +176,8 @@ def test_leverage_is_the_hat_matrix_diagonal():
     np.testing.assert_allclose(task2.leverage(X), np.diag(A @ np.linalg.pinv(A)), atol=1e-12)
 
 
-def test_metrics_are_json_and_the_same_bytes_on_every_run(results):
-    again = task2.run(task2.Config(show_progress=False))
+def test_metrics_are_json_and_the_same_bytes_on_every_run(results, task2_config):
+    again = task2.run(task2_config)
     assert metrics_json(again["metrics"]) == metrics_json(results["metrics"])
     for key in ("scale", "accuracy", "rss", "accuracy_rint", "coef", "intercept"):
         assert key in results["metrics"]["outlier_sweep"][0]

@@ -17,9 +17,9 @@ SMALL = task3.Config(
 )  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def results():
-    return task3.run(task3.Config(show_progress=False))
+@pytest.fixture
+def results(task3_results):
+    return task3_results  # run once per session (conftest.py)
 
 
 def test_registered_with_the_cli():

@@ -34,6 +34,11 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"scratchlearn: error: {message}. Usage: {USAGE}\n")
 
 
+class ReportFailed(Exception):
+    """Building the report raised: a defect in report code (or in results it cannot read).
+    The run's new generation is not made current, so the previous results stay."""
+
+
 class Terminated(KeyboardInterrupt):
     """Raised by the SIGTERM handler, so SIGTERM unwinds (and cleans up) like Ctrl-C."""
 
@@ -198,21 +203,30 @@ def _main(argv: Sequence[str] | None) -> int:
             f"could not prepare {args.out}: {cause}; no results were changed; {advice(error)}.", 1
         )
 
-    from .report import write_report
+    from .report import ReportError, write_report
 
     started = time.perf_counter()
     seconds: dict[str, float] = {}
+
+    def report(generation: Path) -> None:
+        # Strict: any error fails the run before the switch; OSError is the disk's, not ours.
+        try:
+            write_report(
+                generation, total_seconds=time.perf_counter() - started, task_seconds=seconds
+            )
+        except OSError:
+            raise
+        except Exception as error:
+            kind = "" if isinstance(error, ReportError) else f"{type(error).__name__}: "
+            raise ReportFailed(f"{kind}{_one_line(error)}") from error
+
     try:
         try:
             folders = run_tasks(
                 tasks, results, quiet=args.quiet, seconds=seconds, save_models=args.save_models
             )
             # The report covers every task of the new generation; times stay out of metrics.
-            results.commit(
-                lambda generation: write_report(
-                    generation, total_seconds=time.perf_counter() - started, task_seconds=seconds
-                )
-            )
+            results.commit(report)
         finally:
             with _signals(signal.SIG_IGN, signal.SIGINT, signal.SIGTERM):
                 results.close()  # a second Ctrl-C must not cut the clean-up short
@@ -229,8 +243,10 @@ def _main(argv: Sequence[str] | None) -> int:
             f"could not write results: {cause}{where}; {_kept(results)}; {advice(error)}.", 1
         )
     except Exception as error:  # one line, never a traceback (--debug shows both)
-        kind = "" if isinstance(error, ValueError) else f"{type(error).__name__}: "
         hint = "" if args.debug else " (--debug shows where)"
+        if isinstance(error, ReportFailed):
+            return fail(f"could not write the report: {error}; {_kept(results)}{hint}.", 1)
+        kind = "" if isinstance(error, ValueError) else f"{type(error).__name__}: "
         return fail(f"{kind}{_one_line(error)}; {_kept(results)}{hint}.", 1)
     for folder in folders:
         print(f"wrote {folder}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
@@ -12,12 +12,15 @@ from ._style import (
     PROBA_CMAP,
     plane_axes,
     scatter_classes,
+    styled,
+    subplots,
 )
 
 
+@styled
 def scatter_figure(X: np.ndarray, y: np.ndarray, title: str) -> Figure:
     """The data set, one colour per class."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     scatter_classes(ax, X, y)
     plane_axes(ax, title)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1), fontsize=9)
@@ -25,9 +28,10 @@ def scatter_figure(X: np.ndarray, y: np.ndarray, title: str) -> Figure:
     return fig
 
 
+@styled
 def prediction_figure(X: np.ndarray, y_true: np.ndarray, y_pred: np.ndarray, title: str) -> Figure:
     """Predicted labels as colours; misclassified points ringed in black."""
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = subplots(figsize=(6, 4))
     scatter_classes(ax, X, y_pred, label_prefix="predicted")
     wrong = y_pred != y_true
     ax.scatter(
@@ -76,9 +80,10 @@ def _decision_panel(ax, grid, proba, X, y, title):
     return mesh
 
 
+@styled
 def decision_region_figure(grid: dict, region: dict, X, y, accuracy: float) -> Figure:
     """One classifier's p(c=1|x) over the plane, its 0.5 contour and the test points."""
-    fig, ax = plt.subplots(figsize=(6.5, 4.5))
+    fig, ax = subplots(figsize=(6.5, 4.5))
     mesh = _decision_panel(
         ax,
         grid,
@@ -93,12 +98,13 @@ def decision_region_figure(grid: dict, region: dict, X, y, accuracy: float) -> F
     return fig
 
 
+@styled
 def decision_region_grid_figure(grid: dict, regions: list, X, y, accuracies: list) -> Figure:
     """All k side by side, small panels sharing one colour bar."""
     n = len(regions)
     n_cols = 4
     n_rows = int(np.ceil(n / n_cols))
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         n_rows,
         n_cols,
         figsize=(3.4 * n_cols, 2.7 * n_rows),
@@ -118,10 +124,11 @@ def decision_region_grid_figure(grid: dict, regions: list, X, y, accuracies: lis
     return fig
 
 
+@styled
 def k_sweep_figure(k_sweep: list, n_train: int, cross_validation: dict) -> Figure:
     """Test, training and cross-validated accuracy, and test RSS, against k (log scale)."""
     ks = np.array([row["k"] for row in k_sweep])
-    fig, (ax_acc, ax_rss) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (ax_acc, ax_rss) = subplots(1, 2, figsize=(10, 3.8))
     ax_acc.plot(ks, [r["accuracy"] for r in k_sweep], "o-", color=CLASS_COLORS[0], label="test")
     ax_acc.plot(ks, [r["train_accuracy"] for r in k_sweep], "s--", color="0.4", label="train")
     cv_k = np.array([row["k"] for row in cross_validation["rows"]])
@@ -158,6 +165,7 @@ def k_sweep_figure(k_sweep: list, n_train: int, cross_validation: dict) -> Figur
     return fig
 
 
+@styled
 def density_figure(grid: dict, densities: list, X, y, classes) -> Figure:
     """log p(x) and log p(x|c) per class over the plane, one row per k, one colour scale."""
     n_rows, n_cols = len(densities), 1 + len(classes)
@@ -169,7 +177,7 @@ def density_figure(grid: dict, densities: list, X, y, classes) -> Figure:
     )
     finite = finite[np.isfinite(finite)]
     vmin, vmax = np.percentile(finite, [1, 99.5])
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         n_rows,
         n_cols,
         figsize=(3.6 * n_cols, 2.8 * n_rows),
@@ -178,7 +186,7 @@ def density_figure(grid: dict, densities: list, X, y, classes) -> Figure:
         layout="constrained",
         squeeze=False,
     )
-    cmap = plt.get_cmap(DENSITY_CMAP).with_extremes(bad="#d9d9d9")
+    cmap = mpl.colormaps[DENSITY_CMAP].with_extremes(bad="#d9d9d9")
     for row, density in zip(axes, densities, strict=True):
         panels = [("log p(x)", density["log_density"], None)] + [
             (f"log p(x | c={c})", density["class_log_density"][..., i], i)
@@ -210,6 +218,7 @@ def density_figure(grid: dict, densities: list, X, y, classes) -> Figure:
     return fig
 
 
+@styled
 def task1_figures(results: dict) -> dict[str, Figure]:
     """Every Task 1 figure, by file stem."""
     data, grid, metrics = results["data"], results["grid"], results["metrics"]

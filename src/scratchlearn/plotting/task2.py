@@ -7,13 +7,13 @@ blobs' view and, when the outlier is outside it, an arrow on the panel's edge po
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
+import matplotlib as mpl
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
-from ._style import CLASS_COLORS, plane_axes, scatter_classes
+from ._style import CLASS_COLORS, plane_axes, scatter_classes, styled, subplots
 
 # Markers of falling size, so that lines on top of each other (accuracy 1.00) all show.
 ESTIMATOR_STYLE = {
@@ -84,10 +84,11 @@ def _setup_plane(ax: Axes, xlim, ylim, title: str) -> None:
     plane_axes(ax, title)
 
 
+@styled
 def data_figure(data: dict, outliers: np.ndarray, scales: list) -> Figure:
     """The training set with its outlier, one panel per scale, and the full extent last."""
     xlim, ylim = _view(data)
-    fig, axes = plt.subplots(2, 4, figsize=(12, 7.0), layout="constrained")
+    fig, axes = subplots(2, 4, figsize=(12, 7.0), layout="constrained")
     for ax, outlier, scale in zip(axes.flat, outliers, scales, strict=False):
         scatter_classes(ax, data["X_train"], data["y_train"], size=5, alpha=0.6)
         _mark_outlier(ax, outlier, xlim, ylim)
@@ -117,6 +118,7 @@ def data_figure(data: dict, outliers: np.ndarray, scales: list) -> Figure:
     return fig
 
 
+@styled
 def boundaries_figure(results: dict, estimator: str) -> Figure:
     """One estimator's boundary per scale over the test set, beside its no-outlier boundary."""
     data, metrics = results["data"], results["metrics"]
@@ -124,7 +126,7 @@ def boundaries_figure(results: dict, estimator: str) -> Figure:
     baseline = metrics["baseline_no_outlier"][estimator]
     style = ESTIMATOR_STYLE[estimator]
     xlim, ylim = _view(data)
-    fig, axes = plt.subplots(2, 4, figsize=(12, 7.4), layout="constrained")
+    fig, axes = subplots(2, 4, figsize=(12, 7.4), layout="constrained")
     panels = [(row, outlier) for row, outlier in zip(sweep, results["outliers"], strict=True)]
     panels.append((baseline | {"scale": None}, None))
     for ax, (row, outlier) in zip(axes.flat, panels, strict=False):
@@ -159,14 +161,15 @@ def boundaries_figure(results: dict, estimator: str) -> Figure:
     return fig
 
 
+@styled
 def overlay_figure(results: dict) -> Figure:
     """All scales' boundaries in one panel per estimator, coloured by scale."""
     data, metrics = results["data"], results["metrics"]
     xlim, ylim = _view(data)
     scales = [row["scale"] for row in metrics["outlier_sweep"]]
-    colors = plt.get_cmap("viridis")(np.linspace(0.0, 0.9, len(scales)))
+    colors = mpl.colormaps["viridis"](np.linspace(0.0, 0.9, len(scales)))
     estimators = [name for name in ESTIMATOR_STYLE if SWEEP_KEYS[name] in metrics]
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         1, len(estimators), figsize=(6.2 * len(estimators), 5.6), layout="constrained"
     )
     for ax, estimator in zip(axes, estimators, strict=True):
@@ -196,12 +199,11 @@ def overlay_figure(results: dict) -> Figure:
     return fig
 
 
+@styled
 def accuracy_figure(metrics: dict) -> Figure:
     """Test accuracy against scale: predicting by sign (left) and by the sheet's rint (right)."""
     sheet = metrics["sheet"]
-    fig, (ax_sign, ax_rint) = plt.subplots(
-        1, 2, figsize=(12, 4.4), sharey=True, layout="constrained"
-    )
+    fig, (ax_sign, ax_rint) = subplots(1, 2, figsize=(12, 4.4), sharey=True, layout="constrained")
     for estimator, style in ESTIMATOR_STYLE.items():
         if SWEEP_KEYS[estimator] not in metrics:
             continue
@@ -245,6 +247,7 @@ def accuracy_figure(metrics: dict) -> Figure:
     return fig
 
 
+@styled
 def rint_figure(results: dict, scales: tuple = (1, 8)) -> Figure:
     """Why rint loses points: the least-squares outputs f(x) on the test set, by class."""
     metrics = results["metrics"]
@@ -252,7 +255,7 @@ def rint_figure(results: dict, scales: tuple = (1, 8)) -> Figure:
     index = {row["scale"]: i for i, row in enumerate(sweep)}
     shown = [s for s in scales if s in index]
     y = results["data"]["y_test"]
-    fig, axes = plt.subplots(
+    fig, axes = subplots(
         1, len(shown), figsize=(6 * len(shown), 4), sharey=True, layout="constrained", squeeze=False
     )
     bins = np.linspace(-2.5, 2.5, 41)
@@ -275,13 +278,12 @@ def rint_figure(results: dict, scales: tuple = (1, 8)) -> Figure:
     return fig
 
 
+@styled
 def fit_figure(metrics: dict) -> Figure:
     """How far the outlier moves the fit: boundary angle, weights, leverage, Huber's weight and
     the outlier's logistic loss gradient. Logistic regression's weights, about five times the
     others, are left out of the weights panel (its angle says that they do not move)."""
-    fig, (ax_angle, ax_weights, ax_pull) = plt.subplots(
-        1, 3, figsize=(15, 4.4), layout="constrained"
-    )
+    fig, (ax_angle, ax_weights, ax_pull) = subplots(1, 3, figsize=(15, 4.4), layout="constrained")
     ls_sweep = metrics["outlier_sweep"]
     scales = [row["scale"] for row in ls_sweep]
     for estimator, style in ESTIMATOR_STYLE.items():
@@ -342,6 +344,7 @@ def fit_figure(metrics: dict) -> Figure:
     return fig
 
 
+@styled
 def task2_figures(results: dict) -> dict[str, Figure]:
     """Every Task 2 figure, by file stem."""
     metrics = results["metrics"]

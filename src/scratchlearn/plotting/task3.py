@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 from sklearn.metrics import ConfusionMatrixDisplay
 
-from ._style import CLASS_COLORS
+from ._style import CLASS_COLORS, styled, subplots
 
 # One fixed colour and line style per solver (Okabe–Ito palette).
 SOLVER_STYLES = {
@@ -39,6 +38,7 @@ def _solver_label(row: dict) -> str:
     return f"{row['name']} ({settings})" if settings else row["name"]
 
 
+@styled
 def optimizer_curves_figure(results: dict, x: str) -> Figure:
     """J and J − J* for every solver against iterations (``x="iteration"``) or seconds."""
     curves, f_star = results["curves"], results["f_star"]
@@ -46,7 +46,7 @@ def optimizer_curves_figure(results: dict, x: str) -> Figure:
     n_train = results["metrics"]["dataset"]["n_train"]
     batch = rows.get("sgd", {}).get("settings", {}).get("batch_size")
     sgd_steps = f"{-(-n_train // batch)} steps of {batch}" if batch else "of mini-batches"
-    fig, (ax_loss, ax_gap) = plt.subplots(1, 2, figsize=(12, 4.6))
+    fig, (ax_loss, ax_gap) = subplots(1, 2, figsize=(12, 4.6))
     for name, curve in curves.items():
         loss = np.asarray(curve["loss"])
         xs = np.arange(len(loss)) if x == "iteration" else np.asarray(curve["seconds"])
@@ -79,11 +79,12 @@ def optimizer_curves_figure(results: dict, x: str) -> Figure:
     return fig
 
 
+@styled
 def learning_rate_sweep_figure(results: dict) -> Figure:
     """GD loss curves for each learning rate, summed and averaged gradient, and a summary."""
     sweep, f_star = results["sweep"], results["f_star"]
     sheet_rate = results["metrics"]["sheet_run"]["summed"]["learning_rate"]
-    fig, axes = plt.subplots(1, 3, figsize=(16, 6))
+    fig, axes = subplots(1, 3, figsize=(16, 6))
     for ax, gradient in zip(axes[:2], ("summed", "averaged"), strict=True):
         runs = sorted(
             (run for run in sweep if run["gradient"] == gradient),
@@ -150,10 +151,11 @@ def learning_rate_sweep_figure(results: dict) -> Figure:
     return fig
 
 
+@styled
 def confusion_figure(results: dict) -> Figure:
     """Confusion matrix of the best solver on the test set."""
     best = results["best"]
-    fig, ax = plt.subplots(figsize=(6.2, 5.4))
+    fig, ax = subplots(figsize=(6.2, 5.4))
     ConfusionMatrixDisplay(best["confusion"], display_labels=best["classes"]).plot(
         ax=ax, cmap="Blues", colorbar=False, values_format="d"
     )
@@ -165,12 +167,13 @@ def confusion_figure(results: dict) -> Figure:
     return fig
 
 
+@styled
 def weight_templates_figure(results: dict) -> Figure:
     """Each class's weights θ_c as an 8×8 image, one colour scale centred at 0."""
     best = results["best"]
     coef, classes = best["coef"], best["classes"]
     limit = float(np.max(np.abs(coef)))
-    fig, axes = plt.subplots(2, 5, figsize=(11, 5), layout="constrained")
+    fig, axes = subplots(2, 5, figsize=(11, 5), layout="constrained")
     for ax, row, label in zip(axes.flat, coef, classes, strict=True):
         image = ax.imshow(row.reshape(8, 8), cmap="RdBu_r", vmin=-limit, vmax=limit)
         ax.set_title(f"class {label}")
@@ -189,6 +192,7 @@ def weight_templates_figure(results: dict) -> Figure:
     return fig
 
 
+@styled
 def misclassified_figure(results: dict, max_images: int = 24) -> Figure:
     """Misclassified test digits, with their true and predicted labels."""
     best, data = results["best"], results["data"]
@@ -196,9 +200,7 @@ def misclassified_figure(results: dict, max_images: int = 24) -> Figure:
     shown = wrong[:max_images]
     n_cols = 8
     n_rows = max(1, int(np.ceil(len(shown) / n_cols)))
-    fig, axes = plt.subplots(
-        n_rows, n_cols, figsize=(1.5 * n_cols, 1.8 * n_rows + 0.6), squeeze=False
-    )
+    fig, axes = subplots(n_rows, n_cols, figsize=(1.5 * n_cols, 1.8 * n_rows + 0.6), squeeze=False)
     for ax in axes.flat:
         ax.axis("off")
     for ax, index in zip(axes.flat, shown, strict=False):
@@ -212,6 +214,7 @@ def misclassified_figure(results: dict, max_images: int = 24) -> Figure:
     return fig
 
 
+@styled
 def task3_figures(results: dict) -> dict[str, Figure]:
     """Every Task 3 figure, by file stem."""
     return {

@@ -5,6 +5,10 @@ it can be rebuilt from a results folder at any time. Each task contributes a sec
 its own module (:mod:`.task1`, :mod:`.task2`, :mod:`.task3`); a task's section appears only
 when its ``metrics.json`` exists. Every number in the generated prose is a
 :class:`~._model.Quote` of a metric, so tests can check it against ``metrics.json``.
+
+The report is built strictly: a section that cannot be built (a bug in report code, or a
+``metrics.json`` it does not understand) raises :class:`ReportError` and no page is written,
+so a defect fails the run instead of shipping a page with a note in place of a section.
 """
 
 from __future__ import annotations
@@ -51,6 +55,18 @@ TITLE = "Exercise Sheet 2: Binary Classification, reproduced and corrected"
 _NOT_IN_GALLERY = re.compile(r"decision_regions_k\d+$")
 
 
+class ReportError(Exception):
+    """A task's section could not be built; raised from the error that stopped it."""
+
+    def __init__(self, task: str, error: BaseException):
+        self.task = task
+        # Results carried over from an older scratchlearn are the likely cause outside tests.
+        super().__init__(
+            f"the {task} section failed: {type(error).__name__}: {error} (if its results "
+            f"come from an older scratchlearn, rerun it: scratchlearn run {task})"
+        )
+
+
 def task_folders(out_dir: Path) -> dict[str, Path]:
     """Tasks with a ``metrics.json`` in ``out_dir``: known ones in the sheet's order first."""
     found = {p.parent.name: p.parent for p in sorted(out_dir.glob("*/metrics.json"))}
@@ -65,13 +81,12 @@ def build_document(
     *,
     total_seconds: float | None = None,
     task_seconds: Mapping[str, float] | None = None,
-    strict: bool = False,
 ) -> Document:
     """The report's content, from the results in ``out_dir``.
 
     ``total_seconds`` and ``task_seconds`` are measured by the caller: timings vary from run
-    to run, so they are not part of ``metrics.json``. With ``strict`` a section that cannot be
-    built raises; otherwise it is replaced by a note, so a report is always written.
+    to run, so they are not part of ``metrics.json``. Raises :class:`ReportError` when a
+    task's section cannot be built.
     """
     out_dir = Path(out_dir)
     run_info: dict[str, Any] = {}
@@ -86,13 +101,11 @@ def build_document(
     for name, folder in task_folders(out_dir).items():
         try:
             metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-        except ValueError:  # e.g. a stale, truncated file from an older run
-            if strict:
-                raise
-            metrics = None
+        except ValueError as error:  # e.g. a truncated file
+            raise ReportError(name, error) from error
         if isinstance(metrics, dict):
             all_metrics[name] = metrics
-        reports.append(_task_report(out_dir, name, metrics, run, strict))
+        reports.append(_task_report(out_dir, name, metrics, run))
 
     sections = [report.section for report in reports]
     defect_lists = [
@@ -122,23 +135,19 @@ def build_document(
     return Document(TITLE, intro, sections)
 
 
-def _task_report(
-    out_dir: Path, name: str, metrics: dict | None, run: Metrics, strict: bool
-) -> TaskReport:
+def _task_report(out_dir: Path, name: str, metrics: Any, run: Metrics) -> TaskReport:
     builder = SECTIONS.get(name)
-    try:
-        if builder is None:
-            raise LookupError(f"no report section for {name!r}")
-        if not isinstance(metrics, dict):
-            raise ValueError("it is not a JSON object")
-        report = builder(out_dir, metrics, run)
-    except (LookupError, TypeError, ValueError, ZeroDivisionError) as error:
-        if strict:
-            raise
-        # Results the section code does not understand: show them, say why, go on.
-        note = Prose([f"This section could not be built from {name}/metrics.json ({error})."])
+    if builder is None:  # a task without a section of its own (a plug-in): its figures only
         title = f"Task {name[4:]}" if name.startswith("task") else name
-        report = TaskReport(name, Section(name, title, [note]))
+        report = TaskReport(name, Section(name, title, []))
+    else:
+        # Every error, not a chosen few: each is a defect to fix, not a page to ship.
+        try:
+            if not isinstance(metrics, dict):
+                raise TypeError(f"{name}/metrics.json is not a JSON object")
+            report = builder(out_dir, metrics, run)
+        except Exception as error:
+            raise ReportError(name, error) from error
     _add_gallery(out_dir, name, report.section)
     return report
 
@@ -317,20 +326,18 @@ def write_report(
     *,
     total_seconds: float | None = None,
     task_seconds: Mapping[str, float] | None = None,
-    strict: bool = False,
 ) -> Path:
     """Write ``report.html`` and ``report.md`` into ``out_dir``; return the HTML path.
 
     Both record the SHA-256 of each ``metrics.json`` they describe (``<meta
     name="scratchlearn-metrics-TASK" content="sha256:...">`` in the HTML, a comment at the end
     of the Markdown), so a reader can check that the report matches the files beside it.
+    Raises :class:`ReportError`, writing nothing, when a task's section cannot be built.
     """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     digests = metrics_digests(out_dir)
-    document = build_document(
-        out_dir, total_seconds=total_seconds, task_seconds=task_seconds, strict=strict
-    )
+    document = build_document(out_dir, total_seconds=total_seconds, task_seconds=task_seconds)
     if metrics_digests(out_dir) != digests:  # the record must be of the files read
         raise ValueError(f"metrics.json files in {out_dir} changed while the report was built")
     from .. import __version__
@@ -357,6 +364,7 @@ def write_report(
 __all__ = [
     "METRICS_META",
     "SECTIONS",
+    "ReportError",
     "build_document",
     "library_versions",
     "metrics_digests",
