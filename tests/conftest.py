@@ -90,3 +90,46 @@ def dask_client():
         distributed.Client(cluster) as client,
     ):
         yield client
+
+
+def _check_schema(value: Any, annotation: Any, path: str = "") -> None:
+    """Assert that ``value`` has exactly the keys of the TypedDict ``annotation``, recursively
+    (through lists, ``X | None`` and nested TypedDicts; ``dict[str, ...]`` is an open map)."""
+    import numbers
+    import types
+    import typing
+
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if typing.is_typeddict(annotation):
+        assert isinstance(value, dict), f"{path or '/'}: {type(value).__name__}, not a dict"
+        hints = typing.get_type_hints(annotation)
+        assert set(value) - set(hints) == set(), f"{path or '/'}: undocumented keys"
+        assert set(hints) - set(value) == set(), f"{path or '/'}: missing keys"
+        for key, hint in hints.items():
+            _check_schema(value[key], hint, f"{path}/{key}")
+    elif origin in (typing.Union, types.UnionType):
+        if value is None:
+            assert type(None) in args, f"{path}: None"
+            return
+        (hint,) = [arg for arg in args if arg is not type(None)]
+        _check_schema(value, hint, path)
+    elif origin is list:
+        assert isinstance(value, list), f"{path}: {type(value).__name__}, not a list"
+        for i, item in enumerate(value):
+            _check_schema(item, args[0], f"{path}/{i}")
+    elif origin is dict:
+        assert isinstance(value, dict), f"{path}: {type(value).__name__}, not a dict"
+    elif annotation is bool:
+        assert isinstance(value, bool), f"{path}: {value!r} is not a bool"
+    elif annotation is int:
+        assert isinstance(value, numbers.Integral) and not isinstance(value, bool), path
+    elif annotation is float:
+        assert isinstance(value, numbers.Real) and not isinstance(value, bool), path
+    elif annotation is str:
+        assert isinstance(value, str), path
+
+
+@pytest.fixture(scope="session")
+def check_schema():
+    """``check_schema(value, TypedDict)``: the documented keys, all of them and no others."""
+    return _check_schema

@@ -7,6 +7,7 @@ from sklearn.neighbors import KNeighborsClassifier as SklearnKNN
 
 from scratchlearn._output import metrics_json
 from scratchlearn.experiments import task1
+from scratchlearn.experiments._schema import Task1Metrics, Task1Results, prediction_figure_stem
 
 SHEET_ACCURACY = [.94, .96, .94, .95, .99, .97, .97, .95, .94, .80]  # fmt: skip
 SHEET_RSS = [6, 4, 6, 5, 1, 3, 3, 5, 6, 20]
@@ -33,10 +34,12 @@ def test_k_equal_to_n_train_is_the_majority_class(results):
     assert results["decision_regions"][-1]["proba"] == pytest.approx(447 / 900)
 
 
-def test_k5_reports_match_sklearn_and_the_sheet(results):
+def test_chosen_k_reports_match_sklearn_and_the_sheet(results, task1_config):
     metrics = results["metrics"]
-    assert metrics["k5"]["accuracy"] == pytest.approx(0.97)
-    assert metrics["k5"]["predictions_equal_sklearn"] is True
+    assert metrics["chosen_k"]["k"] == task1_config.n_neighbors
+    assert metrics["chosen_k"]["accuracy"] == pytest.approx(0.97)
+    assert metrics["chosen_k"]["predictions_equal_sklearn"] is True
+    assert metrics["chosen_k"]["predict_proba"]["shape"] == [100, 2]
     assert metrics["classification_report"] == metrics["classification_report_sklearn"]
     report = metrics["classification_report"]
     assert report["0"]["precision"] == pytest.approx(0.96, abs=0.005)
@@ -77,3 +80,48 @@ def test_cross_validation_matches_sklearn_and_picks_the_best_mean(results):
     assert cv["best_k_cv_accuracy"] == pytest.approx(max(means))
     test_accuracy = {row["k"]: row["accuracy"] for row in results["metrics"]["k_sweep"]}
     assert cv["best_k_test_accuracy"] == test_accuracy[cv["best_k"]]
+
+
+def test_results_follow_the_documented_schema(results, check_schema):
+    assert set(results) == set(Task1Results.__annotations__)
+    check_schema(results["metrics"], Task1Metrics)
+
+
+def test_prediction_figure_follows_the_chosen_k():
+    assert prediction_figure_stem(5) == "predictions_k5"
+    assert prediction_figure_stem(7) == "predictions_k7"
+
+
+def test_derived_facts_match_a_recomputation_from_the_sweeps(results):
+    metrics = results["metrics"]
+    summary, n_train = metrics["summary"], metrics["dataset"]["n_train"]
+    inner = [row for row in metrics["k_sweep"] if row["k"] < n_train]
+    best = inner[int(np.argmax([row["accuracy"] for row in inner]))]  # ties: the smallest k
+    assert summary["best_test"] == {"k": best["k"], "accuracy": best["accuracy"]}
+
+    # Smooth from k: walk down from the largest k below N_train while there are ≤ 2 regions.
+    stats = [row for row in metrics["decision_region_stats"] if row["k"] < n_train]
+    smooth = None
+    for row in reversed(stats):
+        if row["n_regions"] > 2:
+            break
+        smooth = row
+    expected = None if smooth is None else {"k": smooth["k"], "n_regions": smooth["n_regions"]}
+    assert summary["smooth_from"] == expected
+    assert expected is not None and expected["n_regions"] <= 2
+
+    density = metrics["density"]
+    i = int(np.argmax([row["mean_log_density_test"] for row in density]))
+    assert summary["density_best_test"] == {
+        "k": density[i]["k"],
+        "mean_log_density_test": density[i]["mean_log_density_test"],
+    }
+    loo = [row["bayes_accuracy_train_loo"] for row in density]
+    assert summary["density_loo_accuracy_rises"] is bool(loo[-1] > loo[0])
+
+    checks = metrics["density_checks"]
+    errors = [c["mixture_identity_max_abs_log_error_grid"] for c in checks]
+    j = int(np.argmax(errors))
+    assert summary["density_worst_check"] == {"k": checks[j]["k"], "max_abs_log_error": errors[j]}
+    finite = [c["log_density_finite_grid"] and c["log_density_finite_train_loo"] for c in checks]
+    assert summary["density_all_finite"] is all(finite)

@@ -9,6 +9,7 @@ from sklearn.model_selection import train_test_split
 from scratchlearn._output import metrics_json
 from scratchlearn.datasets import make_blobs_with_outlier
 from scratchlearn.experiments import task2
+from scratchlearn.experiments._schema import Task2Metrics, Task2Results
 from scratchlearn.plotting.task2 import task2_figures
 
 SCALES = [1, 2, 4, 8, 16, 32, 64]
@@ -227,3 +228,30 @@ def test_figures_keep_the_blobs_readable(results):
     finally:
         for figure in figures.values():
             plt.close(figure)
+
+
+def test_results_follow_the_documented_schema(results, check_schema):
+    assert set(results) == set(Task2Results.__annotations__)
+    check_schema(results["metrics"], Task2Metrics)
+
+
+def test_derived_facts_match_a_recomputation_from_the_sweeps(results):
+    metrics = results["metrics"]
+    summary, ls = metrics["summary"], metrics["outlier_sweep"]
+    accuracy = np.array([row["accuracy"] for row in ls])
+    scales = np.array([row["scale"] for row in ls])
+    worst = int(np.lexsort((-scales, accuracy))[0])  # lowest accuracy, ties: the largest s
+    assert summary["least_squares_worst"] == {
+        "index": worst, "scale": ls[worst]["scale"], "accuracy": ls[worst]["accuracy"]
+    }  # fmt: skip
+    printed = [i for i, s in enumerate(scales) if s in metrics["sheet"]["scales"]]
+    assert summary["last_sheet_scale"] == printed[-1]
+    assert ls[summary["last_sheet_scale"]]["scale"] == max(metrics["sheet"]["scales"])
+
+    lr = metrics["outlier_sweep_logistic"]
+    lr_accuracy = [row["accuracy"] for row in lr]
+    low = int(np.argmin(lr_accuracy))  # ties: the smallest s
+    assert summary["logistic_lowest"] == {
+        "index": low, "scale": lr[low]["scale"], "accuracy": lr_accuracy[low]
+    }  # fmt: skip
+    assert summary["logistic_accuracy_constant"] is (len(set(lr_accuracy)) == 1)

@@ -9,6 +9,7 @@ import pytest
 
 from scratchlearn._output import metrics_json, write_task_outputs
 from scratchlearn.experiments import TASKS, task3
+from scratchlearn.experiments._schema import Task3Metrics, Task3Results
 from scratchlearn.plotting import FIGURES, task3_figures
 
 SMALL = task3.Config(
@@ -110,3 +111,38 @@ def test_figures_and_outputs_are_written(results, tmp_path):
     assert len(list(folder.glob("*.png"))) == 6
     assert "lbfgs" in (folder / "optimizers.txt").read_text()
     assert not plt.get_fignums()  # every figure was closed
+
+
+def test_results_follow_the_documented_schema(results, check_schema):
+    assert set(results) == set(Task3Results.__annotations__)
+    check_schema(results["metrics"], Task3Metrics)
+
+
+def test_derived_facts_match_a_recomputation_from_the_sweeps(results):
+    metrics = results["metrics"]
+    summary, rows = metrics["summary"], metrics["optimizers"]
+    gaps = [row["gap_to_minimum"] for row in rows]
+    assert summary["optimizers_by_gap"] == [int(i) for i in np.argsort(gaps, kind="stable")]
+    accuracy = [row["test_accuracy"] for row in rows]
+    assert summary["lowest_test_accuracy"] == int(np.argmin(accuracy))
+    assert summary["highest_test_accuracy"] == int(np.argmax(accuracy))
+    assert summary["test_accuracy_spread"] == pytest.approx(max(accuracy) - min(accuracy))
+    best = rows[int(np.argmin([row["train_loss"] for row in rows]))]
+    assert metrics["best_optimizer"]["name"] == best["name"]
+
+    runs = metrics["learning_rate_sweep"]["runs"]
+    for gradient in ("summed", "averaged"):
+        mine = sorted(
+            (run["learning_rate"], i) for i, run in enumerate(runs) if run["gradient"] == gradient
+        )
+        expected, seen = [], set()
+        for _, i in mine:
+            if runs[i]["verdict"] not in seen:
+                seen.add(runs[i]["verdict"])
+                expected.append({"verdict": runs[i]["verdict"], "index": i})
+        assert metrics["learning_rate_sweep"]["first_verdicts"][gradient] == expected
+        good = [i for _, i in mine if runs[i]["verdict"] == "good"]
+        if good:
+            assert summary["good_rate"][gradient] == good[0]
+        else:
+            assert gradient not in summary["good_rate"]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import ndimage
@@ -15,6 +17,19 @@ from tqdm.auto import tqdm
 from ..datasets import load_moons_split
 from ..neighbors import KNeighborsClassifier, KNeighborsDensity
 from ._config import config_metrics
+from ._schema import (
+    ChosenK,
+    CrossValidation,
+    CrossValidationRow,
+    DensityCheck,
+    DensityRow,
+    KEqualsNTrain,
+    KSweepRow,
+    RegionStats,
+    Task1Metrics,
+    Task1Results,
+    Task1Summary,
+)
 
 
 @dataclass(frozen=True)
@@ -47,7 +62,7 @@ def rss(y_true: np.ndarray, y_pred: np.ndarray) -> float:
     return float(np.sum((np.asarray(y_true, float) - np.asarray(y_pred, float)) ** 2))
 
 
-def run(config: Config = Config()) -> dict:
+def run(config: Config = Config()) -> Task1Results:
     """Run Task 1 and return its results (metrics, and arrays for the figures)."""
     X_train, X_test, y_train, y_test = load_moons_split(
         config.n_samples, config.noise, config.random_state, config.train_fraction
@@ -60,86 +75,23 @@ def run(config: Config = Config()) -> dict:
         desc="task1",
         disable=not config.show_progress,
     )
-
-    # k = 5: ours beside scikit-learn's.
-    ours = KNeighborsClassifier(n_neighbors=config.n_neighbors).fit(X_train, y_train)
-    reference = SklearnKNeighborsClassifier(n_neighbors=config.n_neighbors).fit(X_train, y_train)
-    y_pred, y_pred_sklearn = ours.predict(X_test), reference.predict(X_test)
-    proba, proba_sklearn = ours.predict_proba(X_test), reference.predict_proba(X_test)
+    chosen = chosen_k(config.n_neighbors, X_train, y_train, X_test, y_test)
     progress.update()
-
-    # The k sweep, with each classifier's own p(c=1|x) over the plane.
-    k_sweep, regions = [], []
-    for k in sweep_k:
-        model = KNeighborsClassifier(n_neighbors=k).fit(X_train, y_train)
-        y_hat = model.predict(X_test)
-        k_sweep.append(
-            {
-                "k": k,
-                "accuracy": accuracy_score(y_test, y_hat),
-                "rss": rss(y_test, y_hat),
-                "train_accuracy": model.score(X_train, y_train),
-            }
-        )
-        regions.append({"k": k, "proba": model.predict_proba(grid)[:, 1].reshape(xx.shape)})
-        progress.update()
-
-    # Picking k by test accuracy tunes on the test set; cross-validation on the training set
-    # is the honest choice (and shows the estimator works inside GridSearchCV).
-    search = GridSearchCV(
-        KNeighborsClassifier(),
-        {"n_neighbors": list(config.k_values)},
-        cv=StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.random_state),
-    ).fit(X_train, y_train)
-    cv_rows = [
-        {"k": k, "mean_accuracy": float(mean), "std_accuracy": float(std)}
-        for k, mean, std in zip(
-            config.k_values,
-            search.cv_results_["mean_test_score"],
-            search.cv_results_["std_test_score"],
-            strict=True,
-        )
-    ]
-    best_k = int(search.best_params_["n_neighbors"])
-    cross_validation = {
-        "folds": config.cv_folds,
-        "rows": cv_rows,
-        "best_k": best_k,
-        "best_k_cv_accuracy": float(search.best_score_),
-        "best_k_test_accuracy": next(row["accuracy"] for row in k_sweep if row["k"] == best_k),
-    }
+    k_sweep_rows, regions = sweep(
+        sweep_k, X_train, y_train, X_test, y_test, grid, xx.shape, progress.update
+    )
+    cv = cross_validate(config, X_train, y_train, k_sweep_rows)
     progress.update()
-
-    # Densities, on the plane and leave-one-out on the training set.
-    densities, density_metrics, density_checks, density_models = [], [], [], {}
-    for k in config.density_k_values:
-        estimator = KNeighborsDensity(n_neighbors=k).fit(X_train, y_train)
-        density_models[f"density_k{k}"] = estimator
-        densities.append(
-            {
-                "k": k,
-                "log_density": estimator.score_samples(grid).reshape(xx.shape),
-                "class_log_density": estimator.class_log_density(grid).reshape(*xx.shape, -1),
-            }
-        )
-        loo_labels = estimator.classes_[np.argmax(estimator.predict_proba(), axis=1)]
-        density_metrics.append(
-            {
-                "k": k,
-                "mean_log_density_train_loo": float(np.mean(estimator.score_samples())),
-                "mean_log_density_test": float(np.mean(estimator.score_samples(X_test))),
-                "bayes_accuracy_train_loo": accuracy_score(y_train, loo_labels),
-            }
-        )
-        density_checks.append(_density_check(estimator, densities[-1]))
-        progress.update()
+    density_rows, density_checks, densities, density_models = density_estimates(
+        config.density_k_values, X_train, y_train, X_test, grid, xx.shape, progress.update
+    )
     progress.close()
+    region_stats = [_region_stats(region["k"], region["proba"]) for region in regions]
 
     labels, counts = np.unique(y_train, return_counts=True)
-    majority = labels[np.argmax(counts)]
-    # k = N_train: the vote is the same everywhere, so is the predicted class.
-    grid_prediction = np.where(regions[-1]["proba"] > 0.5, labels[1], labels[0])
-    metrics = {
+    y_pred, y_pred_sklearn = chosen.pop("y_pred"), chosen.pop("y_pred_sklearn")
+    model = chosen.pop("model")
+    metrics: Task1Metrics = {
         "config": config_metrics(config),
         "dataset": {
             "n_train": n_train,
@@ -147,40 +99,20 @@ def run(config: Config = Config()) -> dict:
             "train_class_counts": {str(c): int(n) for c, n in zip(labels, counts, strict=True)},
             "test_class_counts": {str(c): int(np.sum(y_test == c)) for c in np.unique(y_test)},
         },
-        "k5": {
-            "n_neighbors": config.n_neighbors,
-            "accuracy": accuracy_score(y_test, y_pred),
-            "accuracy_sklearn": accuracy_score(y_test, y_pred_sklearn),
-            "predictions_equal_sklearn": bool(np.array_equal(y_pred, y_pred_sklearn)),
-            "n_errors": int(np.sum(y_pred != y_test)),
-        },
+        "chosen_k": chosen["metrics"],
         "classification_report": classification_report(y_test, y_pred, output_dict=True),
         "classification_report_sklearn": classification_report(
             y_test, y_pred_sklearn, output_dict=True
         ),
-        "k_sweep": k_sweep,
-        "cross_validation": cross_validation,
-        "k_equals_n_train": {
-            "k": n_train,
-            "majority_class": int(majority),
-            "predicts_only_majority_on_grid": bool(np.all(grid_prediction == majority)),
-            "test_accuracy": k_sweep[-1]["accuracy"],
-            "train_accuracy": k_sweep[-1]["train_accuracy"],
-            "test_majority_fraction": float(np.mean(y_test == majority)),
-        },
+        "k_sweep": k_sweep_rows,
+        "cross_validation": cv,
+        "k_equals_n_train": k_equals_n_train(y_train, y_test, k_sweep_rows[-1], regions[-1]),
         "class_priors": {str(c): float(n / n_train) for c, n in zip(labels, counts, strict=True)},
-        "density": density_metrics,
+        "density": density_rows,
         # Evidence for the report: how the regions change with k, and the sheet's bugs fixed.
-        "decision_region_stats": [
-            _region_stats(region["k"], region["proba"]) for region in regions
-        ],
-        "predict_proba_k5": {
-            "shape": list(proba.shape),
-            "classes": [int(c) for c in ours.classes_],
-            "max_abs_diff_sklearn": float(np.max(np.abs(proba - proba_sklearn))),
-            "max_row_sum_error": float(np.max(np.abs(proba.sum(axis=1) - 1))),
-        },
+        "decision_region_stats": region_stats,
         "density_checks": density_checks,
+        "summary": summarize(n_train, k_sweep_rows, region_stats, density_rows, density_checks),
     }
     return {
         "metrics": metrics,
@@ -190,7 +122,7 @@ def run(config: Config = Config()) -> dict:
         "decision_regions": regions,
         "densities": densities,
         # The fitted models the metrics describe (saved by ``scratchlearn run --save-models``).
-        "models": {"knn_classifier": ours, **density_models},
+        "models": {"knn_classifier": model, **density_models},
         "texts": {
             "classification_report.txt": side_by_side(
                 f"scratchlearn KNeighborsClassifier, k = {config.n_neighbors}",
@@ -202,7 +134,191 @@ def run(config: Config = Config()) -> dict:
     }
 
 
-def _region_stats(k: int, proba: np.ndarray) -> dict:
+def chosen_k(
+    k: int, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray
+) -> dict[str, Any]:
+    """Ours beside scikit-learn's at ``k``: ``metrics`` (:class:`ChosenK`), both predictions
+    (``y_pred``, ``y_pred_sklearn``) and our fitted ``model``."""
+    ours = KNeighborsClassifier(n_neighbors=k).fit(X_train, y_train)
+    reference = SklearnKNeighborsClassifier(n_neighbors=k).fit(X_train, y_train)
+    y_pred, y_pred_sklearn = ours.predict(X_test), reference.predict(X_test)
+    proba, proba_sklearn = ours.predict_proba(X_test), reference.predict_proba(X_test)
+    metrics: ChosenK = {
+        "k": k,
+        "accuracy": accuracy_score(y_test, y_pred),
+        "accuracy_sklearn": accuracy_score(y_test, y_pred_sklearn),
+        "predictions_equal_sklearn": bool(np.array_equal(y_pred, y_pred_sklearn)),
+        "n_errors": int(np.sum(y_pred != y_test)),
+        "predict_proba": {
+            "shape": list(proba.shape),
+            "classes": [int(c) for c in ours.classes_],
+            "max_abs_diff_sklearn": float(np.max(np.abs(proba - proba_sklearn))),
+            "max_row_sum_error": float(np.max(np.abs(proba.sum(axis=1) - 1))),
+        },
+    }
+    return {"metrics": metrics, "y_pred": y_pred, "y_pred_sklearn": y_pred_sklearn, "model": ours}
+
+
+def sweep(
+    k_values: list[int],
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    grid: np.ndarray,
+    shape: tuple[int, ...],
+    tick: Callable[[], object] = lambda: None,
+) -> tuple[list[KSweepRow], list[dict[str, Any]]]:
+    """The k sweep: a metrics row per k, and each classifier's p(c=1|x) over the plane."""
+    rows: list[KSweepRow] = []
+    regions = []
+    for k in k_values:
+        model = KNeighborsClassifier(n_neighbors=k).fit(X_train, y_train)
+        y_hat = model.predict(X_test)
+        rows.append(
+            {
+                "k": k,
+                "accuracy": accuracy_score(y_test, y_hat),
+                "rss": rss(y_test, y_hat),
+                "train_accuracy": model.score(X_train, y_train),
+            }
+        )
+        regions.append({"k": k, "proba": model.predict_proba(grid)[:, 1].reshape(shape)})
+        tick()
+    return rows, regions
+
+
+def cross_validate(
+    config: Config, X_train: np.ndarray, y_train: np.ndarray, k_sweep: list[KSweepRow]
+) -> CrossValidation:
+    """Choose k by cross-validation on the training set (picking k by test accuracy tunes on
+    the test set); also shows that the estimator works inside GridSearchCV."""
+    search = GridSearchCV(
+        KNeighborsClassifier(),
+        {"n_neighbors": list(config.k_values)},
+        cv=StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.random_state),
+    ).fit(X_train, y_train)
+    rows: list[CrossValidationRow] = [
+        {"k": k, "mean_accuracy": float(mean), "std_accuracy": float(std)}
+        for k, mean, std in zip(
+            config.k_values,
+            search.cv_results_["mean_test_score"],
+            search.cv_results_["std_test_score"],
+            strict=True,
+        )
+    ]
+    best_k = int(search.best_params_["n_neighbors"])
+    return {
+        "folds": config.cv_folds,
+        "rows": rows,
+        "best_k": best_k,
+        "best_k_cv_accuracy": float(search.best_score_),
+        "best_k_test_accuracy": next(row["accuracy"] for row in k_sweep if row["k"] == best_k),
+    }
+
+
+def density_estimates(
+    k_values: tuple[int, ...],
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    grid: np.ndarray,
+    shape: tuple[int, ...],
+    tick: Callable[[], object] = lambda: None,
+) -> tuple[list[DensityRow], list[DensityCheck], list[dict[str, Any]], dict[str, Any]]:
+    """Densities for each k: metrics rows, checks, the grids for the figures, the models."""
+    rows: list[DensityRow] = []
+    checks: list[DensityCheck] = []
+    densities: list[dict[str, Any]] = []
+    models: dict[str, Any] = {}
+    for k in k_values:
+        estimator = KNeighborsDensity(n_neighbors=k).fit(X_train, y_train)
+        models[f"density_k{k}"] = estimator
+        densities.append(
+            {
+                "k": k,
+                "log_density": estimator.score_samples(grid).reshape(shape),
+                "class_log_density": estimator.class_log_density(grid).reshape(*shape, -1),
+            }
+        )
+        loo_labels = estimator.classes_[np.argmax(estimator.predict_proba(), axis=1)]
+        rows.append(
+            {
+                "k": k,
+                "mean_log_density_train_loo": float(np.mean(estimator.score_samples())),
+                "mean_log_density_test": float(np.mean(estimator.score_samples(X_test))),
+                "bayes_accuracy_train_loo": accuracy_score(y_train, loo_labels),
+            }
+        )
+        checks.append(_density_check(estimator, densities[-1]))
+        tick()
+    return rows, checks, densities, models
+
+
+def k_equals_n_train(
+    y_train: np.ndarray, y_test: np.ndarray, last_row: KSweepRow, last_region: dict[str, Any]
+) -> KEqualsNTrain:
+    """The sheet's question: what the classifier does with k = N_train."""
+    labels, counts = np.unique(y_train, return_counts=True)
+    majority = labels[np.argmax(counts)]
+    # k = N_train: the vote is the same everywhere, so is the predicted class.
+    grid_prediction = np.where(last_region["proba"] > 0.5, labels[1], labels[0])
+    return {
+        "k": last_row["k"],
+        "majority_class": int(majority),
+        "predicts_only_majority_on_grid": bool(np.all(grid_prediction == majority)),
+        "test_accuracy": last_row["accuracy"],
+        "train_accuracy": last_row["train_accuracy"],
+        "test_majority_fraction": float(np.mean(y_test == majority)),
+    }
+
+
+def summarize(
+    n_train: int,
+    k_sweep: list[KSweepRow],
+    region_stats: list[RegionStats],
+    density: list[DensityRow],
+    density_checks: list[DensityCheck],
+) -> Task1Summary:
+    """The derived facts the report states, computed once."""
+    inner = [row for row in k_sweep if row["k"] < n_train]
+    best = max(inner, key=lambda row: (row["accuracy"], -row["k"]))
+    inner_stats = [row for row in region_stats if row["k"] < n_train]
+    # The smallest k from which every larger k (below N_train) has one region per class.
+    smooth = next(
+        (
+            row
+            for j, row in enumerate(inner_stats)
+            if all(later["n_regions"] <= 2 for later in inner_stats[j:])
+        ),
+        None,
+    )
+    best_density = max(density, key=lambda row: row["mean_log_density_test"])
+    worst = max(density_checks, key=lambda c: c["mixture_identity_max_abs_log_error_grid"])
+    return {
+        "best_test": {"k": best["k"], "accuracy": best["accuracy"]},
+        "smooth_from": (
+            None if smooth is None else {"k": smooth["k"], "n_regions": smooth["n_regions"]}
+        ),
+        "density_best_test": {
+            "k": best_density["k"],
+            "mean_log_density_test": best_density["mean_log_density_test"],
+        },
+        "density_loo_accuracy_rises": bool(
+            density[-1]["bayes_accuracy_train_loo"] > density[0]["bayes_accuracy_train_loo"]
+        ),
+        "density_all_finite": all(
+            c["log_density_finite_grid"] and c["log_density_finite_train_loo"]
+            for c in density_checks
+        ),
+        "density_worst_check": {
+            "k": worst["k"],
+            "max_abs_log_error": worst["mixture_identity_max_abs_log_error_grid"],
+        },
+    }
+
+
+def _region_stats(k: int, proba: np.ndarray) -> RegionStats:
     """How much of the plane each k gives to class 1, and in how many separate pieces."""
     class1 = proba > 0.5
     pieces = sum(ndimage.label(mask)[1] for mask in (class1, ~class1))
@@ -214,7 +330,7 @@ def _region_stats(k: int, proba: np.ndarray) -> dict:
     }
 
 
-def _density_check(estimator: KNeighborsDensity, density: dict) -> dict:
+def _density_check(estimator: KNeighborsDensity, density: dict) -> DensityCheck:
     """Finiteness of log p(x), and Σ_c p(x|c)p(c) = p(x) over the grid (leave-one-out training
     points use N − 1 and N_c − 1, so the identity is exact off the training set only)."""
     grid_mixture = logsumexp(density["class_log_density"] + np.log(estimator.class_prior_), axis=-1)

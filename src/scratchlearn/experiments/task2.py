@@ -37,6 +37,7 @@ Metrics per scale (``outlier_sweep`` for least squares, ``outlier_sweep_huber`` 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from tqdm.auto import tqdm
@@ -44,6 +45,14 @@ from tqdm.auto import tqdm
 from ..datasets import make_blobs_with_outlier
 from ..linear_model import HuberClassifier, LeastSquaresClassifier, SoftmaxRegression
 from ._config import config_metrics
+from ._schema import (
+    Baselines,
+    LeastSquaresRow,
+    LogisticRow,
+    Task2Metrics,
+    Task2Results,
+    Task2Summary,
+)
 
 #: The sheet's printed results for s = 1, 2, 4, 8 (its rint rule).
 SHEET_SCALES = (1, 2, 4, 8)
@@ -133,73 +142,126 @@ def _evaluate(
     return row, decision
 
 
-def run(config: Config = Config()) -> dict:
+def make_models(config: Config, n_samples: int) -> dict[str, Any]:
+    """The three estimators, unfitted; logistic regression's penalty depends on N."""
+    return {
+        "least_squares": LeastSquaresClassifier(alpha=config.alpha),
+        "huber": HuberClassifier(epsilon=config.huber_epsilon, alpha=config.alpha),
+        "logistic": SoftmaxRegression(
+            solver="lbfgs",
+            alpha=1.0 / (config.logistic_C * n_samples),
+            tol=config.logistic_tol,
+            max_iter=config.logistic_max_iter,
+        ),
+    }
+
+
+def _logistic_extra(model) -> dict:
+    return {"alpha": float(model.alpha), "n_iter": int(model.n_iter_)}
+
+
+def baseline(
+    config: Config, X: np.ndarray, y: np.ndarray, X_test: np.ndarray, y_test: np.ndarray
+) -> tuple[Baselines, dict[str, np.ndarray]]:
+    """Every estimator without the outlier: its metrics, and its normal (w1, w2), which every
+    scale's rotation is measured from."""
+    rows, references = {}, {}
+    for name, model in make_models(config, len(X)).items():
+        model.fit(X, y)
+        rows[name], _ = _evaluate(model, X_test, y_test, None, rint=name != "logistic")
+        if name == "logistic":
+            rows[name] |= _logistic_extra(model)
+        references[name] = model.coef_[0]
+    return rows, references  # type: ignore[return-value]
+
+
+def at_scale(
+    config: Config,
+    scale: float,
+    references: dict[str, np.ndarray],
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+) -> tuple[dict[str, dict], dict[str, np.ndarray], dict[str, Any], np.ndarray]:
+    """Every estimator with the outlier at ``scale``: its metrics row, its f(x) on the test
+    set and the fitted model (each by estimator), and the outlier."""
+    X_train, _, y_train, _, _, _ = make_blobs_with_outlier(
+        config.noise, scale, config.n_per_class, config.random_state
+    )
+    outlier = X_train[-1]
+    rows, decisions, models = {}, {}, {}
+    for name, model in make_models(config, len(X_train)).items():
+        model.fit(X_train, y_train)
+        row, decisions[name] = _evaluate(
+            model, X_test, y_test, references[name], rint=name != "logistic"
+        )
+        if name == "logistic":
+            extra = outlier_logistic_terms(model, outlier, y_train[-1]) | _logistic_extra(model)
+        else:
+            residual = float(y_train[-1] - model.decision_function(outlier[None, :])[0])
+            extra = {"outlier_residual": residual}
+            if name == "least_squares":
+                extra["outlier_leverage"] = float(leverage(X_train)[-1])
+            else:
+                extra["outlier_weight"] = float(model.weights_[-1, 0])
+                extra["n_iter"] = int(model.n_iter_)
+        rows[name] = {"scale": scale, "outlier": outlier.tolist(), **row, **extra}
+        models[name] = model
+    return rows, decisions, models, outlier
+
+
+def summarize(
+    least_squares: list[LeastSquaresRow], logistic: list[LogisticRow], sheet_scales: tuple[int, ...]
+) -> Task2Summary:
+    """The derived facts the report states, computed once."""
+    worst = min(
+        range(len(least_squares)),
+        key=lambda i: (least_squares[i]["accuracy"], -least_squares[i]["scale"]),
+    )
+    lowest = min(range(len(logistic)), key=lambda i: logistic[i]["accuracy"])
+    printed = [i for i, row in enumerate(least_squares) if row["scale"] in sheet_scales]
+    accuracies = {row["accuracy"] for row in logistic}
+    return {
+        "least_squares_worst": {
+            "index": worst,
+            "scale": least_squares[worst]["scale"],
+            "accuracy": least_squares[worst]["accuracy"],
+        },
+        "last_sheet_scale": printed[-1] if printed else None,
+        "logistic_lowest": {
+            "index": lowest,
+            "scale": logistic[lowest]["scale"],
+            "accuracy": logistic[lowest]["accuracy"],
+        },
+        "logistic_accuracy_constant": len(accuracies) == 1,
+    }
+
+
+def run(config: Config = Config()) -> Task2Results:
     """Run Task 2 and return its results (metrics, and arrays for the figures)."""
-
-    def make_models(n_samples: int):
-        return {
-            "least_squares": LeastSquaresClassifier(alpha=config.alpha),
-            "huber": HuberClassifier(epsilon=config.huber_epsilon, alpha=config.alpha),
-            "logistic": SoftmaxRegression(
-                solver="lbfgs",
-                alpha=1.0 / (config.logistic_C * n_samples),
-                tol=config.logistic_tol,
-                max_iter=config.logistic_max_iter,
-            ),
-        }
-
-    def logistic_extra(model) -> dict:
-        return {"alpha": float(model.alpha), "n_iter": int(model.n_iter_)}
-
     # Everything but the outlier is the same at every scale.
     _, X_test, _, y_test, X_plot, y_plot = make_blobs_with_outlier(
         config.noise, 0.0, config.n_per_class, config.random_state
     )
     # Without the outlier: the fit that every scale is compared with.
-    baseline, references = {}, {}
-    for name, model in make_models(len(X_plot)).items():
-        model.fit(X_plot, y_plot)
-        baseline[name], _ = _evaluate(model, X_test, y_test, None, rint=name != "logistic")
-        if name == "logistic":
-            baseline[name] |= logistic_extra(model)
-        references[name] = model.coef_[0]
+    baselines, references = baseline(config, X_plot, y_plot, X_test, y_test)
 
     # The models kept for ``run --save-models``: those at the sheet's largest outlier scale.
     keep_scale = max(SHEET_SCALES) if max(SHEET_SCALES) in config.scales else config.scales[-1]
     kept_models = {}
-    sweeps = {name: [] for name in ESTIMATORS}
-    decisions = {name: [] for name in ESTIMATORS}
+    sweeps: dict[str, list] = {name: [] for name in ESTIMATORS}
+    decisions: dict[str, list] = {name: [] for name in ESTIMATORS}
     outliers = []
     for scale in tqdm(config.scales, desc="task2", disable=not config.show_progress):
-        X_train, _, y_train, _, _, _ = make_blobs_with_outlier(
-            config.noise, scale, config.n_per_class, config.random_state
-        )
-        outlier = X_train[-1]
+        rows, scale_decisions, models, outlier = at_scale(config, scale, references, X_test, y_test)
         outliers.append(outlier)
-        for name, model in make_models(len(X_train)).items():
-            model.fit(X_train, y_train)
-            row, decision = _evaluate(
-                model, X_test, y_test, references[name], rint=name != "logistic"
-            )
-            if name == "logistic":
-                extra = outlier_logistic_terms(model, outlier, y_train[-1])
-                extra |= logistic_extra(model)
-            elif name == "least_squares":
-                residual = float(y_train[-1] - model.decision_function(outlier[None, :])[0])
-                extra = {"outlier_residual": residual}
-                extra["outlier_leverage"] = float(leverage(X_train)[-1])
-            else:
-                residual = float(y_train[-1] - model.decision_function(outlier[None, :])[0])
-                extra = {"outlier_residual": residual}
-                extra["outlier_weight"] = float(model.weights_[-1, 0])
-                extra["n_iter"] = int(model.n_iter_)
-            sweeps[name].append({"scale": scale, "outlier": outlier.tolist(), **row, **extra})
-            if scale == keep_scale:
-                kept_models[name] = model
-            decisions[name].append(decision)
+        for name in ESTIMATORS:
+            sweeps[name].append(rows[name])
+            decisions[name].append(scale_decisions[name])
+        if scale == keep_scale:
+            kept_models = models
 
     labels, counts = np.unique(y_plot, return_counts=True)
-    metrics = {
+    metrics: Task2Metrics = {
         "config": config_metrics(config),
         "dataset": {
             "n_train_without_outlier": len(X_plot),
@@ -215,10 +277,11 @@ def run(config: Config = Config()) -> dict:
             "accuracy_rint": list(SHEET_ACCURACY),
             "rss_rint": list(SHEET_RSS),
         },
-        "baseline_no_outlier": baseline,
+        "baseline_no_outlier": baselines,
         "outlier_sweep": sweeps["least_squares"],
         "outlier_sweep_huber": sweeps["huber"],
         "outlier_sweep_logistic": sweeps["logistic"],
+        "summary": summarize(sweeps["least_squares"], sweeps["logistic"], SHEET_SCALES),
     }
     return {
         "metrics": metrics,
@@ -230,7 +293,7 @@ def run(config: Config = Config()) -> dict:
     }
 
 
-def sweep_table(metrics: dict) -> str:
+def sweep_table(metrics: Task2Metrics) -> str:
     """The sweep as a fixed-width text table: least squares, Huber, logistic regression."""
     epsilon = metrics["config"]["huber_epsilon"]
     logistic_c = metrics["config"]["logistic_C"]

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -33,6 +34,17 @@ from ..datasets import load_digits_split
 from ..gradcheck import check_gradient
 from ..linear_model import SoftmaxRegression
 from ._config import config_metrics
+from ._schema import (
+    GradientCheck,
+    OptimizerRow,
+    SheetRun,
+    SklearnReference,
+    SweepRun,
+    Task3Metrics,
+    Task3Results,
+    Task3Summary,
+    VerdictAt,
+)
 
 
 def _default_solvers() -> dict[str, dict]:
@@ -132,23 +144,18 @@ def _gradient_check(X: np.ndarray, y: np.ndarray, alpha: float, seed: int) -> fl
     return check_gradient(fun, theta)
 
 
-def run(config: Config = Config()) -> dict:
-    """Run Task 3 and return its results (metrics, and arrays for the figures)."""
-    X_train, X_test, y_train, y_test = load_digits_split(
-        config.test_size, config.split_random_state
-    )
-    N, D = X_train.shape
-    n_classes = len(np.unique(y_train))
-    alpha = 1.0 / (config.C * N)
-    W0 = np.random.default_rng(config.init_seed).normal(0, 1, size=(n_classes, D))
-    progress = tqdm(
-        total=5 + len(config.solvers) + len(config.sweep_summed) + len(config.sweep_averaged),
-        desc="task3",
-        disable=not config.show_progress,
-    )
-
-    # 1. The sheet's run, and the same learning rate on the averaged gradient.
-    sheet_runs = {}
+def sheet_runs(
+    config: Config,
+    W0: np.ndarray,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    tick: Callable[[], object] = lambda: None,
+) -> dict[str, SheetRun]:
+    """The sheet's run, and the same learning rate on the averaged gradient (by gradient)."""
+    N = len(X_train)
+    runs = {}
     for gradient, learning_rate in (
         ("summed", round(config.sheet_learning_rate * N, 12)),
         ("averaged", config.sheet_learning_rate),
@@ -161,7 +168,7 @@ def run(config: Config = Config()) -> dict:
             y_train,
             coef_init=W0,
         ).model
-        sheet_runs[gradient] = {
+        runs[gradient] = {
             "gradient": gradient,
             "learning_rate": config.sheet_learning_rate,
             "learning_rate_on_mean_gradient": learning_rate,
@@ -172,9 +179,19 @@ def run(config: Config = Config()) -> dict:
             "test_accuracy": model.score(X_test, y_test),
             "max_abs_weight": float(np.max(np.abs(model.coef_))),
         }
-        progress.update()
+        tick()
+    return runs
 
-    # 2. J* and scikit-learn's reference on the study's objective.
+
+def sklearn_reference(
+    config: Config,
+    alpha: float,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+) -> tuple[float, SklearnReference]:
+    """J* (L-BFGS to a tight tolerance), and scikit-learn's LogisticRegression beside it."""
     reference = _fit(
         SoftmaxRegression("lbfgs", alpha=alpha, tol=1e-10, max_iter=10_000), X_train, y_train
     ).model
@@ -183,7 +200,7 @@ def run(config: Config = Config()) -> dict:
     with threadpool_limits(limits=1, user_api="blas"):
         sklearn_model = LogisticRegression(C=config.C, tol=1e-10, max_iter=10_000)
         sklearn_model.fit(X_train, y_train)
-    sklearn_reference = {
+    row: SklearnReference = {
         "model": f"LogisticRegression(C={config.C:g}, tol=1e-10)",
         "test_accuracy": sklearn_model.score(X_test, y_test),
         "max_abs_proba_difference_test": float(
@@ -192,10 +209,22 @@ def run(config: Config = Config()) -> dict:
         "max_abs_coef_difference": float(np.max(np.abs(reference.coef_ - sklearn_model.coef_))),
         "objective_minimum": f_star,
     }
-    progress.update()
+    return f_star, row
 
-    # 3. Every solver on the same objective.
-    optimizers, curves, models = [], {}, {}
+
+def solver_study(
+    config: Config,
+    alpha: float,
+    f_star: float,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    tick: Callable[[], object] = lambda: None,
+) -> tuple[list[OptimizerRow], dict[str, dict[str, np.ndarray]], dict[str, SoftmaxRegression]]:
+    """Every solver on the same objective: metrics rows, loss curves and fitted models."""
+    optimizers: list[OptimizerRow] = []
+    curves, models = {}, {}
     for name, settings in config.solvers.items():
         model = SoftmaxRegression(
             name,
@@ -228,13 +257,25 @@ def run(config: Config = Config()) -> dict:
                 "seconds": fitted.total_seconds,
             }
         )
-        progress.update()
-    best = min(optimizers, key=lambda row: row["train_loss"])
-    best_model = models[best["name"]]
-    y_pred = best_model.predict(X_test)
+        tick()
+    return optimizers, curves, models
 
-    # 4. Learning-rate sweep of gradient descent from the sheet's start.
-    sweep, sweep_curves = [], []
+
+def learning_rate_sweep(
+    config: Config,
+    alpha: float,
+    f_star: float,
+    W0: np.ndarray,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    tick: Callable[[], object] = lambda: None,
+) -> tuple[list[SweepRun], list[dict]]:
+    """Gradient descent from the sheet's start for each learning rate: rows and curves."""
+    N = len(X_train)
+    sweep: list[SweepRun] = []
+    sweep_curves = []
     for gradient, rates, scale in (
         ("summed", config.sweep_summed, N),
         ("averaged", config.sweep_averaged, 1),
@@ -269,11 +310,70 @@ def run(config: Config = Config()) -> dict:
                 }
             )
             sweep_curves.append({**sweep[-1], "loss": curve})
-            progress.update()
+            tick()
+    return sweep, sweep_curves
 
+
+def first_verdicts(runs: list[SweepRun]) -> dict[str, list[VerdictAt]]:
+    """Per gradient, each verdict at the smallest learning rate that got it, by rate."""
+    found: dict[str, list[VerdictAt]] = {}
+    for gradient in ("summed", "averaged"):
+        first_of: dict[str, int] = {}
+        for i, run in sorted(enumerate(runs), key=lambda pair: pair[1]["learning_rate"]):
+            if run["gradient"] == gradient:
+                first_of.setdefault(run["verdict"], i)
+        found[gradient] = [{"verdict": v, "index": i} for v, i in first_of.items()]
+    return found
+
+
+def summarize(optimizers: list[OptimizerRow], verdicts: dict[str, list[VerdictAt]]) -> Task3Summary:
+    """The derived facts the report states, computed once."""
+    indices = range(len(optimizers))
+    accuracy = [row["test_accuracy"] for row in optimizers]
+    return {
+        "optimizers_by_gap": sorted(indices, key=lambda i: optimizers[i]["gap_to_minimum"]),
+        "lowest_test_accuracy": min(indices, key=lambda i: accuracy[i]),
+        "highest_test_accuracy": max(indices, key=lambda i: accuracy[i]),
+        "test_accuracy_spread": max(accuracy) - min(accuracy),
+        "good_rate": {
+            gradient: next(v["index"] for v in found if v["verdict"] == "good")
+            for gradient, found in verdicts.items()
+            if any(v["verdict"] == "good" for v in found)
+        },
+    }
+
+
+def run(config: Config = Config()) -> Task3Results:
+    """Run Task 3 and return its results (metrics, and arrays for the figures)."""
+    X_train, X_test, y_train, y_test = load_digits_split(
+        config.test_size, config.split_random_state
+    )
+    N, D = X_train.shape
+    n_classes = len(np.unique(y_train))
+    alpha = 1.0 / (config.C * N)
+    W0 = np.random.default_rng(config.init_seed).normal(0, 1, size=(n_classes, D))
+    progress = tqdm(
+        total=5 + len(config.solvers) + len(config.sweep_summed) + len(config.sweep_averaged),
+        desc="task3",
+        disable=not config.show_progress,
+    )
+    split = (X_train, y_train, X_test, y_test)
+    # 1. The sheet's run, and the same learning rate on the averaged gradient.
+    sheet = sheet_runs(config, W0, *split, progress.update)
+    # 2. J* and scikit-learn's reference on the study's objective.
+    f_star, reference = sklearn_reference(config, alpha, *split)
+    progress.update()
+    # 3. Every solver on the same objective.
+    optimizers, curves, models = solver_study(config, alpha, f_star, *split, progress.update)
+    best = min(optimizers, key=lambda row: row["train_loss"])
+    best_model = models[best["name"]]
+    y_pred = best_model.predict(X_test)
+    # 4. Learning-rate sweep of gradient descent from the sheet's start.
+    sweep, sweep_curves = learning_rate_sweep(config, alpha, f_star, W0, *split, progress.update)
+    verdicts = first_verdicts(sweep)
     # 5. Gradient check on part of the training set.
     rows = slice(0, config.gradcheck_samples)
-    gradient_check = {
+    gradient_check: GradientCheck = {
         "samples": config.gradcheck_samples,
         "relative_error_cross_entropy": _gradient_check(X_train[rows], y_train[rows], 0.0, 1),
         "relative_error_cross_entropy_l2": _gradient_check(X_train[rows], y_train[rows], 0.1, 2),
@@ -281,7 +381,7 @@ def run(config: Config = Config()) -> dict:
     progress.update()
     progress.close()
 
-    metrics = {
+    metrics: Task3Metrics = {
         "config": config_metrics(config),
         "dataset": {"n_train": N, "n_test": len(X_test), "n_features": D, "n_classes": n_classes},
         "objective": {
@@ -296,7 +396,7 @@ def run(config: Config = Config()) -> dict:
                 "one-hot targets; a summed-gradient step with rate lr is a mean-gradient step "
                 "with rate N*lr"
             ),
-            **sheet_runs,
+            **sheet,
         },
         "optimizers": optimizers,
         "best_optimizer": {
@@ -304,7 +404,7 @@ def run(config: Config = Config()) -> dict:
             "criterion": "lowest training objective",
             "test_accuracy": best["test_accuracy"],
         },
-        "sklearn_reference": sklearn_reference,
+        "sklearn_reference": reference,
         "learning_rate_sweep": {
             "objective": "the optimizers' objective (alpha = 1/(C*N)), from the sheet's start",
             "iterations": config.sweep_iterations,
@@ -313,8 +413,10 @@ def run(config: Config = Config()) -> dict:
                 f"last tenth; good: J - J* <= {config.good_gap:g}; too slow: otherwise"
             ),
             "runs": sweep,
+            "first_verdicts": verdicts,
         },
         "gradient_check": gradient_check,
+        "summary": summarize(optimizers, verdicts),
     }
     return {
         "metrics": metrics,
@@ -336,7 +438,7 @@ def run(config: Config = Config()) -> dict:
     }
 
 
-def optimizer_table(metrics: dict) -> str:
+def optimizer_table(metrics: Task3Metrics) -> str:
     """The solvers, the sheet's run and scikit-learn's reference as a fixed-width table."""
     lines = [
         f"Objective: {metrics['objective']['formula']}, alpha = {metrics['objective']['alpha']:.3g}"

@@ -6,6 +6,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
+from ..experiments._schema import prediction_figure_stem
 from ._style import (
     CLASS_COLORS,
     DENSITY_CMAP,
@@ -224,7 +225,7 @@ def task1_figures(results: dict) -> dict[str, Figure]:
     data, grid, metrics = results["data"], results["grid"], results["metrics"]
     n_train = metrics["dataset"]["n_train"]
     accuracy_by_k = {row["k"]: row["accuracy"] for row in metrics["k_sweep"]}
-    k5 = metrics["k5"]
+    chosen = metrics["chosen_k"]
     figures = {
         "train_scatter": scatter_figure(
             data["X_train"], data["y_train"], f"Two moons: training set ({n_train} points)"
@@ -234,11 +235,11 @@ def task1_figures(results: dict) -> dict[str, Figure]:
             data["y_test"],
             f"Two moons: test set ({metrics['dataset']['n_test']} points)",
         ),
-        "predictions_k5": prediction_figure(
+        prediction_figure_stem(chosen["k"]): prediction_figure(
             data["X_test"],
             data["y_test"],
             results["y_pred"],
-            f"Predicted test labels, k = {k5['n_neighbors']} (accuracy {k5['accuracy']:.2f})",
+            f"Predicted test labels, k = {chosen['k']} (accuracy {chosen['accuracy']:.2f})",
         ),
         "k_sweep": k_sweep_figure(metrics["k_sweep"], n_train, metrics["cross_validation"]),
         "decision_regions": decision_region_grid_figure(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..experiments._schema import prediction_figure_stem
 from ._model import (
     Defect,
     FigureRow,
@@ -32,7 +33,7 @@ def build(out_dir: Path, metrics: dict, run: Metrics) -> TaskReport:
         TITLE,
         subsections=[
             _data(out_dir, m),
-            _k5(out_dir, m),
+            _chosen_k(out_dir, m),
             _k_sweep(out_dir, m),
             _regions(out_dir, m),
             _density(out_dir, m),
@@ -75,20 +76,20 @@ def _data(out_dir: Path, m: Metrics) -> Section:
     return Section("task1-data", "1.1 The data", [text, row])
 
 
-def _k5(out_dir: Path, m: Metrics) -> Section:
-    k5 = m.get("k5")
+def _chosen_k(out_dir: Path, m: Metrics) -> Section:
+    chosen = m.get("chosen_k")
     verdict = (
         "scratchlearn's predictions equal scikit-learn's on every test point"
-        if k5["predictions_equal_sklearn"]
+        if chosen["predictions_equal_sklearn"]
         else "scratchlearn's predictions differ from scikit-learn's on some test points"
     )
     text = prose(
         "With k = {k}, " + verdict + ": test accuracy {acc} against scikit-learn's {acc_sk}, "
         "with {errors} misclassified points out of {n_test}.",
-        k=m.q("d", "k5", "n_neighbors"),
-        acc=m.q(".2f", "k5", "accuracy"),
-        acc_sk=m.q(".2f", "k5", "accuracy_sklearn"),
-        errors=m.q("d", "k5", "n_errors"),
+        k=m.q("d", "chosen_k", "k"),
+        acc=m.q(".2f", "chosen_k", "accuracy"),
+        acc_sk=m.q(".2f", "chosen_k", "accuracy_sklearn"),
+        errors=m.q("d", "chosen_k", "n_errors"),
         n_test=m.q("d", "dataset", "n_test"),
     )
     ours, theirs = m.get("classification_report"), m.get("classification_report_sklearn")
@@ -110,7 +111,7 @@ def _k5(out_dir: Path, m: Metrics) -> Section:
         ["", "precision", "recall", "F1", "precision", "recall", "F1"],
         rows,
         groups=[("", 1), ("scratchlearn", 3), ("scikit-learn", 3)],
-        caption=f"Classification reports on the test set for k = {k5['n_neighbors']}. The "
+        caption=f"Classification reports on the test set for k = {chosen['k']}. The "
         "accuracy row gives the accuracy in the F1 column.",
     )
     blocks: list = [text, table]
@@ -125,20 +126,17 @@ def _k5(out_dir: Path, m: Metrics) -> Section:
     figure = figure_if_exists(
         out_dir,
         TASK,
-        "predictions_k5",
-        f"Predicted test labels for k = {k5['n_neighbors']}; misclassified points are ringed "
-        "in black.",
+        prediction_figure_stem(chosen["k"]),
+        f"Predicted test labels for k = {chosen['k']}; misclassified points are ringed in black.",
     )
     if figure:
         blocks.append(figure)
-    return Section("task1-k5", f"1.2 k = {k5['n_neighbors']}, beside scikit-learn", blocks)
+    return Section("task1-chosen-k", f"1.2 k = {chosen['k']}, beside scikit-learn", blocks)
 
 
 def _k_sweep(out_dir: Path, m: Metrics) -> Section:
     sweep = m.get("k_sweep")
-    cv = {}
-    if m.has("cross_validation"):
-        cv = {row["k"]: row["mean_accuracy"] for row in m.get("cross_validation", "rows")}
+    cv = {row["k"]: row["mean_accuracy"] for row in m.get("cross_validation", "rows")}
     table = Table(
         ["k", "test accuracy", "test RSS", "training accuracy", "CV accuracy"],
         [
@@ -146,7 +144,7 @@ def _k_sweep(out_dir: Path, m: Metrics) -> Section:
                 fmt_cell(row["k"], "d"),
                 fmt_cell(row["accuracy"], ".2f"),
                 fmt_cell(row["rss"], ".0f"),
-                fmt_cell(row.get("train_accuracy"), ".3f"),
+                fmt_cell(row["train_accuracy"], ".3f"),
                 fmt_cell(cv.get(row["k"]), ".3f"),
             ]
             for row in sweep
@@ -173,82 +171,58 @@ def _k_sweep(out_dir: Path, m: Metrics) -> Section:
 
 
 def _answer_boundary(m: Metrics) -> Prose:
-    sweep = m.get("k_sweep")
-    n_train = m.get("dataset", "n_train")
-    inner = [i for i, row in enumerate(sweep) if row["k"] < n_train]
-    first, last = inner[0], inner[-1]
-    best = max(inner, key=lambda i: (sweep[i]["accuracy"], -sweep[i]["k"]))
-    pieces: list[Prose | str] = []
-    stats = {}
-    if m.has("decision_region_stats"):
-        stats = {row["k"]: i for i, row in enumerate(m.get("decision_region_stats"))}
-    pieces.append(
+    # The k sweep and the region statistics have the same ks; the last is k = N_train.
+    first, last = 0, len(m.get("k_sweep")) - 2
+    pieces: list[Prose | str] = [
         prose(
             "Small k follows every training point: at k = {k} the training accuracy is "
             "{train} and the test accuracy {acc}",
             k=m.q("d", "k_sweep", first, "k"),
             train=m.q(".2f", "k_sweep", first, "train_accuracy"),
             acc=m.q(".2f", "k_sweep", first, "accuracy"),
-        )
-    )
-    if sweep[first]["k"] in stats:
-        i = stats[sweep[first]["k"]]
-        pieces.append(
-            prose(
-                ", and the class regions fall into {n} separate pieces over the plane"
-                + (
-                    " (islands around single points)"
-                    if m.get("decision_region_stats", i, "n_regions") > 2
-                    else ""
-                ),
-                n=m.q("d", "decision_region_stats", i, "n_regions"),
-            )
-        )
-    pieces.append(". ")
-    inner_stats = [i for k, i in stats.items() if k < n_train]
-    # The smallest k from which every larger k (below N_train) has one region per class.
-    smooth = [
-        i
-        for j, i in enumerate(inner_stats)
-        if all(m.get("decision_region_stats", later, "n_regions") <= 2 for later in inner_stats[j:])
+        ),
+        prose(
+            ", and the class regions fall into {n} separate pieces over the plane"
+            + (
+                " (islands around single points)"
+                if m.get("decision_region_stats", first, "n_regions") > 2
+                else ""
+            ),
+            n=m.q("d", "decision_region_stats", first, "n_regions"),
+        ),
+        ". ",
     ]
-    if smooth:
-        i = smooth[0]
+    if m.get("summary", "smooth_from") is not None:
         pieces.append(
             prose(
                 "As k grows the vote averages over more points and the boundary smooths: "
                 "from k = {k} on there are only {n} regions, one per class. ",
-                k=m.q("d", "decision_region_stats", i, "k"),
-                n=m.q("d", "decision_region_stats", i, "n_regions"),
+                k=m.q("d", "summary", "smooth_from", "k"),
+                n=m.q("d", "summary", "smooth_from", "n_regions"),
             )
         )
-    pieces.append(
+    pieces += [
         prose(
             "The best test accuracy is {acc} at k = {k}. ",
-            acc=m.q(".2f", "k_sweep", best, "accuracy"),
-            k=m.q("d", "k_sweep", best, "k"),
-        )
-    )
-    if m.has("cross_validation"):
-        pieces.append(
-            prose(
-                "Picking k by its test accuracy, though, tunes on the test set; "
-                "{folds}-fold cross-validation on the training set picks k = {k} "
-                "(cross-validated accuracy {cv}), whose test accuracy is {acc}. ",
-                folds=m.q("d", "cross_validation", "folds"),
-                k=m.q("d", "cross_validation", "best_k"),
-                cv=m.q(".3f", "cross_validation", "best_k_cv_accuracy"),
-                acc=m.q(".2f", "cross_validation", "best_k_test_accuracy"),
-            )
-        )
-    pieces.append(
+            acc=m.q(".2f", "summary", "best_test", "accuracy"),
+            k=m.q("d", "summary", "best_test", "k"),
+        ),
+        prose(
+            "Picking k by its test accuracy, though, tunes on the test set; "
+            "{folds}-fold cross-validation on the training set picks k = {k} "
+            "(cross-validated accuracy {cv}), whose test accuracy is {acc}. ",
+            folds=m.q("d", "cross_validation", "folds"),
+            k=m.q("d", "cross_validation", "best_k"),
+            cv=m.q(".3f", "cross_validation", "best_k_cv_accuracy"),
+            acc=m.q(".2f", "cross_validation", "best_k_test_accuracy"),
+        ),
         prose(
             "Large k blurs the two moons into their overall shape and the boundary cuts "
             "through their tips: at k = {k} the test accuracy is down to {acc}.",
             k=m.q("d", "k_sweep", last, "k"),
             acc=m.q(".2f", "k_sweep", last, "accuracy"),
-        )
-    )
+        ),
+    ]
     return join(*pieces, kind="answer")
 
 
@@ -307,22 +281,21 @@ def _regions(out_dir: Path, m: Metrics) -> Section:
     )
     if figure:
         blocks.append(figure)
-    if m.has("decision_region_stats"):
-        blocks.append(
-            Table(
-                ["k", "share of the plane given to class 1", "separate regions"],
+    blocks.append(
+        Table(
+            ["k", "share of the plane given to class 1", "separate regions"],
+            [
                 [
-                    [
-                        fmt_cell(row["k"], "d"),
-                        fmt_cell(row["class1_fraction"], ".3f"),
-                        fmt_cell(row["n_regions"], "d"),
-                    ]
-                    for row in m.get("decision_region_stats")
-                ],
-                caption="Measured on the plotting grid: how much of the plane each k assigns "
-                "to class 1, and into how many connected pieces the two classes fall.",
-            )
+                    fmt_cell(row["k"], "d"),
+                    fmt_cell(row["class1_fraction"], ".3f"),
+                    fmt_cell(row["n_regions"], "d"),
+                ]
+                for row in m.get("decision_region_stats")
+            ],
+            caption="Measured on the plotting grid: how much of the plane each k assigns "
+            "to class 1, and into how many connected pieces the two classes fall.",
         )
+    )
     return Section("task1-regions", "1.4 Decision regions", blocks)
 
 
@@ -372,13 +345,8 @@ def _density(out_dir: Path, m: Metrics) -> Section:
             "is left out of its own neighbourhood.",
         )
     )
-    best = max(range(len(rows)), key=lambda i: rows[i]["mean_log_density_test"])
     first, last = 0, len(rows) - 1
-    trend = (
-        "rises"
-        if rows[last]["bayes_accuracy_train_loo"] > rows[first]["bayes_accuracy_train_loo"]
-        else "does not rise"
-    )
+    trend = "rises" if m.get("summary", "density_loo_accuracy_rises") else "does not rise"
     blocks.append(
         prose(
             "Of the k tried, k = {k} gives the test points the highest mean log density "
@@ -390,8 +358,8 @@ def _density(out_dir: Path, m: Metrics) -> Section:
                 if trend == "rises"
                 else "."
             ),
-            k=m.q("d", "density", best, "k"),
-            value=m.q(".3f", "density", best, "mean_log_density_test"),
+            k=m.q("d", "summary", "density_best_test", "k"),
+            value=m.q(".3f", "summary", "density_best_test", "mean_log_density_test"),
             a0=m.q(".3f", "density", first, "bayes_accuracy_train_loo"),
             k0=m.q("d", "density", first, "k"),
             a1=m.q(".3f", "density", last, "bayes_accuracy_train_loo"),
@@ -424,51 +392,46 @@ def _defects(m: Metrics, run: Metrics) -> list[Defect]:
             ),
         ),
     ]
-    if m.has("decision_region_stats"):
-        stats = m.get("decision_region_stats")
-        n_train = m.get("dataset", "n_train")
-        inner = max(i for i, row in enumerate(stats) if row["k"] < n_train)
-        defects.append(
-            Defect(
-                "Decision-boundary plots",
-                prose(
-                    "Filled the plot with the contour of `exp(x1 x2)`, unrelated to the classifier."
-                ),
-                prose(
-                    "Each panel shows the classifier's own `p(c=1|x)` on a grid of {n} "
-                    "points and its `p = 0.5` level. Measured on that grid, the class regions "
-                    "fall into {many} pieces at k = {k_first}, {few} at k = {k_inner}, and "
-                    "{one} at k = N_train = {k_last}, where class `1` covers a share {share} "
-                    "of the plane.",
-                    n=m.q(",d", "decision_region_stats", 0, "grid_points"),
-                    many=m.q("d", "decision_region_stats", 0, "n_regions"),
-                    k_first=m.q("d", "decision_region_stats", 0, "k"),
-                    few=m.q("d", "decision_region_stats", inner, "n_regions"),
-                    k_inner=m.q("d", "decision_region_stats", inner, "k"),
-                    one=m.q("d", "decision_region_stats", len(stats) - 1, "n_regions"),
-                    k_last=m.q("d", "decision_region_stats", len(stats) - 1, "k"),
-                    share=m.q(".3f", "decision_region_stats", len(stats) - 1, "class1_fraction"),
-                ),
-            )
+    stats = m.get("decision_region_stats")
+    inner, last = len(stats) - 2, len(stats) - 1  # the last k is N_train
+    defects.append(
+        Defect(
+            "Decision-boundary plots",
+            prose("Filled the plot with the contour of `exp(x1 x2)`, unrelated to the classifier."),
+            prose(
+                "Each panel shows the classifier's own `p(c=1|x)` on a grid of {n} "
+                "points and its `p = 0.5` level. Measured on that grid, the class regions "
+                "fall into {many} pieces at k = {k_first}, {few} at k = {k_inner}, and "
+                "{one} at k = N_train = {k_last}, where class `1` covers a share {share} "
+                "of the plane.",
+                n=m.q(",d", "decision_region_stats", 0, "grid_points"),
+                many=m.q("d", "decision_region_stats", 0, "n_regions"),
+                k_first=m.q("d", "decision_region_stats", 0, "k"),
+                few=m.q("d", "decision_region_stats", inner, "n_regions"),
+                k_inner=m.q("d", "decision_region_stats", inner, "k"),
+                one=m.q("d", "decision_region_stats", last, "n_regions"),
+                k_last=m.q("d", "decision_region_stats", last, "k"),
+                share=m.q(".3f", "decision_region_stats", last, "class1_fraction"),
+            ),
         )
-    if m.has("predict_proba_k5"):
-        defects.append(
-            Defect(
-                "predict_probs",
-                prose(
-                    "Called a single-query `kneighbors` on a whole array and built rows with "
-                    "`Counter`, so columns were not the classes and rows could differ in "
-                    "length."
-                ),
-                prose(
-                    "`predict_proba` returns one column per class in `classes_` order: shape "
-                    "{rows} by {cols}, largest difference from scikit-learn's {diff}.",
-                    rows=m.q("d", "predict_proba_k5", "shape", 0),
-                    cols=m.q("d", "predict_proba_k5", "shape", 1),
-                    diff=m.q(".1g", "predict_proba_k5", "max_abs_diff_sklearn"),
-                ),
-            )
+    )
+    defects.append(
+        Defect(
+            "predict_probs",
+            prose(
+                "Called a single-query `kneighbors` on a whole array and built rows with "
+                "`Counter`, so columns were not the classes and rows could differ in "
+                "length."
+            ),
+            prose(
+                "`predict_proba` returns one column per class in `classes_` order: shape "
+                "{rows} by {cols}, largest difference from scikit-learn's {diff}.",
+                rows=m.q("d", "chosen_k", "predict_proba", "shape", 0),
+                cols=m.q("d", "chosen_k", "predict_proba", "shape", 1),
+                diff=m.q(".1g", "chosen_k", "predict_proba", "max_abs_diff_sklearn"),
+            ),
         )
+    )
     priors = m.get("class_priors")
     defects.append(
         Defect(
@@ -483,34 +446,24 @@ def _defects(m: Metrics, run: Metrics) -> list[Defect]:
             ),
         )
     )
-    if m.has("density_checks"):
-        checks = m.get("density_checks")
-        finite = all(
-            c["log_density_finite_grid"] and c["log_density_finite_train_loo"] for c in checks
+    defects.append(
+        Defect(
+            "p(x_n|c)",
+            prose(
+                "Used a separate sphere per class, of radius zero when the only neighbour "
+                "of class c is the point itself: a division by zero."
+            ),
+            prose(
+                "One sphere for all classes, leave-one-out at training points. log p(x) is "
+                + ("finite" if m.get("summary", "density_all_finite") else "NOT finite")
+                + " on the whole grid and at every training point for each k, and "
+                "`sum_c p(x|c) p(c) = p(x)` holds on the grid to {err} in log p "
+                "(largest at k = {k}).",
+                err=m.q(".1e", "summary", "density_worst_check", "max_abs_log_error"),
+                k=m.q("d", "summary", "density_worst_check", "k"),
+            ),
         )
-        worst = max(
-            range(len(checks)), key=lambda i: checks[i]["mixture_identity_max_abs_log_error_grid"]
-        )
-        defects.append(
-            Defect(
-                "p(x_n|c)",
-                prose(
-                    "Used a separate sphere per class, of radius zero when the only neighbour "
-                    "of class c is the point itself: a division by zero."
-                ),
-                prose(
-                    "One sphere for all classes, leave-one-out at training points. log p(x) is "
-                    + ("finite" if finite else "NOT finite")
-                    + " on the whole grid and at every training point for each k, and "
-                    "`sum_c p(x|c) p(c) = p(x)` holds on the grid to {err} in log p "
-                    "(largest at k = {k}).",
-                    err=m.q(
-                        ".1e", "density_checks", worst, "mixture_identity_max_abs_log_error_grid"
-                    ),
-                    k=m.q("d", "density_checks", worst, "k"),
-                ),
-            )
-        )
+    )
     speed_here = (
         prose(
             "Searches are vectorised by blocks (a k-d tree for few features). This whole task's "
@@ -519,7 +472,7 @@ def _defects(m: Metrics, run: Metrics) -> list[Defect]:
             n=m.q(",d", "decision_region_stats", 0, "grid_points"),
             seconds=run.q(".1f", "task_seconds", TASK),
         )
-        if run.has("task_seconds", TASK) and m.has("decision_region_stats")
+        if run.has("task_seconds", TASK)
         else prose(
             "Searches are vectorised by blocks (a k-d tree for few features); `make bench` "
             "times them against scikit-learn."

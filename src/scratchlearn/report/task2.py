@@ -17,9 +17,12 @@ LOGISTIC = "outlier_sweep_logistic"
 def build(out_dir: Path, metrics: dict, run: Metrics) -> TaskReport:
     """The Task 2 section and its differences from the sheet, from ``task2/metrics.json``."""
     m = Metrics(TASK, metrics)
-    subsections = [_data(out_dir, m), _least_squares(out_dir, m), _rounding(out_dir, m)]
-    if m.has(ROBUST):
-        subsections.append(_robust(out_dir, m))
+    subsections = [
+        _data(out_dir, m),
+        _least_squares(out_dir, m),
+        _rounding(out_dir, m),
+        _robust(out_dir, m),
+    ]
     return TaskReport(TASK, Section(TASK, TITLE, subsections=subsections), _defects(m))
 
 
@@ -88,13 +91,13 @@ def _fit_table(m: Metrics, key: str, robust: bool, estimator: str | None = None)
         body.append(
             [
                 fmt_cell(row["scale"], "g"),
-                fmt_cell(row.get("intercept"), ".4f"),
+                fmt_cell(row["intercept"], ".4f"),
                 fmt_cell(row["coef"][0], ".4f"),
                 fmt_cell(row["coef"][1], ".4f"),
-                fmt_cell(row.get("angle_degrees"), ".1f"),
-                fmt_cell(row.get("rotation_degrees"), rotation_fmt),
-                fmt_cell(row.get(field), fmt),
-                fmt_cell(row.get("accuracy"), ".2f"),
+                fmt_cell(row["angle_degrees"], ".1f"),
+                fmt_cell(row["rotation_degrees"], rotation_fmt),
+                fmt_cell(row[field], fmt),
+                fmt_cell(row["accuracy"], ".2f"),
             ]
         )
     return Table(
@@ -146,20 +149,14 @@ def _least_squares(out_dir: Path, m: Metrics) -> Section:
 
 
 def _answer_outlier(m: Metrics) -> Prose:
-    rows = m.get(SWEEP)
-    first, last = 0, len(rows) - 1
-    worst = min(range(len(rows)), key=lambda i: (rows[i]["accuracy"], -rows[i]["scale"]))
-    pieces: list[Prose | str] = []
-    if m.has("baseline_no_outlier", "least_squares"):
-        pieces += [
-            prose("Without the outlier the weights (w0, w1, w2) are "),
-            _weights(m, "baseline_no_outlier", "least_squares"),
-            prose(
-                " and the boundary lies at {angle}° to the x1-axis. ",
-                angle=m.q(".1f", "baseline_no_outlier", "least_squares", "angle_degrees"),
-            ),
-        ]
-    pieces += [
+    first, last = 0, len(m.get(SWEEP)) - 1
+    pieces: list[Prose | str] = [
+        prose("Without the outlier the weights (w0, w1, w2) are "),
+        _weights(m, "baseline_no_outlier", "least_squares"),
+        prose(
+            " and the boundary lies at {angle}° to the x1-axis. ",
+            angle=m.q(".1f", "baseline_no_outlier", "least_squares", "angle_degrees"),
+        ),
         prose("At s = {s} they are ", s=m.q("g", SWEEP, first, "scale")),
         _weights(m, SWEEP, first),
         prose(
@@ -173,35 +170,30 @@ def _answer_outlier(m: Metrics) -> Prose:
             angle=m.q(".1f", SWEEP, last, "angle_degrees"),
             rot=m.q(".1f", SWEEP, last, "rotation_degrees"),
         ),
-    ]
-    if "outlier_leverage" in rows[first]:
-        pieces.append(
-            prose(
-                "The squared loss charges the outlier's residual quadratically, and the further "
-                "out it sits the more leverage it has (from {l0} at s = {s0} to {l1} at "
-                "s = {s1}), so the line turns towards it. ",
-                l0=m.q(".3f", SWEEP, first, "outlier_leverage"),
-                s0=m.q("g", SWEEP, first, "scale"),
-                l1=m.q(".3f", SWEEP, last, "outlier_leverage"),
-                s1=m.q("g", SWEEP, last, "scale"),
-            )
-        )
-    pieces.append(
+        prose(
+            "The squared loss charges the outlier's residual quadratically, and the further "
+            "out it sits the more leverage it has (from {l0} at s = {s0} to {l1} at "
+            "s = {s1}), so the line turns towards it. ",
+            l0=m.q(".3f", SWEEP, first, "outlier_leverage"),
+            s0=m.q("g", SWEEP, first, "scale"),
+            l1=m.q(".3f", SWEEP, last, "outlier_leverage"),
+            s1=m.q("g", SWEEP, last, "scale"),
+        ),
         prose(
             "Test accuracy by sign goes from {a0} at s = {s0} down to {aw} at s = {sw}.",
             a0=m.q(".2f", SWEEP, first, "accuracy"),
             s0=m.q("g", SWEEP, first, "scale"),
-            aw=m.q(".2f", SWEEP, worst, "accuracy"),
-            sw=m.q("g", SWEEP, worst, "scale"),
-        )
-    )
+            aw=m.q(".2f", "summary", "least_squares_worst", "accuracy"),
+            sw=m.q("g", "summary", "least_squares_worst", "scale"),
+        ),
+    ]
     return join(*pieces, kind="answer")
 
 
 def _rounding(out_dir: Path, m: Metrics) -> Section:
     rows = m.get(SWEEP)
-    sheet = m.get("sheet") if m.has("sheet") else {}
-    sheet_acc = dict(zip(sheet.get("scales", []), sheet.get("accuracy_rint", []), strict=False))
+    sheet = m.get("sheet")
+    sheet_acc = dict(zip(sheet["scales"], sheet["accuracy_rint"], strict=True))
     table = Table(
         [
             "scale s",
@@ -214,9 +206,9 @@ def _rounding(out_dir: Path, m: Metrics) -> Section:
             [
                 fmt_cell(row["scale"], "g"),
                 fmt_cell(row["accuracy"], ".2f"),
-                fmt_cell(row.get("accuracy_rint"), ".2f"),
+                fmt_cell(row["accuracy_rint"], ".2f"),
                 fmt_cell(sheet_acc.get(row["scale"]), ".2f"),
-                fmt_cell(row.get("n_rint_zero"), "d"),
+                fmt_cell(row["n_rint_zero"], "d"),
             ]
             for row in rows
         ],
@@ -224,9 +216,8 @@ def _rounding(out_dir: Path, m: Metrics) -> Section:
         "(np.rint, which gives the label 0, neither class, to every |f(x)| < 0.5).",
     )
     blocks: list = [table]
-    if "n_rint_zero" in rows[0] and sheet_acc:
-        scales = [s for s in sheet.get("scales", []) if any(r["scale"] == s for r in rows)]
-        last_sheet = _at(rows, scales[-1])
+    last_sheet = m.get("summary", "last_sheet_scale")
+    if last_sheet is not None:
         blocks.append(
             prose(
                 "The sheet's accuracies are an artefact of its rounding: at s = {s0} rounding "
@@ -240,7 +231,12 @@ def _rounding(out_dir: Path, m: Metrics) -> Section:
                 a0=m.q(".2f", SWEEP, 0, "accuracy"),
                 s1=m.q("g", SWEEP, last_sheet, "scale"),
                 r1=m.q(".2f", SWEEP, last_sheet, "accuracy_rint"),
-                sheet1=m.q(".2f", "sheet", "accuracy_rint", len(scales) - 1),
+                sheet1=m.q(
+                    ".2f",
+                    "sheet",
+                    "accuracy_rint",
+                    sheet["scales"].index(rows[last_sheet]["scale"]),
+                ),
                 a1=m.q(".2f", SWEEP, last_sheet, "accuracy"),
                 kind="answer",
             )
@@ -276,14 +272,8 @@ def _robust(out_dir: Path, m: Metrics) -> Section:
     blocks: list = [_fit_table(m, ROBUST, robust=True)]
     last = len(rows) - 1
     ls_last = _at(m.get(SWEEP), rows[last]["scale"])
-    epsilon = (
-        prose(" (epsilon = {eps})", eps=m.q("g", "config", "huber_epsilon"))
-        if m.has("config", "huber_epsilon")
-        else prose("")
-    )
     text = join(
-        prose("Huber's loss"),
-        epsilon,
+        prose("Huber's loss (epsilon = {eps})", eps=m.q("g", "config", "huber_epsilon")),
         prose(
             " squares small residuals but charges large ones only linearly, which in "
             "iteratively reweighted least squares gives the outlier a weight that falls as it "
@@ -308,9 +298,8 @@ def _robust(out_dir: Path, m: Metrics) -> Section:
     )
     if figure:
         blocks.append(figure)
-    if m.has(LOGISTIC):
-        blocks.append(_fit_table(m, LOGISTIC, robust=True, estimator="logistic"))
-        blocks.append(_answer_logistic(m))
+    blocks.append(_fit_table(m, LOGISTIC, robust=True, estimator="logistic"))
+    blocks.append(_answer_logistic(m))
     table_txt = out_dir / TASK / "outlier_sweep.txt"
     if table_txt.is_file():
         blocks.append(
@@ -325,16 +314,14 @@ def _answer_logistic(m: Metrics) -> Prose:
     first, last = 0, len(rows) - 1
     scale = rows[last]["scale"]
     ls_last, hub_last = _at(m.get(SWEEP), scale), _at(m.get(ROBUST), scale)
-    pieces: list[Prose | str] = [prose("Logistic regression (`SoftmaxRegression` with two classes")]
-    if m.has("config", "logistic_C"):
-        pieces.append(
-            prose(
-                ", L-BFGS, L2 penalty `alpha = 1/(C·N)` with C = {c}, which is scikit-learn's "
-                "`LogisticRegression(C)`: the blobs are separable, so without a penalty its loss "
-                "has no minimum",
-                c=m.q("g", "config", "logistic_C"),
-            )
+    pieces: list[Prose | str] = [
+        prose(
+            "Logistic regression (`SoftmaxRegression` with two classes, L-BFGS, L2 penalty "
+            "`alpha = 1/(C·N)` with C = {c}, which is scikit-learn's `LogisticRegression(C)`: "
+            "the blobs are separable, so without a penalty its loss has no minimum",
+            c=m.q("g", "config", "logistic_C"),
         )
+    ]
     underflow = rows[last]["outlier_loss"] == 0.0
     pieces.append(
         prose(
@@ -355,13 +342,12 @@ def _answer_logistic(m: Metrics) -> Prose:
             r1=m.q(".2g", LOGISTIC, last, "rotation_degrees"),
         )
     )
-    if m.has("config", "logistic_tol"):
-        pieces.append(
-            prose(
-                "solver noise (L-BFGS stops at a gradient of {tol}), ",
-                tol=m.q("g", "config", "logistic_tol"),
-            )
+    pieces.append(
+        prose(
+            "solver noise (L-BFGS stops at a gradient of {tol}), ",
+            tol=m.q("g", "config", "logistic_tol"),
         )
+    )
     pieces.append(
         prose(
             "against {rot_ls}° for least squares and {rot_h}° for Huber. Least squares fits the "
@@ -373,9 +359,7 @@ def _answer_logistic(m: Metrics) -> Prose:
             res=m.q(".2f", SWEEP, ls_last, "outlier_residual"),
         )
     )
-    accuracies = [row["accuracy"] for row in rows]
-    low = min(range(len(rows)), key=lambda i: accuracies[i])
-    if min(accuracies) == max(accuracies):
+    if m.get("summary", "logistic_accuracy_constant"):
         pieces.append(
             prose(
                 "Logistic regression's test accuracy by sign is {acc} at every scale, against "
@@ -390,8 +374,8 @@ def _answer_logistic(m: Metrics) -> Prose:
             prose(
                 "Logistic regression's test accuracy by sign is at least {acc} (at s = {s_low}), "
                 "against {acc_ls} for least squares at s = {s}.",
-                acc=m.q(".2f", LOGISTIC, low, "accuracy"),
-                s_low=m.q("g", LOGISTIC, low, "scale"),
+                acc=m.q(".2f", "summary", "logistic_lowest", "accuracy"),
+                s_low=m.q("g", "summary", "logistic_lowest", "scale"),
                 acc_ls=m.q(".2f", SWEEP, ls_last, "accuracy"),
                 s=m.q("g", SWEEP, ls_last, "scale"),
             )
@@ -402,11 +386,8 @@ def _answer_logistic(m: Metrics) -> Prose:
 def _defects(m: Metrics) -> list[Defect]:
     rows = m.get(SWEEP)
     defects = []
-    sheet_scales = m.get("sheet", "scales") if m.has("sheet", "scales") else []
-    last_sheet = next(
-        (i for i, row in reversed(list(enumerate(rows))) if row["scale"] in sheet_scales), None
-    )
-    if last_sheet is not None and "accuracy_rint" in rows[last_sheet]:
+    last_sheet = m.get("summary", "last_sheet_scale")
+    if last_sheet is not None:
         defects.append(
             Defect(
                 "predict rounds with np.rint",
@@ -442,25 +423,24 @@ def _defects(m: Metrics) -> list[Defect]:
             ),
         )
     )
-    if m.has(ROBUST) and "outlier_leverage" in rows[-1]:
-        last = len(rows) - 1
-        defects.append(
-            Defect(
-                "The explanation",
-                prose('Speaks of "vertical distance" and "variance inflation".'),
-                prose(
-                    "The squared loss and the outlier's leverage ({lev} at s = {s}) rotate the "
-                    "boundary by {rot}°; Huber's loss, which does not square large residuals, "
-                    "rotates it by {rot_h}° and keeps accuracy {acc_h} against {acc}.",
-                    lev=m.q(".3f", SWEEP, last, "outlier_leverage"),
-                    s=m.q("g", SWEEP, last, "scale"),
-                    rot=m.q(".1f", SWEEP, last, "rotation_degrees"),
-                    rot_h=m.q(
-                        ".1f", ROBUST, _at(m.get(ROBUST), rows[last]["scale"]), "rotation_degrees"
-                    ),
-                    acc_h=m.q(".2f", ROBUST, _at(m.get(ROBUST), rows[last]["scale"]), "accuracy"),
-                    acc=m.q(".2f", SWEEP, last, "accuracy"),
+    last = len(rows) - 1
+    defects.append(
+        Defect(
+            "The explanation",
+            prose('Speaks of "vertical distance" and "variance inflation".'),
+            prose(
+                "The squared loss and the outlier's leverage ({lev} at s = {s}) rotate the "
+                "boundary by {rot}°; Huber's loss, which does not square large residuals, "
+                "rotates it by {rot_h}° and keeps accuracy {acc_h} against {acc}.",
+                lev=m.q(".3f", SWEEP, last, "outlier_leverage"),
+                s=m.q("g", SWEEP, last, "scale"),
+                rot=m.q(".1f", SWEEP, last, "rotation_degrees"),
+                rot_h=m.q(
+                    ".1f", ROBUST, _at(m.get(ROBUST), rows[last]["scale"]), "rotation_degrees"
                 ),
-            )
+                acc_h=m.q(".2f", ROBUST, _at(m.get(ROBUST), rows[last]["scale"]), "accuracy"),
+                acc=m.q(".2f", SWEEP, last, "accuracy"),
+            ),
         )
+    )
     return defects

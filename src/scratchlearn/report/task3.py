@@ -28,10 +28,14 @@ ALPHA = "\N{GREEK SMALL LETTER ALPHA}"
 def build(out_dir: Path, metrics: dict, run: Metrics) -> TaskReport:
     """The Task 3 section and its differences from the sheet, from ``task3/metrics.json``."""
     m = Metrics(TASK, metrics)
-    subsections = [_data(m), _derivation(m), _sheet_run(m), _optimizers(out_dir, m)]
-    if m.has("learning_rate_sweep"):
-        subsections.append(_lr_sweep(out_dir, m))
-    subsections.append(_best(out_dir, m))
+    subsections = [
+        _data(m),
+        _derivation(m),
+        _sheet_run(m),
+        _optimizers(out_dir, m),
+        _lr_sweep(out_dir, m),
+        _best(out_dir, m),
+    ]
     return TaskReport(TASK, Section(TASK, TITLE, subsections=subsections), _defects(m))
 
 
@@ -45,22 +49,19 @@ def _data(m: Metrics) -> Section:
             n_test=m.q(",d", "dataset", "n_test"),
             d=m.q("d", "dataset", "n_features"),
             c=m.q("d", "dataset", "n_classes"),
-        )
+        ),
+        prose(
+            "Every solver minimises the same objective, `J = mean cross-entropy + "
+            + ALPHA
+            + "/2 ‖W‖²` (bias not penalised), with `"
+            + ALPHA
+            + "` = {alpha}, which is "
+            "scikit-learn's `LogisticRegression(C)` objective. Its minimum, found by "
+            "L-BFGS to a tight tolerance, is `J*` = {minimum}.",
+            alpha=m.q(".3g", "objective", "alpha"),
+            minimum=m.q(".6f", "objective", "minimum"),
+        ),
     ]
-    if m.has("objective"):
-        blocks.append(
-            prose(
-                "Every solver minimises the same objective, `J = mean cross-entropy + "
-                + ALPHA
-                + "/2 ‖W‖²` (bias not penalised), with `"
-                + ALPHA
-                + "` = {alpha}, which is "
-                "scikit-learn's `LogisticRegression(C)` objective. Its minimum, found by "
-                "L-BFGS to a tight tolerance, is `J*` = {minimum}.",
-                alpha=m.q(".3g", "objective", "alpha"),
-                minimum=m.q(".6f", "objective", "minimum"),
-            )
-        )
     return Section("task3-data", "3.1 Data and objective", blocks)
 
 
@@ -84,24 +85,21 @@ def _derivation(m: Metrics) -> Section:
     blocks: list = [
         prose("The chain rule the sheet asks for, for one sample:"),
         steps,
+        prose(
+            "A centred-difference gradient check (`scratchlearn.gradcheck`) on {n} "
+            "training samples agrees with this gradient to a relative error of {plain} "
+            "for the cross-entropy and {l2} with the L2 penalty.",
+            n=m.q("d", "gradient_check", "samples"),
+            plain=m.q(".1e", "gradient_check", "relative_error_cross_entropy"),
+            l2=m.q(".1e", "gradient_check", "relative_error_cross_entropy_l2"),
+            kind="answer",
+        ),
     ]
-    if m.has("gradient_check"):
-        blocks.append(
-            prose(
-                "A centred-difference gradient check (`scratchlearn.gradcheck`) on {n} "
-                "training samples agrees with this gradient to a relative error of {plain} "
-                "for the cross-entropy and {l2} with the L2 penalty.",
-                n=m.q("d", "gradient_check", "samples"),
-                plain=m.q(".1e", "gradient_check", "relative_error_cross_entropy"),
-                l2=m.q(".1e", "gradient_check", "relative_error_cross_entropy_l2"),
-                kind="answer",
-            )
-        )
     return Section("task3-derivation", "3.2 The derivation, checked", blocks)
 
 
 def _sheet_run(m: Metrics) -> Section:
-    runs = [name for name in ("summed", "averaged") if m.has("sheet_run", name)]
+    runs = ["summed", "averaged"]
     table = Table(
         [
             "gradient",
@@ -126,29 +124,28 @@ def _sheet_run(m: Metrics) -> Section:
         "the one-hot fix and no penalty.",
     )
     blocks: list = [table]
-    if len(runs) == 2:
-        blocks.append(
-            prose(
-                "The sheet sums the gradient over the samples, so its learning rate {lr} is "
-                "a step of {lr_mean} on the mean gradient: after {it} iterations the training "
-                "loss is {loss} and the test accuracy {acc}. The same rate on the averaged "
-                "gradient "
-                + (
-                    "is far too small a step"
-                    if m.get("sheet_run", "averaged", "train_loss")
-                    > m.get("sheet_run", "summed", "train_loss")
-                    else "does as well"
-                )
-                + ": loss {loss_avg}, test accuracy {acc_avg}.",
-                lr=m.q("g", "sheet_run", "summed", "learning_rate"),
-                lr_mean=m.q(".4g", "sheet_run", "summed", "learning_rate_on_mean_gradient"),
-                it=m.q(",d", "sheet_run", "summed", "iterations"),
-                loss=m.q(".3f", "sheet_run", "summed", "train_loss"),
-                acc=m.q(".3f", "sheet_run", "summed", "test_accuracy"),
-                loss_avg=m.q(".2f", "sheet_run", "averaged", "train_loss"),
-                acc_avg=m.q(".3f", "sheet_run", "averaged", "test_accuracy"),
+    blocks.append(
+        prose(
+            "The sheet sums the gradient over the samples, so its learning rate {lr} is "
+            "a step of {lr_mean} on the mean gradient: after {it} iterations the training "
+            "loss is {loss} and the test accuracy {acc}. The same rate on the averaged "
+            "gradient "
+            + (
+                "is far too small a step"
+                if m.get("sheet_run", "averaged", "train_loss")
+                > m.get("sheet_run", "summed", "train_loss")
+                else "does as well"
             )
+            + ": loss {loss_avg}, test accuracy {acc_avg}.",
+            lr=m.q("g", "sheet_run", "summed", "learning_rate"),
+            lr_mean=m.q(".4g", "sheet_run", "summed", "learning_rate_on_mean_gradient"),
+            it=m.q(",d", "sheet_run", "summed", "iterations"),
+            loss=m.q(".3f", "sheet_run", "summed", "train_loss"),
+            acc=m.q(".3f", "sheet_run", "summed", "test_accuracy"),
+            loss_avg=m.q(".2f", "sheet_run", "averaged", "train_loss"),
+            acc_avg=m.q(".3f", "sheet_run", "averaged", "test_accuracy"),
         )
+    )
     return Section("task3-sheet-run", "3.3 The sheet's run", blocks)
 
 
@@ -172,13 +169,12 @@ def _optimizers(out_dir: Path, m: Metrics) -> Section:
         [
             [
                 row["name"],
-                _settings_text(row.get("settings", {})),
-                fmt_cell(row.get("iterations"), "d")
-                + (f" {row['iteration_unit']}s" if row.get("iteration_unit") else ""),
-                fmt_cell(row.get("train_loss"), ".5f"),
-                fmt_cell(row.get("gap_to_minimum"), ".1e"),
-                fmt_cell(row.get("test_accuracy"), ".3f"),
-                fmt_cell(row.get("seconds"), ".2f"),
+                _settings_text(row["settings"]),
+                fmt_cell(row["iterations"], "d") + f" {row['iteration_unit']}s",
+                fmt_cell(row["train_loss"], ".5f"),
+                fmt_cell(row["gap_to_minimum"], ".1e"),
+                fmt_cell(row["test_accuracy"], ".3f"),
+                fmt_cell(row["seconds"], ".2f"),
             ]
             for row in rows
         ],
@@ -217,38 +213,21 @@ def _optimizers(out_dir: Path, m: Metrics) -> Section:
 
 def _answer_optimizers(m: Metrics) -> Prose:
     rows = m.get("optimizers")
-    has_gap = all("gap_to_minimum" in row for row in rows)
-    order = sorted(
-        range(len(rows)),
-        key=lambda i: rows[i]["gap_to_minimum"] if has_gap else rows[i]["train_loss"],
-    )
+    order = m.get("summary", "optimizers_by_gap")
     items = []
     for i in order:
         row = rows[i]
-        unit = row.get("iteration_unit", "iteration")
-        status = ", converged" if row.get("converged") else ""
-        if has_gap:
-            item = prose(
-                row["name"] + " got to {gap} above `J*` in {it} " + unit + "s",
+        status = ", converged" if row["converged"] else ""
+        items.append(
+            prose(
+                row["name"] + " got to {gap} above `J*` in {it} " + row["iteration_unit"] + "s"
+                " ({s} s" + status + ")",
                 gap=m.q(".1e", "optimizers", i, "gap_to_minimum"),
                 it=m.q("d", "optimizers", i, "iterations"),
+                s=m.q(".2f", "optimizers", i, "seconds"),
             )
-        else:
-            item = prose(
-                row["name"] + " reached training loss {loss} in {it} " + unit + "s",
-                loss=m.q(".5f", "optimizers", i, "train_loss"),
-                it=m.q("d", "optimizers", i, "iterations"),
-            )
-        if "seconds" in row:
-            item = join(
-                item, prose(" ({s} s" + status + ")", s=m.q(".2f", "optimizers", i, "seconds"))
-            )
-        elif status:
-            item = join(item, " (" + status[2:] + ")")
-        items.append(item)
+        )
     first, last = order[0], order[-1]
-    accuracies = [row["test_accuracy"] for row in rows]
-    spread = max(accuracies) - min(accuracies)
     return join(
         "From best to worst: ",
         series(items, last="and"),
@@ -261,21 +240,11 @@ def _answer_optimizers(m: Metrics) -> Prose:
             + (
                 ", so on this problem the optimisers differ in how close they get to the "
                 "minimum, hardly in the classifier they produce."
-                if spread <= 0.02
+                if m.get("summary", "test_accuracy_spread") <= 0.02
                 else "."
             ),
-            lo=m.q(
-                ".3f",
-                "optimizers",
-                min(range(len(rows)), key=lambda i: rows[i]["test_accuracy"]),
-                "test_accuracy",
-            ),
-            hi=m.q(
-                ".3f",
-                "optimizers",
-                max(range(len(rows)), key=lambda i: rows[i]["test_accuracy"]),
-                "test_accuracy",
-            ),
+            lo=m.q(".3f", "optimizers", m.get("summary", "lowest_test_accuracy"), "test_accuracy"),
+            hi=m.q(".3f", "optimizers", m.get("summary", "highest_test_accuracy"), "test_accuracy"),
         ),
         kind="answer",
     )
@@ -296,39 +265,32 @@ def _lr_sweep(out_dir: Path, m: Metrics) -> Section:
             [
                 run["gradient"],
                 fmt_cell(run["learning_rate"], "g"),
-                fmt_cell(run.get("learning_rate_on_mean_gradient"), ".4g"),
-                fmt_cell(run.get("final_train_loss"), ".4f"),
-                fmt_cell(run.get("test_accuracy"), ".3f"),
-                run.get("verdict", ""),
+                fmt_cell(run["learning_rate_on_mean_gradient"], ".4g"),
+                fmt_cell(run["final_train_loss"], ".4f"),
+                fmt_cell(run["test_accuracy"], ".3f"),
+                run["verdict"],
             ]
             for run in runs
         ],
         caption="Gradient descent from the sheet's start for a fixed number of iterations. "
         + _sentence_case(str(m.get("learning_rate_sweep", "verdict_rule")))
-        + "."
-        if m.has("learning_rate_sweep", "verdict_rule")
-        else "Gradient descent from the sheet's start.",
+        + ".",
     )
     blocks: list = [table]
     sentences = []
-    good = {}
+    good = m.get("summary", "good_rate")
     for gradient in ("summed", "averaged"):
-        first_of = {}  # verdict → the smallest learning rate that got it
-        for i, run in sorted(enumerate(runs), key=lambda pair: pair[1]["learning_rate"]):
-            if run.get("gradient") == gradient:
-                first_of.setdefault(run.get("verdict"), i)
-        if "good" in first_of:
-            good[gradient] = first_of["good"]
+        first_of = m.get("learning_rate_sweep", "first_verdicts", gradient)
         parts = [
             prose(
-                str(verdict) + " at {lr}",
-                lr=m.q("g", "learning_rate_sweep", "runs", i, "learning_rate"),
+                first["verdict"] + " at {lr}",
+                lr=m.q("g", "learning_rate_sweep", "runs", first["index"], "learning_rate"),
             )
-            for verdict, i in first_of.items()
+            for first in first_of
         ]
         if parts:
             sentences.append(join("On the " + gradient + " gradient: ", series(parts), ". "))
-    if len(good) == 2 and "learning_rate_on_mean_gradient" in runs[good["summed"]]:
+    if len(good) == 2:
         sentences.append(
             prose(
                 "The good summed rate {lr} is a step of {lr_mean} on the mean gradient, next to "
@@ -368,28 +330,24 @@ def _sentence_case(text: str) -> str:
 
 def _best(out_dir: Path, m: Metrics) -> Section:
     blocks: list = []
-    if m.has("best_optimizer"):
-        text = prose(
-            "The best solver by "
-            + str(m.get("best_optimizer", "criterion"))
-            + " is "
-            + str(m.get("best_optimizer", "name"))
-            + ", with test accuracy {acc}",
-            acc=m.q(".3f", "best_optimizer", "test_accuracy"),
-        )
-        if m.has("sklearn_reference"):
-            text = join(
-                text,
-                prose(
-                    "; scikit-learn's `LogisticRegression(C)` gets {acc_sk}, and their "
-                    "probabilities differ by at most {diff} on the test set.",
-                    acc_sk=m.q(".3f", "sklearn_reference", "test_accuracy"),
-                    diff=m.q(".1e", "sklearn_reference", "max_abs_proba_difference_test"),
-                ),
-            )
-        else:
-            text = join(text, ".")
-        blocks.append(text)
+    text = prose(
+        "The best solver by "
+        + str(m.get("best_optimizer", "criterion"))
+        + " is "
+        + str(m.get("best_optimizer", "name"))
+        + ", with test accuracy {acc}",
+        acc=m.q(".3f", "best_optimizer", "test_accuracy"),
+    )
+    text = join(
+        text,
+        prose(
+            "; scikit-learn's `LogisticRegression(C)` gets {acc_sk}, and their "
+            "probabilities differ by at most {diff} on the test set.",
+            acc_sk=m.q(".3f", "sklearn_reference", "test_accuracy"),
+            diff=m.q(".1e", "sklearn_reference", "max_abs_proba_difference_test"),
+        ),
+    )
+    blocks.append(text)
     for stem, caption, wide in (
         ("confusion_matrix", "Confusion matrix of the best solver on the test set.", False),
         ("weight_templates", "Its ten weight templates, one 8-by-8 image per class.", True),
@@ -408,64 +366,56 @@ def _best(out_dir: Path, m: Metrics) -> Section:
 
 def _defects(m: Metrics) -> list[Defect]:
     defects = []
-    if m.has("sheet_run", "summed"):
-        here = prose(
-            "The gradient is `(P - Y)ᵀ X` with one-hot Y. With the sheet's own settings it "
-            "trains: training loss {loss}, test accuracy {acc}",
-            loss=m.q(".3f", "sheet_run", "summed", "train_loss"),
-            acc=m.q(".3f", "sheet_run", "summed", "test_accuracy"),
+    here = prose(
+        "The gradient is `(P - Y)ᵀ X` with one-hot Y. With the sheet's own settings it "
+        "trains: training loss {loss}, test accuracy {acc}",
+        loss=m.q(".3f", "sheet_run", "summed", "train_loss"),
+        acc=m.q(".3f", "sheet_run", "summed", "test_accuracy"),
+    )
+    here = join(
+        here,
+        prose(
+            "; the gradient matches centred differences to a relative error of {err}.",
+            err=m.q(".1e", "gradient_check", "relative_error_cross_entropy"),
+        ),
+    )
+    defects.append(
+        Defect(
+            "Gradient",
+            prose(
+                "Subtracts the column of class indices, `probs - ytrain`, which "
+                "broadcasts into a wrong matrix without an error."
+            ),
+            here,
         )
-        if m.has("gradient_check"):
-            here = join(
-                here,
-                prose(
-                    "; the gradient matches centred differences to a relative error of {err}.",
-                    err=m.q(".1e", "gradient_check", "relative_error_cross_entropy"),
-                ),
-            )
-        else:
-            here = join(here, ".")
-        defects.append(
-            Defect(
-                "Gradient",
-                prose(
-                    "Subtracts the column of class indices, `probs - ytrain`, which "
-                    "broadcasts into a wrong matrix without an error."
-                ),
-                here,
-            )
+    )
+    defects.append(
+        Defect(
+            "Summed gradient",
+            prose(
+                "Sums the gradient over the samples, so its learning rate is not the step it seems."
+            ),
+            prose(
+                "Its rate {lr} on the sum is {lr_mean} on the mean. The same rate on the "
+                "mean gradient stalls: training loss {loss}, test accuracy {acc}.",
+                lr=m.q("g", "sheet_run", "summed", "learning_rate"),
+                lr_mean=m.q(".4g", "sheet_run", "summed", "learning_rate_on_mean_gradient"),
+                loss=m.q(".2f", "sheet_run", "averaged", "train_loss"),
+                acc=m.q(".3f", "sheet_run", "averaged", "test_accuracy"),
+            ),
         )
-    if m.has("sheet_run", "averaged"):
-        defects.append(
-            Defect(
-                "Summed gradient",
-                prose(
-                    "Sums the gradient over the samples, so its learning rate is "
-                    "not the step it seems."
-                ),
-                prose(
-                    "Its rate {lr} on the sum is {lr_mean} on the mean. The same rate on the "
-                    "mean gradient stalls: training loss {loss}, test accuracy {acc}.",
-                    lr=m.q("g", "sheet_run", "summed", "learning_rate"),
-                    lr_mean=m.q(".4g", "sheet_run", "summed", "learning_rate_on_mean_gradient"),
-                    loss=m.q(".2f", "sheet_run", "averaged", "train_loss"),
-                    acc=m.q(".3f", "sheet_run", "averaged", "test_accuracy"),
-                ),
-            )
+    )
+    defects.append(
+        Defect(
+            "Unfinished routine",
+            prose(
+                "The text stops inside the training loop: no update, evaluation or plot survives."
+            ),
+            prose(
+                "Finished, and studied as an optimisation problem: the solvers above, "
+                "best test accuracy {acc} (" + str(m.get("best_optimizer", "name")) + ").",
+                acc=m.q(".3f", "best_optimizer", "test_accuracy"),
+            ),
         )
-    if m.has("best_optimizer"):
-        defects.append(
-            Defect(
-                "Unfinished routine",
-                prose(
-                    "The text stops inside the training loop: no update, evaluation or "
-                    "plot survives."
-                ),
-                prose(
-                    "Finished, and studied as an optimisation problem: the solvers above, "
-                    "best test accuracy {acc} (" + str(m.get("best_optimizer", "name")) + ").",
-                    acc=m.q(".3f", "best_optimizer", "test_accuracy"),
-                ),
-            )
-        )
+    )
     return defects
