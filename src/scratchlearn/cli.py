@@ -89,6 +89,7 @@ def run_tasks(
 
     from .experiments import TASKS
     from .plotting import FIGURES
+    from .report.explorer import DATA_FILE, explorer_json
 
     folders = []
     for name in tasks:
@@ -97,10 +98,11 @@ def run_tasks(
         outcome = module.run(module.Config(show_progress=not quiet))
         models = outcome.get("models") if save_models else None
         figures = FIGURES[name](outcome)
+        texts = dict(outcome.get("texts") or {})
+        if "explorer" in outcome:  # what explorer.html shows, written with the metrics
+            texts[DATA_FILE] = explorer_json(outcome["explorer"])
         try:
-            folders.append(
-                results.write_task(name, outcome["metrics"], figures, outcome.get("texts"), models)
-            )
+            folders.append(results.write_task(name, outcome["metrics"], figures, texts, models))
         finally:  # written or not, pyplot must not keep them alive
             for figure in figures.values():
                 plt.close(figure)
@@ -204,6 +206,7 @@ def _main(argv: Sequence[str] | None) -> int:
         )
 
     from .report import ReportError, write_report
+    from .report.explorer import write_explorer
 
     started = time.perf_counter()
     seconds: dict[str, float] = {}
@@ -211,6 +214,7 @@ def _main(argv: Sequence[str] | None) -> int:
     def report(generation: Path) -> None:
         # Strict: any error fails the run before the switch; OSError is the disk's, not ours.
         try:
+            write_explorer(generation)  # the report links to it when it exists
             write_report(
                 generation, total_seconds=time.perf_counter() - started, task_seconds=seconds
             )

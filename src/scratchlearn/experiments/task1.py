@@ -10,7 +10,7 @@ import numpy as np
 from scipy import ndimage
 from scipy.special import logsumexp
 from sklearn.metrics import accuracy_score, classification_report
-from sklearn.model_selection import GridSearchCV, StratifiedKFold
+from sklearn.model_selection import GridSearchCV, StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier as SklearnKNeighborsClassifier
 from tqdm.auto import tqdm
 
@@ -26,6 +26,9 @@ from ._schema import (
     KEqualsNTrain,
     KSweepRow,
     RegionStats,
+    Task1Explorer,
+    Task1ExplorerDensity,
+    Task1ExplorerK,
     Task1Metrics,
     Task1Results,
     Task1Summary,
@@ -45,6 +48,10 @@ class Config:
     density_k_values: tuple[int, ...] = (2, 4, 8, 16, 32)
     grid_resolution: int = 150
     cv_folds: int = 5  # beyond the sheet: choose k on the training set, not the test set
+    #: The explorer (explorer.html): at least this many log-spaced ks from 1 to N_train (every
+    #: k of k_values too), drawn on a grid of this resolution over the same plane.
+    explorer_min_ks: int = 48
+    explorer_resolution: int = 60
     show_progress: bool = True
 
 
@@ -87,6 +94,9 @@ def run(config: Config = Config()) -> Task1Results:
     )
     progress.close()
     region_stats = [_region_stats(region["k"], region["proba"]) for region in regions]
+    explorer = explorer_data(
+        config, X_train, y_train, X_test, y_test, k_sweep_rows, cv, density_models
+    )
 
     labels, counts = np.unique(y_train, return_counts=True)
     y_pred, y_pred_sklearn = chosen.pop("y_pred"), chosen.pop("y_pred_sklearn")
@@ -123,6 +133,7 @@ def run(config: Config = Config()) -> Task1Results:
         "densities": densities,
         # The fitted models the metrics describe (saved by ``scratchlearn run --save-models``).
         "models": {"knn_classifier": model, **density_models},
+        "explorer": explorer,
         "texts": {
             "classification_report.txt": side_by_side(
                 f"scratchlearn KNeighborsClassifier, k = {config.n_neighbors}",
@@ -253,6 +264,109 @@ def density_estimates(
         checks.append(_density_check(estimator, densities[-1]))
         tick()
     return rows, checks, densities, models
+
+
+def explorer_ks(n_train: int, at_least: int, include: tuple[int, ...] = ()) -> list[int]:
+    """At least ``at_least`` integers from 1 to ``n_train`` (all of them when there are fewer),
+    log-spaced, with those of ``include`` in that range."""
+    at_least = min(at_least, n_train)
+    count = at_least
+    while True:
+        ks = {int(k) for k in np.rint(np.geomspace(1, n_train, count))}
+        ks |= {k for k in include if 1 <= k <= n_train} | {1, n_train}
+        if len(ks) >= at_least:
+            return sorted(ks)
+        count += 1
+
+
+def _rounded(values: np.ndarray, decimals: int = 3) -> list:
+    """A float array as (nested) lists rounded to ``decimals``; non-finite values as None."""
+    values = np.asarray(values, dtype=float)
+    out = np.round(values, decimals).astype(object)
+    out[~np.isfinite(values)] = None
+    return out.tolist()
+
+
+def explorer_data(
+    config: Config,
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+    k_sweep: list[KSweepRow],
+    cv: CrossValidation,
+    density_models: dict[str, KNeighborsDensity],
+) -> Task1Explorer:
+    """What explorer.html shows for Task 1: for each of many ks, p(c=1|x) on a coarse grid of
+    the experiment's plane, the accuracies (test, training, cross-validated) and the number of
+    regions on that grid; and each density k's log p(x) and log p(x|c) on the same grid.
+
+    The sweep's test and training accuracies and the cross-validation's means are reused for
+    the ks they cover; the other ks are fitted here, cross-validated on the same folds."""
+    n_train = len(X_train)
+    xx, yy, grid = plane_grid(np.vstack([X_train, X_test]), config.explorer_resolution)
+    shape = xx.shape
+    ks = explorer_ks(n_train, config.explorer_min_ks, (*config.k_values, config.n_neighbors))
+    swept = {row["k"]: row for row in k_sweep}
+    cv_means = {row["k"]: row["mean_accuracy"] for row in cv["rows"]}
+    folds = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.random_state)
+    smallest_fold = min(len(train) for train, _ in folds.split(X_train, y_train))
+    rows: list[Task1ExplorerK] = []
+    for k in ks:
+        model = KNeighborsClassifier(n_neighbors=k).fit(X_train, y_train)
+        proba = model.predict_proba(grid)[:, 1].reshape(shape)
+        if k in swept:
+            test_accuracy, train_accuracy = swept[k]["accuracy"], swept[k]["train_accuracy"]
+        else:
+            test_accuracy = float(accuracy_score(y_test, model.predict(X_test)))
+            train_accuracy = float(model.score(X_train, y_train))
+        if k in cv_means:
+            cv_accuracy: float | None = cv_means[k]
+        elif k <= smallest_fold:
+            model_k = KNeighborsClassifier(n_neighbors=k)
+            cv_accuracy = float(np.mean(cross_val_score(model_k, X_train, y_train, cv=folds)))
+        else:  # more neighbours than a fold's training set holds
+            cv_accuracy = None
+        rows.append(
+            {
+                "k": k,
+                "test_accuracy": float(test_accuracy),
+                "train_accuracy": float(train_accuracy),
+                "cv_accuracy": cv_accuracy,
+                "n_regions": _region_stats(k, proba)["n_regions"],
+                "proba": _rounded(proba),
+            }
+        )
+    densities: list[Task1ExplorerDensity] = []
+    for k in config.density_k_values:
+        estimator = density_models[f"density_k{k}"]
+        class_log = estimator.class_log_density(grid).reshape(*shape, -1)
+        densities.append(
+            {
+                "k": k,
+                "log_density": _rounded(estimator.score_samples(grid).reshape(shape)),
+                "class_log_density": {
+                    str(c): _rounded(class_log[..., j]) for j, c in enumerate(estimator.classes_)
+                },
+                "mean_log_density_test": float(np.mean(estimator.score_samples(X_test))),
+            }
+        )
+    return {
+        "n_train": n_train,
+        "sheet_k_values": list(config.k_values),
+        "chosen_k": config.n_neighbors,
+        "cv_folds": config.cv_folds,
+        "cv_max_k": smallest_fold,
+        "grid": {"x": _rounded(xx[0]), "y": _rounded(yy[:, 0])},
+        "points": {
+            "train": {"x1": _rounded(X_train[:, 0]), "x2": _rounded(X_train[:, 1]),
+                      "label": [int(v) for v in y_train]},
+            "test": {"x1": _rounded(X_test[:, 0]), "x2": _rounded(X_test[:, 1]),
+                     "label": [int(v) for v in y_test]},
+        },
+        "by_k": rows,
+        "density": densities,
+    }
 
 
 def k_equals_n_train(

@@ -49,6 +49,8 @@ from ._schema import (
     Baselines,
     LeastSquaresRow,
     LogisticRow,
+    Task2Explorer,
+    Task2ExplorerScale,
     Task2Metrics,
     Task2Results,
     Task2Summary,
@@ -77,6 +79,9 @@ class Config:
     logistic_C: float = 1.0
     logistic_tol: float = 1e-10
     logistic_max_iter: int = 1000
+    #: The explorer (explorer.html): at least this many log-spaced scales from 1 to 64 (every
+    #: scale of ``scales`` and of the sheet too).
+    explorer_min_scales: int = 32
     show_progress: bool = True
 
 
@@ -209,6 +214,100 @@ def at_scale(
     return rows, decisions, models, outlier
 
 
+def explorer_scales(at_least: int, include: tuple[float, ...] = ()) -> list[float]:
+    """At least ``at_least`` scales from 1 to 64, log-spaced (2 decimals), with ``include``."""
+    at_least = min(at_least, 1000)  # 2 decimals leave 6,301 scales from 1 to 64
+    count = at_least
+    while True:
+        scales = {float(s) for s in np.round(np.geomspace(1, 64, count), 2)}
+        scales |= {float(s) for s in include}
+        if len(scales) >= at_least:
+            return sorted(scales)
+        count += 1
+
+
+def boundary_segment(coef, intercept: float, box: list[list[float]]) -> list[list[float]] | None:
+    """The part of the line w·x + b = 0 inside ``box`` ([[x1 low, x1 high], [x2 low, x2 high]])
+    as [[x1 start, x1 end], [x2 start, x2 end]]; None when it misses the box."""
+    w1, w2 = float(coef[0]), float(coef[1])
+    (a, b), (c, d) = box
+    points = []
+    if abs(w2) > 1e-12:  # crossings of the left and right edges
+        points += [(x1, -(intercept + w1 * x1) / w2) for x1 in (a, b)]
+    if abs(w1) > 1e-12:  # crossings of the bottom and top edges
+        points += [(-(intercept + w2 * x2) / w1, x2) for x2 in (c, d)]
+    tol = 1e-9
+    inside = sorted(
+        {(round(x1, 9), round(x2, 9)) for x1, x2 in points
+         if a - tol <= x1 <= b + tol and c - tol <= x2 <= d + tol}
+    )
+    if len(inside) < 2:
+        return None
+    (x1a, x2a), (x1b, x2b) = inside[0], inside[-1]
+    return [[round(x1a, 4), round(x1b, 4)], [round(x2a, 4), round(x2b, 4)]]
+
+
+def explorer_data(
+    config: Config,
+    scales: list[float],
+    sweeps: dict[str, list],
+    references: dict[str, np.ndarray],
+    data: dict[str, np.ndarray],
+) -> Task2Explorer:
+    """What explorer.html shows for Task 2: at each of many outlier scales, the outlier, each
+    estimator's boundary within the plot (a segment of w·x + b = 0) and its test accuracy by
+    sign (and, for least squares and Huber, by the sheet's rint). Rows of the sweep (at
+    ``scales``) are reused; the other scales are fitted here as the sweep fits them."""
+    X_test, y_test = data["X_test"], data["y_test"]
+    X_all = np.vstack([data["X_train"], X_test])
+    low, high = X_all.min(axis=0) - 0.5, X_all.max(axis=0) + 0.5
+    box = [[round(float(low[0]), 3), round(float(high[0]), 3)],
+           [round(float(low[1]), 3), round(float(high[1]), 3)]]
+    done = {float(row["scale"]): i for i, row in enumerate(sweeps["least_squares"])}
+    rows: list[Task2ExplorerScale] = []
+    for scale in explorer_scales(
+        config.explorer_min_scales, (*config.scales, *SHEET_SCALES)
+    ):
+        if scale in done:
+            found = {name: sweeps[name][done[scale]] for name in ESTIMATORS}
+        else:
+            found, _, _, _ = at_scale(config, scale, references, X_test, y_test)
+        outlier = [float(v) for v in found["least_squares"]["outlier"]]
+        row: Task2ExplorerScale = {
+            "scale": scale,
+            "outlier": outlier,
+            "outlier_in_plot": bool(box[0][0] <= outlier[0] <= box[0][1]
+                                    and box[1][0] <= outlier[1] <= box[1][1]),
+            "estimators": {},
+        }
+        for name in ESTIMATORS:
+            fit = found[name]
+            row["estimators"][name] = {
+                "accuracy": float(fit["accuracy"]),
+                "accuracy_rint": float(fit["accuracy_rint"]) if "accuracy_rint" in fit else None,
+                "angle_degrees": float(fit["angle_degrees"]),
+                "coef": [float(v) for v in fit["coef"]],
+                "intercept": float(fit["intercept"]),
+                "segment": boundary_segment(fit["coef"], fit["intercept"], box),
+            }
+        rows.append(row)
+    points = {
+        split: {
+            "x1": [round(float(v), 3) for v in data[f"X_{split}"][:, 0]],
+            "x2": [round(float(v), 3) for v in data[f"X_{split}"][:, 1]],
+            "label": [int(v) for v in data[f"y_{split}"]],
+        }
+        for split in ("train", "test")
+    }
+    return {
+        "sheet_scales": [float(s) for s in SHEET_SCALES],
+        "sheet_accuracy_rint": list(SHEET_ACCURACY),
+        "box": box,
+        "points": points,  # type: ignore[typeddict-item]
+        "by_scale": rows,
+    }
+
+
 def summarize(
     least_squares: list[LeastSquaresRow], logistic: list[LogisticRow], sheet_scales: tuple[int, ...]
 ) -> Task2Summary:
@@ -283,13 +382,15 @@ def run(config: Config = Config()) -> Task2Results:
         "outlier_sweep_logistic": sweeps["logistic"],
         "summary": summarize(sweeps["least_squares"], sweeps["logistic"], SHEET_SCALES),
     }
+    data = {"X_train": X_plot, "y_train": y_plot, "X_test": X_test, "y_test": y_test}
     return {
         "metrics": metrics,
-        "data": {"X_train": X_plot, "y_train": y_plot, "X_test": X_test, "y_test": y_test},
+        "data": data,
         "outliers": np.array(outliers),
         "decisions": {name: np.array(values) for name, values in decisions.items()},
         "models": kept_models,
         "texts": {"outlier_sweep.txt": sweep_table(metrics)},
+        "explorer": explorer_data(config, list(config.scales), sweeps, references, data),
     }
 
 

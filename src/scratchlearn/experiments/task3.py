@@ -40,6 +40,8 @@ from ._schema import (
     SheetRun,
     SklearnReference,
     SweepRun,
+    Task3Explorer,
+    Task3ExplorerRun,
     Task3Metrics,
     Task3Results,
     Task3Summary,
@@ -86,6 +88,9 @@ class Config:
     #: A sweep run is "good" when J − J* ≤ this after sweep_iterations.
     good_gap: float = 1e-2
     gradcheck_samples: int = 200
+    #: The explorer (explorer.html): each solver with a learning rate is also run at its rate
+    #: times each of these factors (1 is the study's own run, reused).
+    explorer_rate_factors: tuple[float, ...] = (0.125, 0.25, 0.5, 1.0, 2.0, 4.0)
     show_progress: bool = True
 
 
@@ -314,6 +319,70 @@ def learning_rate_sweep(
     return sweep, sweep_curves
 
 
+def _curve(values: np.ndarray, decimals: int) -> list[float | None]:
+    """A curve as a list rounded to ``decimals``; non-finite values as None."""
+    return [float(round(v, decimals)) if np.isfinite(v) else None for v in np.asarray(values)]
+
+
+def explorer_data(
+    config: Config,
+    alpha: float,
+    f_star: float,
+    optimizers: list[OptimizerRow],
+    curves: dict[str, dict[str, np.ndarray]],
+    X_train: np.ndarray,
+    y_train: np.ndarray,
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+) -> Task3Explorer:
+    """What explorer.html shows for Task 3: per solver and learning rate (its study rate times
+    each of ``Config.explorer_rate_factors``), J against iterations and against seconds, and
+    the test accuracy. The study's own runs (factor 1) are reused; the others are fitted here
+    with the study's settings and only the learning rate changed."""
+    by_name = {row["name"]: row for row in optimizers}
+    solvers = {}
+    for name, settings in config.solvers.items():
+        runs: list[Task3ExplorerRun] = []
+        factors = (
+            sorted({*config.explorer_rate_factors, 1.0}) if "learning_rate" in settings else [1.0]
+        )
+        for factor in factors:
+            if factor == 1.0:
+                loss, seconds = curves[name]["loss"], curves[name]["seconds"]
+                accuracy: float | None = by_name[name]["test_accuracy"]
+            else:
+                model = SoftmaxRegression(
+                    name,
+                    alpha=alpha,
+                    max_iter=config.max_iter,
+                    tol=config.tol,
+                    random_state=config.random_state,
+                    **{**settings, "learning_rate": settings["learning_rate"] * factor},
+                )
+                fitted = _fit(model, X_train, y_train)
+                loss, seconds = model.loss_curve_, fitted.seconds
+                finite = bool(np.all(np.isfinite(model.coef_)))
+                accuracy = float(model.score(X_test, y_test)) if finite else None
+            rate = settings.get("learning_rate")
+            runs.append(
+                {
+                    "learning_rate": None if rate is None else round(rate * factor, 12),
+                    "factor": factor,
+                    "loss": _curve(loss, 6),
+                    "seconds": _curve(seconds, 5),
+                    "test_accuracy": None if accuracy is None else float(accuracy),
+                    "final_loss": float(loss[-1]) if np.isfinite(loss[-1]) else None,
+                    "iterations": len(loss) - 1,
+                }
+            )
+        solvers[name] = {
+            "iteration_unit": by_name[name]["iteration_unit"],
+            "study_index": factors.index(1.0),
+            "runs": runs,
+        }
+    return {"objective_minimum": f_star, "solvers": solvers}  # type: ignore[typeddict-item]
+
+
 def first_verdicts(runs: list[SweepRun]) -> dict[str, list[VerdictAt]]:
     """Per gradient, each verdict at the smallest learning rate that got it, by rate."""
     found: dict[str, list[VerdictAt]] = {}
@@ -371,6 +440,7 @@ def run(config: Config = Config()) -> Task3Results:
     # 4. Learning-rate sweep of gradient descent from the sheet's start.
     sweep, sweep_curves = learning_rate_sweep(config, alpha, f_star, W0, *split, progress.update)
     verdicts = first_verdicts(sweep)
+    explorer = explorer_data(config, alpha, f_star, optimizers, curves, *split)
     # 5. Gradient check on part of the training set.
     rows = slice(0, config.gradcheck_samples)
     gradient_check: GradientCheck = {
@@ -435,6 +505,7 @@ def run(config: Config = Config()) -> Task3Results:
         "texts": {"optimizers.txt": optimizer_table(metrics)},
         # One fitted model per solver (saved by ``scratchlearn run --save-models``).
         "models": {f"softmax_{name}": model for name, model in models.items()},
+        "explorer": explorer,
     }
 
 
