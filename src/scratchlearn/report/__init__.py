@@ -1,14 +1,16 @@
 """The report: the written results of a run → ``report.html`` and ``report.md``.
 
 The report reads only what the run wrote (``<out>/<task>/metrics.json`` and the figures), so
-it can be rebuilt from a results folder at any time. Each task contributes a section built by
-its own module (:mod:`.task1`, :mod:`.task2`, :mod:`.task3`); a task's section appears only
-when its ``metrics.json`` exists. Every number in the generated prose is a
-:class:`~._model.Quote` of a metric, so tests can check it against ``metrics.json``.
+it can be rebuilt from a results folder at any time. The words are Jinja templates in
+``templates/``, written in Markdown: ``page.md.j2`` lays out the page and each task has its
+own section template (``task1.md.j2``, ...), whose ``differences`` macro gives its items of
+"Where this report differs from the sheet". A number in the text is a template call,
+``{{ q("k_sweep/0/accuracy", ".2f") }}``, that records a :class:`~._quote.Quote` and prints
+it; a number typed into a template fails the report. The same templates give the Markdown
+and, converted by markdown-it-py, the HTML (``report.html.j2`` is its frame).
 
-The report is built strictly: a section that cannot be built (a bug in report code, or a
-``metrics.json`` it does not understand) raises :class:`ReportError` and no page is written,
-so a defect fails the run instead of shipping a page with a note in place of a section.
+The report is built strictly: a section that cannot be built (a bug in a template, or a
+``metrics.json`` it does not understand) raises :class:`ReportError` and no page is written.
 """
 
 from __future__ import annotations
@@ -21,38 +23,28 @@ import platform
 import re
 import tempfile
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from . import task1, task2, task3
-from ._model import (
-    RUN,
-    DefectList,
-    Document,
-    Figure,
-    FigureRow,
-    Math,
-    Metrics,
-    Prose,
-    Section,
-    Table,
-    TaskReport,
-    prose,
-)
-from ._render import render_html, render_markdown
-from ._util import fmt_cell
+from ._quote import EXPRESSION, RUN, Quote, label, plain, unquoted_numbers
+from ._render import _ENVIRONMENT, Rendering, tidy, to_html
 
-#: Task name → section builder ``(out_dir, metrics, run) -> TaskReport``, in the sheet's order.
-SECTIONS: dict[str, Callable[[Path, dict, Metrics], TaskReport]] = {
-    "task1": task1.build,
-    "task2": task2.build,
-    "task3": task3.build,
-}
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "matplotlib", "jinja2", "scratchlearn")
-TITLE = "Exercise Sheet 2: Binary Classification, reproduced and corrected"
 # Per-k decision-region files duplicate the grid figure; the report shows the grid only.
 _NOT_IN_GALLERY = re.compile(r"decision_regions_k\d+$")
+_HEADING = re.compile(r'^<a id="([^"]+)"></a>\n\n(#{2,3}) (.+)$', re.MULTILINE)
+
+
+def _headings(markdown: str) -> list[re.Match]:
+    """The section headings (each after its anchor) of a rendering, markers kept but for
+    the expression markers."""
+    return list(_HEADING.finditer(EXPRESSION.sub("", markdown)))
+
+
+#: Name prefix of the HTML ``<meta>`` tags (and Markdown comments) recording the metrics.
+METRICS_META = "scratchlearn-metrics-"
 
 
 class ReportError(Exception):
@@ -67,6 +59,42 @@ class ReportError(Exception):
         )
 
 
+@dataclass
+class TaskText:
+    """A task's rendered section, its title and its items for the differences section."""
+
+    task: str
+    number: str  # e.g. "Task 1:", a label
+    title: str
+    section: str
+    differences: str = ""
+
+
+def _template_section(rendering: Rendering, task: str, metrics: Any, run: dict) -> TaskText:
+    if not isinstance(metrics, dict):
+        raise TypeError(f"{task}/metrics.json is not a JSON object")
+    module = rendering.module(
+        f"{task}.md.j2",
+        task=task,
+        m=metrics,
+        q=rendering.record.quoter(task, metrics),
+        run=run,
+        run_q=rendering.record.quoter(RUN, run),
+    )
+    heading = _headings(str(module))[0]
+    number, title = heading.group(3).split("\x06", 1)
+    return TaskText(
+        task, plain(number + "\x06"), title.strip(), str(module), str(module.differences())
+    )
+
+
+#: Task name → section builder ``(rendering, task, metrics, run) -> TaskText``, in the
+#: sheet's order; a task without one (a plug-in) gets a heading and its figures.
+SECTIONS: dict[str, Callable[..., TaskText]] = {
+    name: _template_section for name in ("task1", "task2", "task3")
+}
+
+
 def task_folders(out_dir: Path) -> dict[str, Path]:
     """Tasks with a ``metrics.json`` in ``out_dir``: known ones in the sheet's order first."""
     found = {p.parent.name: p.parent for p in sorted(out_dir.glob("*/metrics.json"))}
@@ -74,122 +102,6 @@ def task_folders(out_dir: Path) -> dict[str, Path]:
     ordered = [name for name in SECTIONS if name in found]
     ordered += [name for name in found if name not in SECTIONS]
     return {name: found[name] for name in ordered}
-
-
-def build_document(
-    out_dir: Path,
-    *,
-    total_seconds: float | None = None,
-    task_seconds: Mapping[str, float] | None = None,
-) -> Document:
-    """The report's content, from the results in ``out_dir``.
-
-    ``total_seconds`` and ``task_seconds`` are measured by the caller: timings vary from run
-    to run, so they are not part of ``metrics.json``. Raises :class:`ReportError` when a
-    task's section cannot be built.
-    """
-    out_dir = Path(out_dir)
-    run_info: dict[str, Any] = {}
-    if total_seconds is not None:
-        run_info["total_seconds"] = float(total_seconds)
-    if task_seconds:
-        run_info["task_seconds"] = {name: float(s) for name, s in task_seconds.items()}
-    run = Metrics(RUN, run_info)
-
-    reports: list[TaskReport] = []
-    all_metrics: dict[str, dict] = {}
-    for name, folder in task_folders(out_dir).items():
-        try:
-            metrics = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
-        except ValueError as error:  # e.g. a truncated file
-            raise ReportError(name, error) from error
-        if isinstance(metrics, dict):
-            all_metrics[name] = metrics
-        reports.append(_task_report(out_dir, name, metrics, run))
-
-    sections = [report.section for report in reports]
-    defect_lists = [
-        DefectList(report.section.title, report.defects) for report in reports if report.defects
-    ]
-    if defect_lists:
-        sections.append(
-            Section(
-                "differences",
-                "Where this report differs from the sheet",
-                [
-                    Prose(
-                        [
-                            "One item per defect of the sheet, each with what this run "
-                            "measured instead."
-                        ]
-                    ),
-                    *defect_lists,
-                ],
-            )
-        )
-    models = _models_section(out_dir, list(task_folders(out_dir)))
-    if models is not None:
-        sections.append(models)
-    sections.append(_settings_section(all_metrics, run))
-    intro = [_intro(reports)]
-    return Document(TITLE, intro, sections)
-
-
-def _task_report(out_dir: Path, name: str, metrics: Any, run: Metrics) -> TaskReport:
-    builder = SECTIONS.get(name)
-    if builder is None:  # a task without a section of its own (a plug-in): its figures only
-        title = f"Task {name[4:]}" if name.startswith("task") else name
-        report = TaskReport(name, Section(name, title, []))
-    else:
-        # Every error, not a chosen few: each is a defect to fix, not a page to ship.
-        try:
-            if not isinstance(metrics, dict):
-                raise TypeError(f"{name}/metrics.json is not a JSON object")
-            report = builder(out_dir, metrics, run)
-        except Exception as error:
-            raise ReportError(name, error) from error
-    _add_gallery(out_dir, name, report.section)
-    return report
-
-
-def _referenced(section: Section) -> set[str]:
-    found = set()
-    for block in section.blocks:
-        if isinstance(block, Figure):
-            found.add(block.src)
-        elif isinstance(block, FigureRow):
-            found.update(figure.src for figure in block.figures)
-    for subsection in section.subsections:
-        found |= _referenced(subsection)
-    return found
-
-
-def _add_gallery(out_dir: Path, task: str, section: Section) -> None:
-    """Figures the run wrote that the section does not show yet, so none goes missing."""
-    shown = _referenced(section)
-    extra = [
-        Figure(f"{task}/{png.name}", png.stem.replace("_", " ").capitalize() + ".")
-        for png in sorted((out_dir / task).glob("*.png"))
-        if f"{task}/{png.name}" not in shown and not _NOT_IN_GALLERY.match(png.stem)
-    ]
-    if extra:
-        section.subsections.append(
-            Section(f"{task}-more-figures", "More figures from this task", list(extra))
-        )
-
-
-def _intro(reports: list[TaskReport]) -> Prose:
-    # Titles without their "Task N:" prefix, so the intro holds no unquoted number.
-    names = "; ".join(report.section.title.split(": ", 1)[-1] for report in reports)
-    return Prose(
-        [
-            "This page answers the exercise sheet from the results of one run of "
-            "scratchlearn (here: "
-            + (names or "no task yet")
-            + "). Every number in the text is read from the "
-            "metrics.json files next to this page; the figures are the PNG files beside them."
-        ]
-    )
 
 
 def library_versions() -> dict[str, str]:
@@ -203,95 +115,119 @@ def library_versions() -> dict[str, str]:
     return versions
 
 
-def _flatten(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        return ", ".join(_flatten(v) for v in value)
-    if isinstance(value, dict):
-        if all(isinstance(v, dict) for v in value.values()):  # e.g. settings per solver
-            return "; ".join(f"{k}: {_flatten(v) or 'defaults'}" for k, v in value.items())
-        return ", ".join(f"{k} = {_flatten(v)}" for k, v in value.items())
-    return fmt_cell(value, "g") if isinstance(value, float) else str(value)
+@dataclass
+class Document:
+    """The report, rendered: Markdown, the HTML body, and the record of what they quote."""
+
+    markdown: str
+    html_body: str
+    quotes: list[Quote]
+    traced: str  # the Markdown with its markers: quotes, labels, template expressions
+    headings: list[tuple[str, int, str]] = field(default_factory=list)  # (id, level, title)
 
 
-def _models_section(out_dir: Path, tasks: list[str]) -> Section | None:
-    """Where ``run --save-models`` put the models and how to load one; None if it did not."""
+def _task_text(rendering: Rendering, out_dir: Path, name: str, metrics: Any, run: dict):
+    builder = SECTIONS.get(name)
+    if builder is None:
+        title = f"Task {name[4:]}" if name.startswith("task") else name
+        section = rendering.render("_plugin.md.j2", task=name, title=title)
+        text = TaskText(name, "", label(title), section)  # its name, not a result
+    else:
+        # Every error, not a chosen few: each is a defect to fix, not a page to ship.
+        try:
+            text = builder(rendering, name, metrics, run)
+            problems = unquoted_numbers(text.section + text.differences)
+            if problems:
+                raise ValueError("a number not quoted from a metric: " + problems[0])
+        except Exception as error:
+            raise ReportError(name, error) from error
+    shown = set(rendering.figures)
+    extra = [
+        f"{name}/{png.name}"
+        for png in sorted((out_dir / name).glob("*.png"))
+        if f"{name}/{png.name}" not in shown and not _NOT_IN_GALLERY.match(png.stem)
+    ]
+    if extra:
+        text.section += rendering.render("_gallery.md.j2", task=name, figures=extra)
+    return text
+
+
+def _contents(page: str) -> str:
+    lines = ["## Contents", ""]
+    for match in _headings(page):
+        indent = "  " * (len(match.group(2)) - 2)
+        lines.append(f"{indent}- [{match.group(3)}](#{match.group(1)})")
+    return "\n".join(lines) + "\n"
+
+
+def _render_page(out_dir: Path, target: str, documents: dict[str, Any], run: dict) -> Rendering:
+    rendering = Rendering(out_dir, target)
+    tasks = [_task_text(rendering, out_dir, n, d, run) for n, d in documents.items()]
     saved = [
         f"{task}/models/{path.name}"
-        for task in tasks
+        for task in documents
         for path in sorted((out_dir / task / "models").glob("*.npz"))
     ]
-    if not saved:
-        return None
-    folders = list(dict.fromkeys(path.rsplit("/", 1)[0] + "/" for path in saved))
-    parts: list = ["This run saved its fitted models, one file per model, in "]
-    for i, folder in enumerate(folders):
-        parts += [(" and " if i == len(folders) - 1 else ", ") if i else "", Math(folder)]
-    parts += [
-        "; from the folder of this report, load one with ",
-        Math(f'scratchlearn.load("{saved[0]}")'),
-        ".",
-    ]
-    return Section("models", "Saved models", [Prose(parts)])
-
-
-def _settings_section(all_metrics: dict[str, dict], run: Metrics) -> Section:
-    blocks: list = []
-    if run.has("total_seconds"):
-        timing = prose("The run took {total} s in all", total=run.q(".1f", "total_seconds"))
-        parts = list(timing.parts)
-        per_task = run.get("task_seconds") if run.has("task_seconds") else {}
-        if per_task:
-            parts.append(" (")
-            for i, name in enumerate(per_task):
-                parts.append(f"{'; ' if i else ''}{name}: ")
-                parts.append(run.q(".1f", "task_seconds", name))
-                parts.append(" s")
-            parts.append(")")
-        parts.append(", figures included.")
-        blocks.append(Prose(parts))
-    versions = library_versions()
-    blocks.append(
-        Table(
-            ["library", "version"],
-            [[name, versions[name]] for name in versions],
-            caption="Versions used for this report.",
-            numeric=False,
-            compact=True,
-        )
+    configs = {
+        name: d["config"]
+        for name, d in documents.items()
+        if isinstance(d, dict) and isinstance(d.get("config"), dict)
+    }
+    page = rendering.render(
+        "page.md.j2",
+        tasks=tasks,
+        run=run,
+        run_q=rendering.record.quoter(RUN, run),
+        saved=saved,
+        model_folders=list(dict.fromkeys(path.rsplit("/", 1)[0] + "/" for path in saved)),
+        configs=configs,
+        versions=library_versions(),
+        explorer=(out_dir / "explorer.html").is_file(),
     )
-    for name, metrics in all_metrics.items():
-        config = metrics.get("config")
-        if not isinstance(config, dict):
-            continue
-        rows = [[key, _flatten(value)] for key, value in config.items() if value is not None]
-        title = f"Task {name[4:]}" if name.startswith("task") else name
-        blocks.append(
-            Table(
-                ["setting", "value"],
-                rows,
-                caption=f"{title}: settings of this run (config in {name}/metrics.json).",
-                numeric=False,
-                compact=True,
-            )
-        )
-    return Section("settings", "Settings, versions and time", blocks)
+    problems = unquoted_numbers(page)
+    if problems:
+        raise ValueError("the page has a number not quoted from a metric: " + problems[0])
+    contents = _contents(page)
+    if target == "html":
+        contents = f'<nav class="toc" aria-label="Contents">\n\n{contents}\n</nav>\n'
+    rendering.page = page.replace("<!-- contents -->", contents, 1)
+    return rendering
 
 
-def _figure_numbers(document: Document) -> dict[str, int]:
-    numbers: dict[str, int] = {}
+def build_document(
+    out_dir: Path,
+    *,
+    total_seconds: float | None = None,
+    task_seconds: Mapping[str, float] | None = None,
+) -> Document:
+    """The report, from the results in ``out_dir``.
 
-    def visit(section: Section) -> None:
-        for block in section.blocks:
-            figures = block.figures if isinstance(block, FigureRow) else [block]
-            for figure in figures:
-                if isinstance(figure, Figure) and figure.src not in numbers:
-                    numbers[figure.src] = len(numbers) + 1
-        for subsection in section.subsections:
-            visit(subsection)
-
-    for section in document.sections:
-        visit(section)
-    return numbers
+    ``total_seconds`` and ``task_seconds`` are measured by the caller: timings vary from run
+    to run, so they are not part of ``metrics.json``. Raises :class:`ReportError` when a
+    task's section cannot be built.
+    """
+    out_dir = Path(out_dir)
+    run: dict[str, Any] = {}
+    if total_seconds is not None:
+        run["total_seconds"] = float(total_seconds)
+    if task_seconds:
+        run["task_seconds"] = {name: float(s) for name, s in task_seconds.items()}
+    documents: dict[str, Any] = {}
+    for name, folder in task_folders(out_dir).items():
+        try:
+            documents[name] = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+        except ValueError as error:  # e.g. a truncated file
+            raise ReportError(name, error) from error
+    markdown = _render_page(out_dir, "md", documents, run)
+    html = _render_page(out_dir, "html", documents, run)
+    headings = [(m.group(1), len(m.group(2)), plain(m.group(3))) for m in _headings(markdown.page)]
+    return Document(
+        tidy(plain(markdown.page)),
+        to_html(html.page, html.record),
+        markdown.record.quotes,
+        markdown.page,
+        headings,
+    )
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -307,10 +243,6 @@ def _write_atomic(path: Path, text: str) -> None:
     except BaseException:
         Path(handle.name).unlink(missing_ok=True)
         raise
-
-
-#: Name prefix of the HTML ``<meta>`` tags (and Markdown comments) recording the metrics.
-METRICS_META = "scratchlearn-metrics-"
 
 
 def metrics_digests(out_dir: Path | str) -> dict[str, str]:
@@ -342,22 +274,19 @@ def write_report(
         raise ValueError(f"metrics.json files in {out_dir} changed while the report was built")
     from .. import __version__
 
-    html = render_html(document, version=__version__, figures=_figure_numbers(document))
     names = {name: html_lib.escape(name) for name in digests}
-    html = html.replace(
-        "</head>",
-        "".join(
-            f'<meta name="{METRICS_META}{names[n]}" content="sha256:{d}">\n'
-            for n, d in digests.items()
-        )
-        + "</head>",
-        1,
+    html = _ENVIRONMENT.get_template("report.html.j2").render(
+        title=document.markdown.split("\n", 1)[0][2:],
+        body=document.html_body,
+        version=__version__,
+        digests=digests,
+        names=names,
     )
-    markdown = render_markdown(document) + "".join(
+    markdown = document.markdown + "".join(
         f"<!-- {METRICS_META}{names[n]} sha256:{d} -->\n" for n, d in digests.items()
     )
     _write_atomic(out_dir / "report.md", markdown)
-    _write_atomic(out_dir / "report.html", html)
+    _write_atomic(out_dir / "report.html", re.sub("[\x0e\x0f]", "", html))
     return out_dir / "report.html"
 
 

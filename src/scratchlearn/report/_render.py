@@ -1,138 +1,122 @@
-"""Rendering a :class:`Document` as HTML (one Jinja2 template) and as Markdown."""
+"""One rendering of the templates, for Markdown or for HTML, and Markdown → HTML.
+
+The templates are Markdown; the few HTML-only pieces (figures, tables, folded text) are
+macros in ``templates/_blocks.j2`` that print differently when ``target`` is ``"html"``. The
+HTML rendering is converted by markdown-it-py, then its quote markers become
+``<span class="num" data-source=... data-path=...>`` and its labels ``<span class="label">``.
+"""
 
 from __future__ import annotations
 
-from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+import html as html_lib
+import re
+from pathlib import Path
+from typing import Any
 
-from ._model import (
-    Bullets,
-    DefectList,
-    Document,
-    Figure,
-    FigureRow,
-    Math,
-    Prose,
-    Quote,
-    Section,
-    Table,
-    Text,
-)
+from jinja2 import Environment, PackageLoader, StrictUndefined
+from markdown_it import MarkdownIt
+
+from ..experiments._schema import prediction_figure_stem
+from ._quote import Record, fmt_cell, label, plain
+
+_MD = MarkdownIt("commonmark", {"html": True})
 
 
-def _kind(block: object) -> str:
-    return type(block).__name__.lower()
+def _mark(value: Any) -> str:
+    """Every ``{{ ... }}`` prints between markers, so a test can tell template text apart."""
+    return f"\x0e{value}\x0f"
 
 
-def _part_kind(part: object) -> str:
-    if isinstance(part, Quote):
-        return "quote"
-    if isinstance(part, Math):
-        return "math"
-    return "text"
+def flatten(value: Any) -> str:
+    """A setting as one table cell."""
+    if isinstance(value, list | tuple):
+        return ", ".join(flatten(v) for v in value)
+    if isinstance(value, dict):
+        if all(isinstance(v, dict) for v in value.values()):  # e.g. settings per solver
+            return "; ".join(f"{k}: {flatten(v) or 'defaults'}" for k, v in value.items())
+        return ", ".join(f"{k} = {flatten(v)}" for k, v in value.items())
+    return fmt_cell(value, "g") if isinstance(value, float) else str(value)
 
 
-def render_html(document: Document, **context: object) -> str:
-    """The page, from ``templates/report.html.j2``."""
+def _environment() -> Environment:
     environment = Environment(
         loader=PackageLoader("scratchlearn.report", "templates"),
-        autoescape=select_autoescape(default=True, default_for_string=True),
         undefined=StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
+        keep_trailing_newline=True,
+        finalize=_mark,
+        extensions=["jinja2.ext.do"],
     )
-    environment.filters["kind"] = _kind
-    environment.filters["part_kind"] = _part_kind
-    template = environment.get_template("report.html.j2")
-    return template.render(document=document, **context)
+    environment.filters["cell"] = fmt_cell
+    environment.filters["settings"] = lambda config: [
+        [key, flatten(value)] for key, value in config.items() if value is not None
+    ]
+    environment.filters["e"] = html_lib.escape
+    return environment
 
 
-def _md_inline(prose: Prose) -> str:
-    out = []
-    for part in prose.parts:
-        if isinstance(part, Quote):
-            out.append(part.text)
-        elif isinstance(part, Math):
-            out.append(f"`{part.text}`")
-        else:
-            out.append(part)
-    return "".join(out)
+_ENVIRONMENT = _environment()
 
 
-def _md_cell(text: str) -> str:
-    return text.replace("|", "\\|")
+class Rendering:
+    """Renders templates for one ``target``, recording quotes and numbering figures."""
+
+    def __init__(self, out_dir: Path, target: str):
+        self.out_dir, self.target = out_dir, target
+        self.record = Record()
+        self.figures: dict[str, int] = {}
+
+    def _figure_number(self, src: str) -> int:
+        return self.figures.setdefault(src, len(self.figures) + 1)
+
+    def _inline(self, text: str) -> str:
+        """Inline Markdown (code spans) inside the HTML-only pieces."""
+        return _MD.renderInline(text) if self.target == "html" else text
+
+    def context(self, **extra: Any) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "label": label,
+            "plain": plain,
+            "inline": self._inline,
+            "exists": lambda rel: (self.out_dir / rel).is_file(),
+            "read": lambda rel: (self.out_dir / rel).read_text(encoding="utf-8"),
+            "figure_number": self._figure_number,
+            "prediction_figure_stem": prediction_figure_stem,
+            **extra,
+        }
+
+    def module(self, name: str, **extra: Any):
+        """The template ``name`` rendered as a module: ``str()`` is its text, and its
+        macros (e.g. ``differences``) render with the same context."""
+        return _ENVIRONMENT.get_template(name).make_module(self.context(**extra))
+
+    def render(self, name: str, **extra: Any) -> str:
+        return _ENVIRONMENT.get_template(name).render(self.context(**extra))
 
 
-def _md_block(block: object) -> list[str]:
-    if isinstance(block, Prose):
-        text = _md_inline(block)
-        if block.kind == "question":
-            return [f"**Question.** *{text}*", ""]
-        if block.kind == "answer":
-            return [f"**Answer.** {text}", ""]
-        return [text, ""]
-    if isinstance(block, Bullets):
-        return [f"- {_md_inline(item)}" for item in block.items] + [""]
-    if isinstance(block, Table):
-        align = [
-            "---:" if block.numeric and i >= block.left_columns else "---"
-            for i in range(len(block.headers))
-        ]
-        headers = list(block.headers)
-        if block.groups:  # Markdown has one header row: prefix each header with its group
-            labels = [label for label, span in block.groups for _ in range(span)]
-            headers = [f"{g} {h}".strip() for g, h in zip(labels, headers, strict=True)]
-        lines = [
-            "| " + " | ".join(_md_cell(h) for h in headers) + " |",
-            "|" + "|".join(align) + "|",
-        ]
-        lines += ["| " + " | ".join(_md_cell(c) for c in row) + " |" for row in block.rows]
-        if block.caption:
-            lines += ["", f"*{block.caption}*"]
-        return [*lines, ""]
-    if isinstance(block, Figure):
-        return [f"![{block.caption}]({block.src})", "", f"*{block.caption}*", ""]
-    if isinstance(block, FigureRow):
-        lines = []
-        for figure in block.figures:
-            lines += _md_block(figure)
-        return lines
-    if isinstance(block, Text):
-        lines = ["```", block.text.rstrip("\n"), "```", ""]
-        if block.caption:
-            lines += [f"*{block.caption}*", ""]
-        return lines
-    if isinstance(block, DefectList):
-        lines = [f"**{block.heading}**", ""]
-        for defect in block.defects:
-            lines.append(
-                f"- **{defect.title}.** The sheet: {_md_inline(defect.sheet)} "
-                f"Here: {_md_inline(defect.here)}"
-            )
-        return [*lines, ""]
-    raise TypeError(f"cannot render {type(block).__name__}")
+def tidy(markdown: str) -> str:
+    """At most one blank line in a row, no trailing spaces, one final newline."""
+    markdown = re.sub(r"[ \t]+\n", "\n", markdown)
+    return re.sub(r"\n{3,}", "\n\n", markdown).strip("\n") + "\n"
 
 
-def _md_section(section: Section, level: int) -> list[str]:
-    # Explicit anchors: the contents links must not depend on a host's heading ids.
-    lines = [f'<a id="{section.id}"></a>', "", f"{'#' * level} {section.title}", ""]
-    for block in section.blocks:
-        lines += _md_block(block)
-    for subsection in section.subsections:
-        lines += _md_section(subsection, level + 1)
-    return lines
+def to_html(markdown: str, record: Record) -> str:
+    """The HTML rendering's Markdown as HTML, quotes and labels as spans."""
+    body = _MD.render(re.sub("[\x0e\x0f]", "", markdown))
 
+    def span(index: int, text: str) -> str:
+        quote = record.quotes[index]
+        return (
+            f'<span class="num" data-source="{html_lib.escape(quote.source)}" '
+            f'data-path="{html_lib.escape(quote.path)}">{text}</span>'
+        )
 
-def render_markdown(document: Document) -> str:
-    """The same content as Markdown, with the same relative figure links."""
-    lines = [f"# {document.title}", ""]
-    for prose in document.intro:
-        lines += _md_block(prose)
-    lines += ["## Contents", ""]
-    for section in document.sections:
-        lines.append(f"- [{section.title}](#{section.id})")
-        for subsection in section.subsections:
-            lines.append(f"  - [{subsection.title}](#{subsection.id})")
-    lines.append("")
-    for section in document.sections:
-        lines += _md_section(section, 2)
-    return "\n".join(lines).rstrip("\n") + "\n"
+    body = re.sub("\x05([^\x06]*)\x06", r'<span class="label">\1</span>', body)
+    body = plain(body, span)
+    return re.sub(
+        r"<p><strong>(Question|Answer)\.</strong>",
+        lambda m: f'<p class="{m.group(1).lower()}">{m.group(0)[3:]}',
+        body,
+    )
