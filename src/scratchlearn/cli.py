@@ -254,6 +254,6 @@ def _main(argv: Sequence[str] | None) -> int:
         return fail(f"{kind}{_one_line(error)}; {_kept(results)}{hint}.", 1)
     for folder in folders:
         print(f"wrote {folder}")
-    print(f"wrote {results.path / 'report.html'} (and report.md)")
+    print(f"wrote {results.path / 'report.html'} (and report.md, explorer.html)")
     print(f"done in {time.perf_counter() - started:.1f} s; results are in {results.path}/")
     return 0
