@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from scratchlearn._math.losses import one_hot, softmax_cross_entropy
+from scratchlearn._math.params import flat_objective, pack, unpack
 from scratchlearn._math.softmax import softmax
 from scratchlearn.datasets import load_digits_split
 from scratchlearn.gradcheck import check_gradient, numerical_gradient, relative_error
@@ -26,15 +27,7 @@ def test_relative_error():
 
 def packed(X, Y, alpha):
     """The loss as fun(θ) -> (J, ∇J) over θ = [vec(W), b]."""
-    C, D = Y.shape[1], X.shape[1]
-
-    def fun(theta):
-        loss, grad_W, grad_b = softmax_cross_entropy(
-            theta[: C * D].reshape(C, D), theta[C * D :], X, Y, alpha
-        )
-        return loss, np.concatenate([grad_W.ravel(), grad_b])
-
-    return fun
+    return flat_objective(lambda W, b: softmax_cross_entropy(W, b, X, Y, alpha), Y.shape[1])
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.5])
@@ -62,10 +55,10 @@ def test_gradient_check_catches_the_sheets_gradient():
     Y = one_hot(y, 3)
 
     def sheet_fun(theta):
-        W, b = theta[:15].reshape(3, 5), theta[15:]
+        W, b = unpack(theta, 3)
         loss = softmax_cross_entropy(W, b, X, Y)[0]
         dG = (softmax(X @ W.T + b) - y.reshape(-1, 1)) / len(X)
-        return loss, np.concatenate([(dG.T @ X).ravel(), dG.sum(axis=0)])
+        return loss, pack(dG.T @ X, dG.sum(axis=0))
 
     assert check_gradient(sheet_fun, rng.normal(size=18)) > 0.1
 

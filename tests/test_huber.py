@@ -11,6 +11,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import HuberRegressor
 
 from scratchlearn._math.losses import huber, huber_loss, huber_weights, least_squares_loss
+from scratchlearn._math.params import flat_objective, pack
 from scratchlearn.datasets import make_blobs_with_outlier
 from scratchlearn.gradcheck import check_gradient
 from scratchlearn.linear_model import HuberClassifier, LeastSquaresClassifier, _huber
@@ -69,11 +70,7 @@ def test_huber_loss_gradient_check(alpha, weighted):
     X, Y = rng.normal(size=(30, 3)), rng.normal(0, 2, size=(30, 2))
     s = rng.uniform(0.1, 2, 30) if weighted else None
 
-    def fun(theta):
-        W, b = theta[:6].reshape(2, 3), theta[6:]
-        loss, grad_W, grad_b = huber_loss(W, b, X, Y, 0.8, alpha, s)
-        return loss, np.concatenate([grad_W.ravel(), grad_b])
-
+    fun = flat_objective(lambda W, b: huber_loss(W, b, X, Y, 0.8, alpha, s), 2)
     assert check_gradient(fun, rng.normal(size=8)) < 1e-7
 
 
@@ -257,13 +254,14 @@ def scipy_minimum(X, Y, epsilon, alpha=0.0):
     whatever ε), from zero and from the least-squares fit; the lower of the two."""
     D, T = X.shape[1], Y.shape[1]
 
+    flat = flat_objective(lambda W, b: huber_loss(W, b, X, Y, epsilon, alpha), T)
+
     def fun(theta):
-        W, b = theta[: T * D].reshape(T, D), theta[T * D :]
-        J, grad_W, grad_b = huber_loss(W, b, X, Y, epsilon, alpha)
-        return J / epsilon, np.concatenate([grad_W.ravel(), grad_b]) / epsilon
+        J, grad = flat(theta)
+        return J / epsilon, grad / epsilon
 
     ls = LeastSquaresClassifier(alpha=alpha).fit(X, np.argmax(Y, axis=1) if T > 1 else Y[:, 0])
-    starts = [np.zeros(T * (D + 1)), np.concatenate([ls.coef_.ravel(), ls.intercept_])]
+    starts = [np.zeros(T * (D + 1)), pack(ls.coef_, ls.intercept_)]
     options = {"maxiter": 50_000, "maxfun": 100_000, "gtol": 1e-13, "ftol": 0.0, "maxls": 100}
     return min(
         minimize(fun, start, jac=True, method="L-BFGS-B", options=options).fun * epsilon

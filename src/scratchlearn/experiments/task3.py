@@ -30,6 +30,7 @@ from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from .._math.losses import one_hot, softmax_cross_entropy
+from .._math.params import flat_objective
 from ..datasets import load_digits_split
 from ..gradcheck import check_gradient
 from ..linear_model import SoftmaxRegression
@@ -140,12 +141,7 @@ def _gradient_check(X: np.ndarray, y: np.ndarray, alpha: float, seed: int) -> fl
     Y = one_hot(y, C)
     theta = np.random.default_rng(seed).normal(0, 0.1, C * (D + 1))
 
-    def fun(t):
-        loss, grad_W, grad_b = softmax_cross_entropy(
-            t[: C * D].reshape(C, D), t[C * D :], X, Y, alpha
-        )
-        return loss, np.concatenate([grad_W.ravel(), grad_b])
-
+    fun = flat_objective(lambda W, b: softmax_cross_entropy(W, b, X, Y, alpha), C)
     return check_gradient(fun, theta)
 
 

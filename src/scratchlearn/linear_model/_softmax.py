@@ -15,6 +15,7 @@ from threadpoolctl import ThreadpoolController
 from .. import optim
 from .._dask import is_dask_collection
 from .._math.losses import softmax_cross_entropy
+from .._math.params import pack, unpack
 from .._math.softmax import log_softmax, softmax
 from .._validation import check_class_labels, check_float_param, check_int_param, check_option
 from .._versioning import VersionedPickleMixin
@@ -271,15 +272,16 @@ class SoftmaxRegression(
 
         rng = check_random_state(self.random_state)
         theta0 = np.zeros(K * (D + 1))
+        W0, b0 = unpack(theta0, K)  # views: writing them writes θ₀
         if coef_init is not None:
-            theta0[: K * D] = _check_init(coef_init, "coef_init", (K, D)).ravel()
+            W0[:] = _check_init(coef_init, "coef_init", (K, D))
         if intercept_init is not None:
-            theta0[K * D :] = _check_init(intercept_init, "intercept_init", (K,))
+            b0[:] = _check_init(intercept_init, "intercept_init", (K,))
         with _blas().limit(limits=1):
             result = self._minimise(objective, theta0, N, rng, epoch)
         # The solvers work in float64; the fitted weights take X's precision, as in scikit-learn.
-        self.coef_ = result.theta[: K * D].reshape(K, D).astype(dtype)
-        self.intercept_ = result.theta[K * D :].astype(dtype)
+        coef, intercept = unpack(result.theta, K)
+        self.coef_, self.intercept_ = coef.astype(dtype), intercept.astype(dtype)
         self.n_iter_ = int(result.n_iter)
         self.loss_curve_ = np.asarray(result.loss_curve, dtype=float)
         if not result.converged:  # the one rule of ``optim``: max |∇J(θ)| ≤ tol, all finite
@@ -420,7 +422,7 @@ def softmax_objective(
     grad : ndarray of shape (K * (n_features + 1),)
     """
     D = X.shape[1]
-    W, b = theta[: K * D].reshape(K, D), theta[K * D :]
+    W, b = unpack(theta, K)
     if K == 1:  # logistic regression: the first class's logit is pinned at 0
         W, b = np.vstack([np.zeros(D), W]), np.concatenate([[0.0], b])
     if sample_weight is None:
@@ -431,7 +433,7 @@ def softmax_objective(
         loss, grad_W, grad_b = _weighted_cross_entropy(W, b, X, codes, s, total, alpha)
     if K == 1:
         grad_W, grad_b = grad_W[1:], grad_b[1:]
-    return loss, np.concatenate([grad_W.ravel(), grad_b])
+    return loss, pack(grad_W, grad_b)
 
 
 def _weighted_cross_entropy(
