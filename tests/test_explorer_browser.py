@@ -7,23 +7,11 @@ Needs Debian's ``chromium`` and the ``playwright`` package, as ``test_report_bro
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
+from _browser import CHROMIUM, FLAGS
 from playwright.sync_api import Page, sync_playwright
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# As test_report_browser.py: headless as root, with no network and nothing that phones home.
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 TRACES = """(id) => document.getElementById(id).data.map((t) => ({
     name: t.name, type: t.type, x: t.x === undefined ? null : t.x,

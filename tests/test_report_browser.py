@@ -6,25 +6,13 @@ Python package, which drives that browser; Playwright's own browser download is 
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from _browser import CHROMIUM, FLAGS
 from playwright.sync_api import sync_playwright
 
 from scratchlearn.experiments import TASKS
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-# Headless as root, with no network: no sandbox, no GPU, nothing that phones home.
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture
