@@ -125,7 +125,7 @@ CASES: dict[type, list[Case]] = {
         Case("knn-brute-sqeuclidean",
              lambda: KNeighborsClassifier(4, algorithm="brute", metric="sqeuclidean")),
         Case("knn-auto-cosine", lambda: KNeighborsClassifier(4, metric="cosine")),
-        Case("knn-csr-cosine", lambda: KNeighborsClassifier(4, metric="cosine"), data="csr"),
+        Case("knn-csr-sq", lambda: KNeighborsClassifier(4, metric="sqeuclidean"), data="csr"),
         Case("knn-one-class", lambda: KNeighborsClassifier(2), n_classes=1),
     ],
     KNeighborsDensity: [

@@ -120,6 +120,14 @@ class NeighborsBase(VersionedPickleMixin, BaseEstimator):
             X = validate_data(self, X, dtype=dtypes, accept_sparse=accept_sparse)
         else:
             X, y = validate_data(self, X, y, dtype=dtypes, accept_sparse=accept_sparse)
+        if sp.issparse(X) and metric not in ("euclidean", "sqeuclidean"):
+            # The sparse path is the Euclidean product only: it would rank cosine by squared
+            # Euclidean distance, and SciPy's cdist takes no sparse input.
+            raise ValueError(
+                f"sparse X works with metric='euclidean' or 'sqeuclidean', got "
+                f"metric={self.metric!r}; pass X.toarray() for {self.metric!r}, or normalise "
+                "the rows (sklearn.preprocessing.normalize) and use 'euclidean' for cosine."
+            )
         if sp.issparse(X) and not X.has_sorted_indices:
             X = X.sorted_indices()
         check_n_neighbors(self.n_neighbors, X.shape[0])

@@ -1,0 +1,181 @@
+"""What the kNN estimators share (``neighbors._base``) and the classifier's vote, through
+their public behaviour: tags, kneighbors' options, sparse input, metrics and weights."""
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from scipy.spatial import KDTree
+from scipy.spatial.distance import cdist
+
+from scratchlearn import KNeighborsClassifier, KNeighborsDensity
+from scratchlearn.neighbors._base import check_metric, neighbor_class_votes
+from scratchlearn.neighbors._classification import (
+    class_votes,
+    distance_weights,
+    vote_probabilities,
+)
+
+
+def data(seed=0, n=60, d=3):
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, d)), rng.integers(0, 3, n), rng.normal(size=(7, d))
+
+
+@pytest.mark.parametrize("Estimator", [KNeighborsClassifier, KNeighborsDensity])
+def test_sparse_input_tag_follows_the_algorithm(Estimator):
+    # Brute force takes CSR input, the KD-tree does not; scikit-learn reads the tag.
+    assert Estimator(algorithm="brute").__sklearn_tags__().input_tags.sparse
+    assert Estimator(algorithm="auto").__sklearn_tags__().input_tags.sparse
+    assert not Estimator(algorithm="kd_tree").__sklearn_tags__().input_tags.sparse
+
+
+@pytest.mark.parametrize("Estimator", [KNeighborsClassifier, KNeighborsDensity])
+def test_kneighbors_options(Estimator):
+    X, y, Q = data()
+    model = Estimator(n_neighbors=4).fit(X, y)
+    distances, indices = model.kneighbors(Q)
+    assert distances.shape == indices.shape == (7, 4)
+    only = model.kneighbors(Q, return_distance=False)
+    np.testing.assert_array_equal(only, indices)
+    assert isinstance(only, np.ndarray)
+    more_d, more_i = model.kneighbors(Q, n_neighbors=9)
+    assert more_i.shape == (7, 9)
+    np.testing.assert_array_equal(more_i[:, :4], indices)
+    D = cdist(Q, X)
+    np.testing.assert_allclose(more_d, np.sort(D, axis=1)[:, :9], rtol=1e-12)
+    # Leave-one-out: the training points, each without itself.
+    loo_d, loo_i = model.kneighbors(n_neighbors=2)
+    assert loo_i.shape == (60, 2)
+    assert not np.any(loo_i == np.arange(60)[:, None])
+    np.testing.assert_allclose(loo_d[:, 0], np.sort(cdist(X, X) + np.diag([np.inf] * 60),
+                                                    axis=1)[:, 0], rtol=1e-12)
+
+
+@pytest.mark.parametrize("algorithm, n_features, expect_tree", [
+    ("brute", 3, False), ("kd_tree", 3, True), ("auto", 3, True), ("auto", 8, False)])
+def test_a_tree_is_kept_only_when_it_may_be_used(algorithm, n_features, expect_tree):
+    X, y, _ = data(d=n_features)
+    model = KNeighborsClassifier(3, algorithm=algorithm).fit(X, y)
+    assert isinstance(model._tree, KDTree) == expect_tree
+    # Refitting with another algorithm drops or builds it.
+    model.set_params(algorithm="brute").fit(X, y)
+    assert model._tree is None
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean"])
+def test_csr_with_unsorted_indices_gives_the_sorted_answer(metric):
+    rng = np.random.default_rng(1)
+    dense = rng.normal(size=(40, 6)) * (rng.uniform(size=(40, 6)) < 0.5)
+    X = sp.csr_matrix(dense)
+    # The same matrix with each row's column indices reversed (still a valid CSR matrix).
+    shuffled = X.copy()
+    for i in range(40):
+        start, stop = shuffled.indptr[i], shuffled.indptr[i + 1]
+        shuffled.indices[start:stop] = shuffled.indices[start:stop][::-1]
+        shuffled.data[start:stop] = shuffled.data[start:stop][::-1]
+    shuffled.has_sorted_indices = False
+    np.testing.assert_array_equal(shuffled.toarray(), dense)
+    y = np.arange(40) % 2
+    ref = KNeighborsClassifier(4, metric=metric, algorithm="brute").fit(dense, y)
+    ours = KNeighborsClassifier(4, metric=metric, algorithm="brute").fit(shuffled, y)
+    Q = dense[:5] + 0.1
+    np.testing.assert_array_equal(ours.kneighbors(Q)[1], ref.kneighbors(Q)[1])
+    np.testing.assert_allclose(ours.kneighbors(Q)[0], ref.kneighbors(Q)[0], rtol=1e-12)
+    np.testing.assert_array_equal(ours.kneighbors()[1], ref.kneighbors()[1])
+
+
+@pytest.mark.parametrize("metric", ["cosine", "manhattan", "chebyshev", "minkowski"])
+def test_csr_training_data_with_other_metrics_is_refused(metric):
+    # The sparse path is the Euclidean product only; it used to rank cosine by squared
+    # Euclidean distance (silently wrong) and to fail inside SciPy for the cdist metrics.
+    rng = np.random.default_rng(1)
+    dense = rng.normal(size=(40, 6)) * (rng.uniform(size=(40, 6)) < 0.5)
+    y = np.arange(40) % 2
+    params = {"p": 3} if metric == "minkowski" else {}
+    model = KNeighborsClassifier(4, metric=metric, algorithm="brute", **params)
+    with pytest.raises(ValueError, match=rf"^sparse X works with metric='euclidean'.*{metric}"):
+        model.fit(sp.csr_matrix(dense), y)
+    model.fit(dense, y)  # dense input is fine, and so is the suggested conversion
+    np.testing.assert_array_equal(
+        model.kneighbors(dense[:5] + 0.1)[1],
+        KNeighborsClassifier(4, metric=metric, algorithm="brute", **params)
+        .fit(sp.csr_matrix(dense).toarray(), y)
+        .kneighbors(dense[:5] + 0.1)[1],
+    )
+
+
+def test_check_metric_resolves_minkowski_and_refuses_small_p():
+    assert check_metric("minkowski", np.inf) == ("chebyshev", np.inf)
+    assert check_metric("minkowski", 1) == ("manhattan", 1.0)
+    assert check_metric("minkowski", 2) == ("euclidean", 2.0)
+    assert check_metric("minkowski", 3) == ("minkowski", 3.0)
+    assert check_metric("l1", 5) == ("manhattan", 1.0)  # p only matters for minkowski
+    with pytest.raises(ValueError, match=r"^p must be a finite number in \[1, inf\), got 0\.5"):
+        check_metric("minkowski", 0.5)
+    with pytest.raises(ValueError, match=r"^metric must be one of"):
+        check_metric("hamming", 2)
+
+
+def test_vote_counts_and_weights():
+    labels = np.array([[0, 2, 2], [1, 1, 0]])
+    np.testing.assert_array_equal(neighbor_class_votes(labels, 3), [[1, 0, 2], [1, 2, 0]])
+    weights = np.array([[0.5, 1.0, 2.0], [1.0, 3.0, 4.0]])
+    np.testing.assert_array_equal(neighbor_class_votes(labels, 4, weights),
+                                  [[0.5, 0, 3.0, 0], [4.0, 4.0, 0, 0]])
+    distances = np.array([[1.0, 2.0, 4.0], [0.0, 3.0, 0.0]])
+    # Row 0: weights 1/d; row 1 has exact matches, which take all the weight, 1 each.
+    np.testing.assert_array_equal(distance_weights(distances), [[1.0, 0.5, 0.25],
+                                                                [1.0, 0.0, 1.0]])
+    np.testing.assert_array_equal(class_votes(distances, labels, 3, "distance"),
+                                  [[1.0, 0.0, 0.75], [1.0, 1.0, 0.0]])
+    np.testing.assert_array_equal(class_votes(distances, labels, 3, "uniform"),
+                                  [[1, 0, 2], [1, 2, 0]])
+    np.testing.assert_allclose(vote_probabilities(np.array([[1.0, 0.0, 3.0], [2.0, 2.0, 0.0]])),
+                               [[0.25, 0.0, 0.75], [0.5, 0.5, 0.0]])
+
+
+def test_distance_weighted_probabilities_by_hand():
+    X = np.array([[0.0], [1.0], [3.0], [10.0]])
+    y = np.array(["a", "b", "b", "a"])
+    model = KNeighborsClassifier(3, weights="distance").fit(X, y)
+    # Query 2: neighbours 1 (d 1, b), 3 (d 1, b), 0 (d 2, a): weights 1, 1, 0.5.
+    np.testing.assert_allclose(model.predict_proba([[2.0]]), [[0.5 / 2.5, 2 / 2.5]])
+    # Query 0: an exact match (a) takes all the weight.
+    np.testing.assert_array_equal(model.predict_proba([[0.0]]), [[1.0, 0.0]])
+    np.testing.assert_array_equal(model.predict([[2.0], [0.0]]), ["b", "a"])
+
+
+def test_defaults():
+    assert KNeighborsClassifier().get_params() == {
+        "n_neighbors": 5, "weights": "uniform", "algorithm": "auto", "metric": "euclidean",
+        "p": 2, "n_jobs": None}
+
+
+@pytest.mark.parametrize("algorithm", ["brute", "kd_tree"])
+def test_integer_features_are_searched_as_float64(algorithm):
+    rng = np.random.default_rng(3)
+    X = rng.integers(-5, 6, size=(50, 3))
+    y = np.arange(50) % 2
+    ints = KNeighborsClassifier(4, algorithm=algorithm).fit(X, y)
+    floats = KNeighborsClassifier(4, algorithm=algorithm).fit(X.astype(float), y)
+    assert ints._fit_X.dtype == np.float64
+    Q = rng.integers(-5, 6, size=(6, 3))
+    np.testing.assert_array_equal(ints.kneighbors(Q)[1], floats.kneighbors(Q.astype(float))[1])
+    np.testing.assert_array_equal(ints.kneighbors(Q)[0], floats.kneighbors(Q.astype(float))[0])
+    density = KNeighborsDensity(4, algorithm=algorithm).fit(X)
+    np.testing.assert_array_equal(density.score_samples(Q),
+                                  KNeighborsDensity(4, algorithm=algorithm)
+                                  .fit(X.astype(float)).score_samples(Q.astype(float)))
+
+
+def test_csr_input_without_labels_and_dense_fit_with_csr_queries():
+    rng = np.random.default_rng(4)
+    X = rng.normal(size=(40, 3))
+    Q = rng.normal(size=(3, 3))
+    sparse = KNeighborsDensity(3, algorithm="brute").fit(sp.csr_matrix(X))
+    np.testing.assert_allclose(sparse.score_samples(Q),
+                               KNeighborsDensity(3, algorithm="brute").fit(X).score_samples(Q),
+                               rtol=1e-12)
+    dense = KNeighborsClassifier(3).fit(X, np.arange(40) % 2)
+    with pytest.raises(TypeError, match="Sparse data was passed"):
+        dense.kneighbors(sp.csr_matrix(Q))
