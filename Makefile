@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 OUT ?= results
 
-.PHONY: run test lint chromium bench clean
+.PHONY: run test lint chromium bench clean mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -45,6 +45,19 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 bench: $(VENV)/.installed-bench
 	cd benchmarks && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ../$(BIN)/python bench_knn.py
 	cd benchmarks && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ../$(BIN)/python bench_dask.py
+
+$(VENV)/.installed-mutation: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,mutation]'
+	touch $@ $(VENV)/.installed $(VENV)/.installed-dev
+
+# Mutation testing (mutmut) of _math/, neighbors/, linear_model/ and optim.py, the numba
+# kernel as plain Python: prints each file's score and fails when one is under 90% after
+# the equivalents listed in mutation/equivalent.txt (see mutation/report.py). Not part of
+# `make test`; slow. PATHS="src/scratchlearn/optim.py ..." limits it to some files or
+# folders, JOBS=2 tests two mutants at once.
+JOBS ?= 1
+mutation: $(VENV)/.installed-mutation
+	$(BIN)/python mutation/report.py --jobs $(JOBS) $(PATHS)
 
 clean:
 	rm -rf $(VENV) $(OUT) build src/*.egg-info

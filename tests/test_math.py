@@ -90,3 +90,13 @@ def test_log_ball_volume_is_finite_in_64_dimensions(p):
 def test_log_ball_volume_rejects_p_below_one(p):
     with pytest.raises(ValueError, match=r"p must be >= 1.*got p="):
         log_ball_volume(3, np.array(1.0), p=p)
+
+
+@pytest.mark.parametrize("p", [1, 2, 3, np.inf])
+def test_log_ball_volume_computes_in_float64_for_any_radius_dtype(p):
+    r = np.array([0.3, 1.7, 12.5], dtype=np.float32)
+    result = log_ball_volume(5, r, p=p)
+    assert result.dtype == np.float64
+    np.testing.assert_array_equal(result, log_ball_volume(5, r.astype(np.float64), p=p))
+    np.testing.assert_array_equal(log_ball_volume(2, np.array([1, 2]), p=p),
+                                  log_ball_volume(2, np.array([1.0, 2.0]), p=p))

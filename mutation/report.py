@@ -1,0 +1,380 @@
+"""`make mutation`: mutation testing of the core modules with mutmut, scored per file.
+
+    python mutation/report.py [--jobs N] [--keep] [--report-only] [PATH ...]
+
+PATH: source files or folders among the modules in scope (default: all of them):
+``src/scratchlearn/_math/``, ``neighbors/``, ``linear_model/`` and ``optim.py``. The Dask
+back ends (``src/scratchlearn/_dask/``) are out of scope: they run on a cluster, and their
+tests start real worker processes, which a per-mutant fork cannot afford.
+
+Two passes:
+
+1. **mutmut** (configured in ``pyproject.toml``'s ``[tool.mutmut]``) copies the sources to
+   ``mutants/``, mutates every function of the modules in scope, and runs, for each
+   mutant, only the tests that call the mutated function.
+2. **The compiled kernel** (``neighbors/_kernel.py``): every function there is numba
+   ``@njit``, and mutmut leaves decorated functions alone (its trampolines are Python and
+   cannot be called from nopython code). So the kernel is mutated as plain Python: a copy
+   of the package with the ``@njit(**_JIT)`` lines removed goes to ``mutation/.kernel/``,
+   where mutmut runs on it with the small kernel tests (``KERNEL_TESTS``), which call the
+   kernel directly.
+
+Each file's score is killed / (mutants − listed equivalents); timeouts count as killed.
+The known-equivalent mutants are listed in ``mutation/equivalent.txt``, one per line:
+
+    <mutant id> <function hash> <why it cannot be told apart, or changes only speed>
+
+The hash is mutmut's hash of the mutated function's source: when the function changes,
+its mutants are renumbered, so the entry is reported as stale and must be checked again.
+The same file lists the mutants left out of the score because only the Dask tests reach
+them (the Dask paths are out of scope); a whole function can be given as a pattern,
+``<module>.<function>__mutmut_*`` with ``*`` for the hash.
+
+Exit status 1 when a file scores under ``THRESHOLD`` (90%), when a listed equivalent no
+longer exists, has changed, or was killed, or when mutmut fails; 0 otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import fnmatch
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGE = Path("src/scratchlearn")
+SCOPE = [PACKAGE / "_math", PACKAGE / "neighbors", PACKAGE / "linear_model", PACKAGE / "optim.py"]
+KERNEL = PACKAGE / "neighbors" / "_kernel.py"
+KERNEL_DIR = Path("mutation/.kernel")
+KERNEL_TESTS = ["tests/test_kernel_topk.py", "tests/test_search_edge_cases.py"]
+EQUIVALENTS = Path("mutation/equivalent.txt")
+THRESHOLD = 90.0
+MUTMUT = str(Path(sys.executable).parent / "mutmut")
+
+#: mutmut's exit codes, as its ``status_by_exit_code``; anything else is "suspicious".
+STATUS = {
+    1: "killed", 3: "killed", 0: "survived", 5: "no tests", 2: "interrupted", None: "not checked",
+    33: "no tests", 34: "skipped", 35: "suspicious", 36: "timeout", 37: "type check",
+    -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout", -11: "segfault",
+    -9: "segfault",
+}
+#: Statuses that count as detected.
+DETECTED = {"killed", "timeout", "segfault", "type check"}
+
+
+# --- the runs -------------------------------------------------------------------------------
+
+
+def module_of(path: Path) -> str:
+    """src/scratchlearn/a/b.py → scratchlearn.a.b; a folder → its package."""
+    parts = path.with_suffix("").parts if path.suffix == ".py" else path.parts
+    return ".".join(parts[1:])
+
+
+def in_scope(path: Path) -> bool:
+    return any(path == s or s in path.parents for s in SCOPE)
+
+
+def source_files(paths: list[Path]) -> list[Path]:
+    """The .py files under ``paths`` (each in scope), sorted."""
+    files = set()
+    for path in paths:
+        files |= {path} if path.suffix == ".py" else set(path.rglob("*.py"))
+    return sorted(f for f in files if "__pycache__" not in f.parts)
+
+
+def run_mutmut(cwd: Path, globs: list[str], jobs: int, log: Path, label: str) -> int:
+    """``mutmut run`` in ``cwd``, its output to ``log``, a progress line every minute."""
+    env = dict(os.environ, NUMBA_DISABLE_JIT=os.environ.get("NUMBA_DISABLE_JIT", "0"))
+    if cwd != ROOT:
+        env["NUMBA_DISABLE_JIT"] = "1"  # nothing left to compile; keep it that way
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "w") as out:
+        process = subprocess.Popen(
+            [MUTMUT, "run", "--max-children", str(jobs), *globs],
+            cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env,
+        )
+        done = threading.Event()
+
+        def heartbeat():
+            while not done.wait(60):
+                counts = Counter(STATUS.get(code, "suspicious")
+                                 for code, _, _ in collect(cwd / "mutants", None).values())
+                print(f"  {label}: {sum(counts.values()) - counts['not checked']} checked, "
+                      f"{counts['survived']} survived so far", flush=True)
+
+        thread = threading.Thread(target=heartbeat, daemon=True)
+        thread.start()
+        try:
+            code = process.wait()
+        finally:
+            done.set()
+    if code != 0:
+        print(f"mutmut failed in {cwd} (exit status {code}); the end of {log}:")
+        print(log.read_text(errors="replace")[-3000:])
+    return code
+
+
+def stage_kernel(jobs: int, keep: bool, survivors_only: bool = False) -> int:
+    """The kernel as plain Python in ``mutation/.kernel/``, and mutmut run there."""
+    stage = ROOT / KERNEL_DIR
+    if not keep and stage.exists():
+        shutil.rmtree(stage)
+    (stage / "tests").mkdir(parents=True, exist_ok=True)
+    target = stage / PACKAGE
+    if target.exists():
+        shutil.rmtree(target)
+    shutil.copytree(ROOT / PACKAGE, target, ignore=shutil.ignore_patterns("__pycache__"))
+    kernel = (ROOT / KERNEL).read_text()
+    plain = re.sub(r"^@njit\(\*\*_JIT\)\n", "", kernel, flags=re.MULTILINE)
+    if "@njit" in plain or plain == kernel:
+        print(f"{KERNEL}: its decorators are no longer `@njit(**_JIT)` lines; update "
+              "stage_kernel in mutation/report.py")
+        return 2
+    (target / "neighbors" / "_kernel.py").write_text(plain)
+    for test in ["tests/conftest.py", *KERNEL_TESTS]:
+        shutil.copy2(ROOT / test, stage / test)
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    pytest_options = pyproject.split("[tool.pytest.ini_options]")[1].split("\n[")[0]
+    main_config = tomllib.loads(pyproject)["tool"]["mutmut"]
+    shared = "".join(f"{key} = {json.dumps(main_config[key])}\n" for key in
+                     ("timeout_multiplier", "timeout_constant", "process_isolation")
+                     if key in main_config)
+    (stage / "pyproject.toml").write_text(
+        "# Written by mutation/report.py: the kernel's functions as plain Python.\n"
+        "[tool.mutmut]\n"
+        'source_paths = ["src/"]\n'
+        f'only_mutate = ["{KERNEL.as_posix()}"]\n'
+        f"pytest_add_cli_args_test_selection = {json.dumps(KERNEL_TESTS)}\n"
+        f"{shared}"
+        "use_git_change_detection = false\n\n"
+        f"[tool.pytest.ini_options]{pytest_options}"
+    )
+    names = survivors([KERNEL], stage / "mutants") if survivors_only else []
+    if survivors_only and not names:
+        print("No kernel survivors to re-test.")
+        return 0
+    return run_mutmut(stage, names, jobs, stage / "mutants" / "run.log", "kernel (plain Python)")
+
+
+# --- the results ----------------------------------------------------------------------------
+
+
+def collect(mutants: Path, files: list[Path] | None) -> dict[str, tuple]:
+    """{mutant id: (exit code, source file, function hash)} from mutmut's ``.meta`` files."""
+    results = {}
+    if not mutants.exists():
+        return results
+    for meta in mutants.rglob("*.py.meta"):
+        source = meta.relative_to(mutants).with_suffix("")  # drop .meta, keep .py
+        if files is not None and source not in files:
+            continue
+        try:
+            data = json.loads(meta.read_text())
+        except (OSError, json.JSONDecodeError):  # being written
+            continue
+        hashes = data.get("hash_by_function_name", {})
+        for key, code in data.get("exit_code_by_key", {}).items():
+            function = key.partition("__mutmut_")[0].rpartition(".")[2]
+            results[key] = (code, source, hashes.get(function, "?"))
+    return results
+
+
+def read_equivalents(path: Path) -> tuple[dict[str, tuple[str, str]], list[str]]:
+    """{mutant id: (function hash, reason)}, and the malformed lines."""
+    equivalents, bad = {}, []
+    if not path.exists():
+        return equivalents, bad
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split(None, 2)
+        if len(parts) < 3 or "__mutmut_" not in parts[0]:
+            bad.append(f"{path}:{number}: expected '<mutant id> <function hash> <reason>'")
+            continue
+        if parts[0] in equivalents:
+            bad.append(f"{path}:{number}: {parts[0]} is listed twice")
+        equivalents[parts[0]] = (parts[1], parts[2])
+    return equivalents, bad
+
+
+def listed(key: str, equivalents: dict[str, tuple[str, str]]) -> str | None:
+    """The entry of ``equivalents`` that lists mutant ``key`` (itself or a pattern)."""
+    if key in equivalents:
+        return key
+    return next((e for e in equivalents if "*" in e and fnmatch.fnmatchcase(key, e)), None)
+
+
+def report(files: list[Path], kernel: bool) -> int:
+    results = collect(ROOT / "mutants", files)
+    if kernel:
+        results.update(collect(ROOT / KERNEL_DIR / "mutants", [KERNEL]))
+    equivalents, problems = read_equivalents(ROOT / EQUIVALENTS)
+    by_file: dict[Path, list[str]] = {}
+    for key, (_, source, _) in results.items():
+        by_file.setdefault(source, []).append(key)
+
+    rows, survivors = [], []
+    header = (f"{'file':<40} {'mutants':>7} {'killed':>7} {'(t/o)':>6} {'listed':>7} "
+              f"{'left':>5} {'score':>7}")
+    print()
+    print(header)
+    print("-" * len(header))
+    failed = False
+    for source in files:
+        keys = sorted(by_file.get(source, []), key=natural)
+        name = str(source.relative_to(PACKAGE)) + (" (plain Python)" if source == KERNEL else "")
+        if not keys:
+            why = ("no functions" if source.name == "__init__.py"
+                   else "not run (see above)" if source != KERNEL or kernel else "not run")
+            print(f"{name:<40} {'-':>7}   {why}")
+            continue
+        status = {key: STATUS.get(results[key][0], "suspicious") for key in keys}
+        killed = sum(s in DETECTED for s in status.values())
+        entry = {k: listed(k, equivalents) for k in keys}
+        equivalent = [k for k in keys if entry[k] and status[k] not in DETECTED]
+        left = [k for k in keys if status[k] not in DETECTED and not entry[k]]
+        unchecked = sum(s == "not checked" for s in status.values())
+        counted = len(keys) - len(equivalent)
+        score = 100.0 * killed / counted if counted else 100.0
+        low = score < THRESHOLD
+        failed |= low
+        note = f"  ({unchecked} not checked)" if unchecked else ""
+        timeouts = sum(s == "timeout" for s in status.values())
+        print(f"{name:<40} {len(keys):>7} {killed:>7} {timeouts:>6} {len(equivalent):>7} "
+              f"{len(left):>5} {score:>6.1f}%{'  < ' + str(THRESHOLD) + '%' if low else ''}"
+              f"{note}")
+        rows.append((len(keys), killed, timeouts, len(equivalent)))
+        survivors += [(k, status[k], results[k][2]) for k in left if status[k] != "not checked"]
+    if rows:
+        total, killed, timeouts, equivalent = (sum(col) for col in zip(*rows, strict=True))
+        print("-" * len(header))
+        score = 100.0 * killed / max(1, total - equivalent)
+        print(f"{'all':<40} {total:>7} {killed:>7} {timeouts:>6} {equivalent:>7} "
+              f"{total - killed - equivalent:>5} {score:>6.1f}%")
+        print("killed includes the timeouts (t/o): mutants whose tests ran 20 times longer "
+              "than usual.")
+
+    # Every listed equivalent of the files reported must still exist, unchanged, alive.
+    reported_modules = {module_of(f) for f in files}
+    for key, (digest, _) in sorted(equivalents.items(), key=lambda kv: natural(kv[0])):
+        module = key.partition("__mutmut_")[0].rpartition(".")[0]
+        if module not in reported_modules:
+            continue
+        if "*" in key:
+            matched = [k for k in results if fnmatch.fnmatchcase(k, key)]
+            if not matched:
+                problems.append(f"{key}: matches no mutant any more; remove it")
+            elif any(STATUS.get(results[k][0]) in DETECTED for k in matched):
+                problems.append(f"{key}: a test now kills some of these; list the others "
+                                "one by one")
+            continue
+        if key not in results:
+            problems.append(f"{key}: listed as equivalent but no longer exists; remove it")
+        elif results[key][2] != digest:
+            problems.append(f"{key}: its function changed since it was listed as equivalent "
+                            f"(hash {digest} → {results[key][2]}); check it again")
+        elif STATUS.get(results[key][0]) in DETECTED:
+            problems.append(f"{key}: listed as equivalent but a test kills it; remove it")
+
+    if survivors:
+        print(f"\nSurviving mutants ({len(survivors)}): see one with "
+              "`.venv/bin/mutmut show <id>` (kernel: run it in mutation/.kernel). To list one "
+              f"as equivalent, add its line to {EQUIVALENTS} with the reason:")
+        for key, status, digest in survivors:
+            print(f"  {key} {digest}  [{status}]")
+    if problems:
+        print("\nProblems with the equivalents list:")
+        for problem in problems:
+            print(f"  {problem}")
+    n_listed = sum(1 for k in results if listed(k, equivalents))
+    print(f"\nListed in {EQUIVALENTS} (equivalent, or reached only by the Dask tests): "
+          f"{n_listed}")
+    return 1 if failed or problems else 0
+
+
+def survivors(files: list[Path], mutants: Path = ROOT / "mutants") -> list[str]:
+    """The ids of the last run's mutants of ``files`` that survived, timed out (a slow
+    survivor can time out on a busy machine) or were not tested yet (new or changed
+    functions), and are not listed."""
+    equivalents, _ = read_equivalents(ROOT / EQUIVALENTS)
+    return sorted(
+        key for key, (code, _, _) in collect(mutants, files).items()
+        if STATUS.get(code, "suspicious") not in DETECTED - {"timeout"}
+        and not listed(key, equivalents)
+    )
+
+
+def natural(key: str):
+    """Sort mutant ids with their numbers in numeric order."""
+    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", key)]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("paths", nargs="*", type=Path, help="source files or folders in scope")
+    parser.add_argument("--jobs", type=int, default=1, help="mutants tested at once")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep mutants/ from the last run: without paths, only new or "
+                        "changed functions are tested again")
+    parser.add_argument("--survivors", action="store_true",
+                        help="with --keep: test only the mutants that survived, timed out "
+                        "or are new since the last run, and are not listed (after adding "
+                        "tests or changing code)")
+    parser.add_argument("--report-only", action="store_true",
+                        help="print the scores of the last run without running anything")
+    args = parser.parse_args(argv)
+    if args.survivors and not args.keep:
+        parser.error("--survivors needs --keep (the last run's results)")
+    os.chdir(ROOT)
+
+    paths = [Path(os.path.normpath(p)) for p in args.paths] or SCOPE
+    outside = [p for p in paths if not in_scope(p) or not p.exists()]
+    if outside:
+        print(f"Not a module in scope: {', '.join(map(str, outside))}. In scope: "
+              f"{', '.join(map(str, SCOPE))}")
+        return 2
+    files = source_files(paths)
+    kernel = KERNEL in files
+    started = time.monotonic()
+    if not args.report_only:
+        main_files = [f for f in files if f != KERNEL and f.name != "__init__.py"]
+        if main_files:
+            if not args.keep and Path("mutants").exists():
+                shutil.rmtree("mutants")
+            # No names: every mutant (mutmut keeps earlier results only with --keep); with
+            # paths, the mutants of those modules, always re-tested.
+            globs = [] if not args.paths else [f"{module_of(f)}.*" for f in main_files]
+            if args.survivors:
+                globs = survivors(main_files)
+                if not globs:
+                    print("No survivors to re-test.")
+            print(f"mutmut: {len(main_files)} modules, {args.jobs} at a time; its output goes "
+                  "to mutants/run.log")
+            if (not args.survivors or globs) and run_mutmut(
+                ROOT, globs, args.jobs, ROOT / "mutants" / "run.log", "mutmut"
+            ):
+                return 1
+        if kernel:
+            print("mutmut: the kernel as plain Python, in mutation/.kernel/")
+            if stage_kernel(args.jobs, args.keep, args.survivors):
+                return 1
+    status = report(files, kernel)
+    if not args.report_only:
+        minutes, seconds = divmod(int(time.monotonic() - started), 60)
+        print(f"Run time: {minutes} min {seconds} s")
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
