@@ -65,10 +65,10 @@ STATUS = {
     1: "killed", 3: "killed", 0: "survived", 5: "no tests", 2: "interrupted", None: "not checked",
     33: "no tests", 34: "skipped", 35: "suspicious", 36: "timeout", 37: "type check",
     -24: "timeout", 24: "timeout", 152: "timeout", 255: "timeout", -11: "segfault",
-    -9: "segfault",
+    -9: "segfault", -6: "abort",  # -6: the test process aborted (a native crash)
 }
 #: Statuses that count as detected.
-DETECTED = {"killed", "timeout", "segfault", "type check"}
+DETECTED = {"killed", "timeout", "segfault", "abort", "type check"}
 
 
 # --- the runs -------------------------------------------------------------------------------
