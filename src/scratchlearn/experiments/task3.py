@@ -213,6 +213,18 @@ def sklearn_reference(
     return f_star, row
 
 
+def _study_model(name: str, settings: dict, alpha: float, config: Config) -> SoftmaxRegression:
+    """The solver study's model: the study's objective and stopping rule, ``settings``' solver."""
+    return SoftmaxRegression(
+        name,
+        alpha=alpha,
+        max_iter=config.max_iter,
+        tol=config.tol,
+        random_state=config.random_state,
+        **settings,
+    )
+
+
 def solver_study(
     config: Config,
     alpha: float,
@@ -227,14 +239,7 @@ def solver_study(
     optimizers: list[OptimizerRow] = []
     curves, models = {}, {}
     for name, settings in config.solvers.items():
-        model = SoftmaxRegression(
-            name,
-            alpha=alpha,
-            max_iter=config.max_iter,
-            tol=config.tol,
-            random_state=config.random_state,
-            **settings,
-        )
+        model = _study_model(name, settings, alpha, config)
         fitted = _fit(model, X_train, y_train)
         models[name] = model
         curves[name] = {"loss": model.loss_curve_, "seconds": fitted.seconds}
@@ -347,14 +352,8 @@ def explorer_data(
                 loss, seconds = curves[name]["loss"], curves[name]["seconds"]
                 accuracy: float | None = by_name[name]["test_accuracy"]
             else:
-                model = SoftmaxRegression(
-                    name,
-                    alpha=alpha,
-                    max_iter=config.max_iter,
-                    tol=config.tol,
-                    random_state=config.random_state,
-                    **{**settings, "learning_rate": settings["learning_rate"] * factor},
-                )
+                rate = settings["learning_rate"] * factor
+                model = _study_model(name, {**settings, "learning_rate": rate}, alpha, config)
                 fitted = _fit(model, X_train, y_train)
                 loss, seconds = model.loss_curve_, fitted.seconds
                 finite = bool(np.all(np.isfinite(model.coef_)))
