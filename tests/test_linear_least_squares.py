@@ -441,3 +441,46 @@ def test_sample_weight_of_the_wrong_shape_or_not_finite_is_rejected(weights, mat
     X, y = random_problem(36)
     with pytest.raises(ValueError, match=match):
         LeastSquaresClassifier().fit(X, y, sample_weight=weights)
+
+
+# --- what the linear models share (linear_model/_base.py) ----------------------------------
+
+
+def fitted_linear_models(seed=0, n_classes=3):
+    from scratchlearn.linear_model import SoftmaxRegression
+
+    X, y = random_problem(seed, n_classes=n_classes)
+    models = [LeastSquaresClassifier(), HuberClassifier(), SoftmaxRegression(max_iter=200)]
+    return X, y, [model.fit(X, y) for model in models]
+
+
+def test_score_weighs_each_sample_as_accuracy_score_does():
+    from sklearn.metrics import accuracy_score
+
+    X, y, models = fitted_linear_models(1)
+    weights = np.random.RandomState(2).exponential(size=len(y))
+    for model in models:
+        predicted = model.predict(X)
+        assert 0 < np.mean(predicted != y)  # some mistakes, or the weights could not matter
+        expected = accuracy_score(y, predicted, sample_weight=weights)
+        assert model.score(X, y, sample_weight=weights) == pytest.approx(expected, rel=1e-12)
+        unweighted = accuracy_score(y, predicted)
+        assert model.score(X, y, sample_weight=weights) != pytest.approx(unweighted)
+
+
+@pytest.mark.parametrize("dtype", [object, np.int64, bool, np.float16])
+def test_decision_function_converts_any_numeric_X_to_float64(dtype):
+    # Even for models fitted on float32 (float32 coef_): X is converted to float64 first,
+    # as the docstring says; left as it is, bool or float16 X would give float32 outputs.
+    X, y = random_problem(3)
+    from scratchlearn.linear_model import SoftmaxRegression
+
+    models = [model.fit(X.astype(np.float32), y) for model in
+              (LeastSquaresClassifier(), HuberClassifier(), SoftmaxRegression(max_iter=200))]
+    X_other = np.round(X * 3).astype(dtype)
+    for model in models:
+        assert model.coef_.dtype == np.float32
+        F = model.decision_function(X_other)
+        reference = X_other.astype(float) @ model.coef_.T.astype(float) + model.intercept_
+        assert F.dtype == np.float64
+        np.testing.assert_allclose(F, reference[:, 0], rtol=1e-12, atol=1e-12)

@@ -244,3 +244,145 @@ def test_descend_flags_one_overflowing_coordinate_while_the_loss_stays_finite():
     np.testing.assert_array_equal(result.theta, [0.0, 1e308])
     assert all(np.isfinite(result.loss_curve))
     assert "finite" in result.message
+
+
+# --- the stopping rule, the messages and the contract with `fun`, exactly ------------------
+
+
+def test_converged_includes_a_gradient_exactly_at_tol():
+    assert optim.converged(False, 0.25, 0.25)
+    assert not optim.converged(False, np.nextafter(0.25, 1.0), 0.25)
+    assert not optim.converged(True, 0.0, 0.25)
+    assert not optim.converged(False, np.nan, 0.25)
+
+
+def test_descend_stops_before_stepping_when_the_gradient_is_exactly_tol():
+    # J(θ) = tol·θ has ∇J = tol everywhere: the first test already holds.
+    tol = 0.125
+    result = optim.descend(lambda theta: (float(tol * theta[0]), np.array([tol])), np.ones(1),
+                           optim.gd_step, max_iter=10, tol=tol, learning_rate=1.0)  # fmt: skip
+    assert result.converged and result.n_iter == 0
+    np.testing.assert_array_equal(result.theta, [1.0])
+    assert result.message == "max |gradient| = 0.125 <= tol = 0.125"
+
+
+@pytest.mark.parametrize("solver", ["descend", "lbfgs"])
+def test_fun_always_receives_float64_theta(solver):
+    # θ₀ given as integers is converted once, before the first evaluation.
+    seen = []
+
+    def fun(theta):
+        seen.append(theta.dtype)
+        return quadratic(np.eye(2), np.ones(2))(theta)
+
+    theta0 = np.array([3, -2])
+    if solver == "descend":
+        result = optim.descend(fun, theta0, optim.gd_step, max_iter=0, tol=1e-8,
+                               learning_rate=0.5)  # fmt: skip
+    else:
+        result = optim.lbfgs(fun, theta0, max_iter=20, tol=1e-8)
+    assert seen and all(dtype == np.float64 for dtype in seen)
+    assert result.theta.dtype == np.float64
+    np.testing.assert_array_equal(theta0, [3, -2])  # the caller's array is left alone
+
+
+def test_descend_callback_receives_each_iterations_loss():
+    calls = []
+    result = optim.descend(
+        quadratic(np.diag([1.0, 3.0]), np.ones(2)), np.zeros(2), optim.gd_step,
+        max_iter=6, tol=1e-12, callback=lambda i, loss: calls.append((i, loss)),
+        learning_rate=0.1,
+    )  # fmt: skip
+    assert calls == list(enumerate(result.loss_curve))[1:]
+    assert result.message == f"max |gradient| = {result.grad_max:.3g} > tol = 1e-12"
+
+
+def test_descend_with_minibatch_momentum_matches_a_plain_loop():
+    # The update rule's state (the velocity) carries over from batch to batch and epoch to
+    # epoch; a plain loop over the same permutations is the reference.
+    rng = np.random.RandomState(3)
+    a = rng.normal(size=(10, 2))
+
+    def batch_fun(theta, rows):
+        return float(np.mean(0.5 * np.sum((theta - a[rows]) ** 2, axis=1))), np.mean(
+            theta - a[rows], axis=0)
+
+    result = optim.descend(
+        lambda theta: batch_fun(theta, np.arange(10)), np.zeros(2), optim.momentum_step,
+        max_iter=4, tol=1e-12, batch_fun=batch_fun, n_samples=10, batch_size=3,
+        rng=np.random.RandomState(7), learning_rate=0.2, momentum=0.8,
+    )  # fmt: skip
+    theta, velocity, draw = np.zeros(2), np.zeros(2), np.random.RandomState(7)
+    for _ in range(4):
+        for rows in optim.minibatches(10, 3, draw):
+            velocity = 0.8 * velocity - 0.2 * batch_fun(theta, rows)[1]
+            theta = theta + velocity
+    np.testing.assert_allclose(result.theta, theta, rtol=1e-12)
+
+
+def test_descend_with_a_non_finite_loss_and_a_zero_gradient_has_diverged():
+    # After one step J is +inf while the (made-up) gradient is 0: not converged.
+    def fun(theta):
+        return (1.0, np.ones(1)) if theta[0] == 0.0 else (np.inf, np.zeros(1))
+
+    result = optim.descend(fun, np.zeros(1), optim.gd_step, max_iter=5, tol=1e-3,
+                           learning_rate=1.0)  # fmt: skip
+    assert result.diverged and not result.converged and result.grad_max == 0.0
+    assert result.message == (
+        "the loss or the parameters stopped being finite (the learning rate is too large)")
+
+
+def test_descend_with_adam_minibatches_diverges_without_invalid_value_warnings():
+    # η = 1000 sends θ to −999 in the first batch; the next batch's gradient overflows to
+    # −inf, and Adam's m/√v is then inf/inf. pytest turns RuntimeWarnings into errors.
+    def batch_fun(theta, rows):
+        return float(np.sum(np.cosh(theta))), np.sinh(theta)
+
+    result = optim.descend(
+        lambda theta: batch_fun(theta, None), np.ones(1), optim.adam_step, max_iter=5,
+        tol=1e-8, batch_fun=batch_fun, n_samples=4, batch_size=1,
+        rng=np.random.RandomState(0), learning_rate=1000.0,
+    )  # fmt: skip
+    assert result.diverged and not result.converged
+
+
+def test_lbfgs_with_a_non_finite_loss_and_a_zero_gradient_has_diverged():
+    result = optim.lbfgs(lambda theta: (np.inf, np.zeros_like(theta)), np.ones(2), max_iter=10,
+                         tol=1e-6)  # fmt: skip
+    assert result.diverged and not result.converged and result.grad_max == 0.0
+    assert result.message == "L-BFGS-B: the loss or the parameters stopped being finite"
+
+
+def test_lbfgs_converged_message():
+    result = optim.lbfgs(quadratic(np.diag([1.0, 2.0]), np.ones(2)), np.zeros(2), max_iter=50,
+                         tol=1e-6)  # fmt: skip
+    assert result.converged
+    assert result.message == f"L-BFGS-B: max |gradient| = {result.grad_max:.3g} <= tol = 1e-06"
+
+
+FLOOR = (": J no longer decreases at this precision (float64, or float32 for float32 input), "
+         "so tol is below what the arithmetic resolves for this objective")
+
+
+def test_lbfgs_on_a_kink_stops_abnormally_and_says_why():
+    # J = Σ|θ| is not differentiable at its minimum: the gradient never gets small, the line
+    # search finally fails, and SciPy stops with "ABNORMAL".
+    def fun(theta):
+        return float(np.sum(np.abs(theta))), np.sign(theta)
+
+    result = optim.lbfgs(fun, np.ones(2), max_iter=100, tol=1e-6)
+    assert not result.converged and not result.diverged and result.n_iter < 100
+    assert "ABNORMAL" in result.message.upper()
+    assert result.message.endswith(FLOOR)
+
+
+def test_lbfgs_other_scipy_stops_get_no_precision_explanation(monkeypatch):
+    # SciPy's limit on function evaluations is neither ABNORMAL nor REDUCTION.
+    from scipy.optimize import OptimizeResult as ScipyResult
+
+    message = "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"
+    monkeypatch.setattr(optim, "minimize", lambda fun, x0, **kw: ScipyResult(
+        x=np.array(x0, dtype=float), nit=3, message=message))
+    result = optim.lbfgs(quadratic(np.eye(2), np.ones(2)), np.zeros(2), max_iter=100, tol=1e-6)
+    assert result.message == (f"L-BFGS-B: SciPy stopped ({message}) with max |gradient| = 1 > "
+                              "tol = 1e-06")
