@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy.optimize import linprog, minimize
+from scipy.optimize import linprog, minimize, minimize_scalar
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import HuberRegressor
 
@@ -428,3 +428,337 @@ def test_a_perfect_fit_is_certified_without_a_warning():
         model = HuberClassifier(epsilon=0.5, alpha=0.0).fit(X_fit, y)
     assert objective(model, X_fit, Y, 0.5) < 1e-20
     assert model.score(X_fit, y) == 1.0
+
+
+# --- the dual bound against its definition ------------------------------------------------
+
+
+def best_scaled_dual(u, t, X, s, epsilon, alpha, charge):
+    """max over γ ∈ [0, 2ε/max|u|] of D(γu) − γ·charge, D(v) = Σ s (v t − v²/4) −
+    ‖Σ s v x‖²/(4α), evaluated from the definition and maximised numerically (Brent on the
+    interval, and both ends); u only on the samples of positive weight."""
+    u_max = np.abs(u).max(initial=0.0)
+    if u_max == 0.0:
+        return 0.0
+
+    def dual(gamma):
+        v = gamma * u
+        value = np.sum(s * (v * t - v * v / 4)) - gamma * charge
+        if alpha > 0:
+            value -= np.sum(((s * v) @ X) ** 2) / (4 * alpha)
+        return value
+
+    cap = 2 * epsilon / u_max
+    inner = minimize_scalar(lambda g: -dual(g), bounds=(0, cap), method="bounded",
+                            options={"xatol": 1e-13 * cap}).x  # fmt: skip
+    return max(dual(0.0), dual(cap), dual(inner))
+
+
+def documented_dual_bound(W, b, X, Y, epsilon, alpha=0.0, s=None, fit_intercept=True):
+    """The bound of ``huber_dual_bound``'s docstring, built slowly: on the samples of positive
+    weight only, u = ρ'_ε(r), then each projection onto the equalities Cᵀ S u = 0 as the
+    least change in Σ s Δ²/ω (a least-norm solution by ``lstsq``), each followed by a
+    clip to |u| ≤ 2ε, ``_DUAL_ROUNDS`` times; the best scaled bound of all the rounds."""
+    s = np.ones(len(X)) if s is None else s
+    keep = s > 0
+    X, Y, s = X[keep], Y[keep], s[keep]
+    N = len(X)
+    columns = ([X] if alpha == 0 else []) + ([np.ones((N, 1))] if fit_intercept else [])
+    C = np.hstack(columns) if columns else np.zeros((N, 0))
+    lower = 0.0
+    for k in range(Y.shape[1]):
+        r = Y[:, k] - X @ W[k] - b[k]
+        omega = np.array([min(1.0, epsilon / abs(x)) if x else 1.0 for x in r])
+        u = 2 * omega * r
+        if C.shape[1] == 0:
+            lower += best_scaled_dual(u, Y[:, k], X, s, epsilon, alpha, 0.0)
+            continue
+        theta = np.concatenate(([W[k]] if alpha == 0 else []) + ([b[k : k + 1]] * fit_intercept))
+        A = C.T * np.sqrt(s * omega)  # Δ = √(ω/s) z with A z = Cᵀ S Δ
+        best = -np.inf
+        for round_ in range(_huber._DUAL_ROUNDS + 1):
+            if round_:
+                u = np.clip(u, -2 * epsilon, 2 * epsilon)
+            z = np.linalg.lstsq(A, C.T @ (s * u), rcond=None)[0]
+            u = u - np.sqrt(omega / s) * z
+            charge = abs(theta @ (C.T @ (s * u)))
+            best = max(best, best_scaled_dual(u, Y[:, k], X, s, epsilon, alpha, charge))
+        lower += best
+    return lower
+
+
+@pytest.mark.parametrize("alpha, charge", [(0.0, 0.0), (0.0, 0.4), (0.7, 0.0), (0.7, 2.5)])
+def test_scaled_dual_is_the_best_scaling_of_its_point(alpha, charge):
+    # Real-valued t (not only ±1), weights with zeros, and u of every kind: the maximiser
+    # inside (0, 1), inside (1, cap), at the cap, at 0 (a ≤ charge), and u = 0.
+    rng = np.random.default_rng(50)
+    X, t = rng.normal(size=(30, 3)), rng.normal(0, 2, 30)
+    s = rng.uniform(0.2, 2, 30)
+    s[:4] = 0.0
+    counted = s > 0
+    epsilon = 0.6
+    for scale in (0.05, 0.3, 1.0, 3.0, -1.0, 0.0):
+        for _ in range(3):
+            u = scale * np.clip(t + rng.normal(0, 0.5, 30), -2 * epsilon, 2 * epsilon)
+            u[~counted] = 0.0
+            got = _huber._scaled_dual(u, t, X, s, epsilon, alpha, counted, charge)
+            want = best_scaled_dual(u[counted], t[counted], X[counted], s[counted], epsilon,
+                                    alpha, charge)  # fmt: skip
+            assert got == pytest.approx(want, rel=1e-10, abs=1e-12)
+    nobody = np.zeros(30, dtype=bool)  # no sample counted: the bound is 0
+    assert _huber._scaled_dual(np.zeros(30), t, X, 0 * s, epsilon, alpha, nobody, charge) == 0.0
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_dual_bound_is_the_documented_construction(alpha, fit_intercept):
+    # Away from the minimum (where the rounds of clipping and projecting matter), for
+    # real-valued targets, several columns, weights with zeros and far-away outliers.
+    rng = np.random.default_rng(51)
+    X, Y = rng.normal(size=(50, 3)), rng.normal(0, 1.5, size=(50, 2))
+    X[:4] += rng.normal(0, 10, size=(4, 3))
+    s = rng.uniform(0.3, 2, 50)
+    s[2:6] = 0.0  # two of them outliers
+    for epsilon in (0.3, 1.7):
+        for scale in (0.3, 1.0, 3.0):
+            W = scale * rng.normal(size=(2, 3))
+            b = scale * rng.normal(size=2) * fit_intercept
+            J, lower = huber_dual_bound(W, b, X, Y, epsilon, alpha, s, fit_intercept)
+            assert J == pytest.approx(np.sum(s[:, None] * np.column_stack(
+                [slow_huber(r, epsilon) for r in (Y - X @ W.T - b).T])) + alpha * np.sum(W**2))
+            want = documented_dual_bound(W, b, X, Y, epsilon, alpha, s, fit_intercept)
+            assert lower == pytest.approx(want, rel=1e-9, abs=1e-12)
+
+
+def real_target_minimum(X, Y, epsilon, alpha, s, fit_intercept):
+    """(W*, b*) of the weighted Huber objective for real-valued targets, by L-BFGS-B on J/ε."""
+    T, D = Y.shape[1], X.shape[1]
+
+    def fun(theta):
+        W, b = theta[: T * D].reshape(T, D), theta[T * D :] * fit_intercept
+        J, grad_W, grad_b = huber_loss(W, b, X, Y, epsilon, alpha, s)
+        return J / epsilon, np.concatenate([grad_W.ravel(), grad_b * fit_intercept]) / epsilon
+
+    options = {"maxiter": 50_000, "maxfun": 100_000, "gtol": 1e-14, "ftol": 0.0, "maxls": 100}
+    theta = minimize(fun, np.zeros(T * (D + 1)), jac=True, method="L-BFGS-B", options=options).x
+    return theta[: T * D].reshape(T, D), theta[T * D :] * fit_intercept
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.4])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_dual_bound_for_real_targets_is_below_the_minimum_and_tight_there(alpha, fit_intercept):
+    rng = np.random.default_rng(52)
+    X, Y = rng.normal(size=(40, 3)), rng.normal(0, 1.5, size=(40, 2))
+    Y[:4] += rng.normal(0, 8, size=(4, 2))
+    s = rng.uniform(0.3, 2, 40)
+    W_star, b_star = real_target_minimum(X, Y, 0.7, alpha, s, fit_intercept)
+    J_star, lower = huber_dual_bound(W_star, b_star, X, Y, 0.7, alpha, s, fit_intercept)
+    assert lower <= J_star and lower == pytest.approx(J_star, rel=1e-9)
+    for scale in (0.1, 1.0, 10.0):
+        W = W_star + scale * rng.normal(size=W_star.shape)
+        b = b_star + scale * rng.normal(size=2) * fit_intercept
+        J, lower = huber_dual_bound(W, b, X, Y, 0.7, alpha, s, fit_intercept)
+        assert lower <= J_star * (1 + 1e-12) < J
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_dual_bound_ignores_samples_of_weight_zero(alpha, fit_intercept):
+    # A sample of weight 0 is no part of J, wherever it lies: J and the bound are those
+    # of the other samples alone.
+    rng = np.random.default_rng(53)
+    X, Y = rng.normal(size=(60, 3)), rng.normal(0, 1.5, size=(60, 3))
+    s = rng.uniform(0.5, 2, 60)
+    s[:6] = 0.0
+    X[:6] *= 50  # far away
+    for epsilon in (0.3, 1.7):
+        for _ in range(3):
+            W, b = rng.normal(size=(3, 3)), rng.normal(size=3) * fit_intercept
+            J, lower = huber_dual_bound(W, b, X, Y, epsilon, alpha, s, fit_intercept)
+            J_kept, lower_kept = huber_dual_bound(W, b, X[6:], Y[6:], epsilon, alpha, s[6:],
+                                                  fit_intercept)  # fmt: skip
+            assert J == pytest.approx(J_kept, rel=1e-12)
+            assert lower == pytest.approx(lower_kept, rel=1e-12)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_dual_bound_with_every_weight_zero_is_the_penalty_and_zero(alpha, fit_intercept):
+    # J = α‖W‖² then, whose minimum is 0: the bound 0 is exact.
+    rng = np.random.default_rng(54)
+    X, Y, W = rng.normal(size=(10, 3)), rng.normal(size=(10, 2)), rng.normal(size=(2, 3))
+    b = rng.normal(size=2) * fit_intercept
+    J, lower = huber_dual_bound(W, b, X, Y, 0.5, alpha, np.zeros(10), fit_intercept)
+    assert J == pytest.approx(alpha * np.sum(W * W), rel=1e-14)
+    assert lower == 0.0
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_dual_bound_computes_in_float64_whatever_the_input_dtype(alpha, fit_intercept):
+    # Extended-precision X and weights are rounded to float64 first, as they would be by
+    # the caller (numpy.linalg has no long double).
+    rng = np.random.default_rng(55)
+    X = rng.normal(size=(40, 3)).astype(np.longdouble) + np.longdouble(1) / 3
+    s = rng.uniform(0.2, 2, 40).astype(np.longdouble) + np.longdouble(1) / 7
+    Y, W, b = rng.normal(size=(40, 2)), rng.normal(size=(2, 3)), rng.normal(size=2)
+    b = b * fit_intercept
+    got = huber_dual_bound(W, b, X, Y, 0.7, alpha, s, fit_intercept)
+    want = huber_dual_bound(W, b, X.astype(np.float64), Y, 0.7, alpha, s.astype(np.float64),
+                            fit_intercept)  # fmt: skip
+    assert got == want
+    assert all(type(value) is float for value in got)
+
+
+def test_dual_bound_of_an_exact_fit_is_zero():
+    # R = 0 exactly (integer data): J = 0, u = 0, and the bound is 0, not above J.
+    rng = np.random.default_rng(56)
+    X = rng.integers(-3, 4, size=(20, 3)).astype(float)
+    W = np.array([[1.0, -2.0, 3.0], [0.0, 1.0, 1.0]])
+    for alpha in (0.0, 0.5):
+        for fit_intercept in (True, False):
+            b = np.array([1.0, -1.0]) if fit_intercept else np.zeros(2)
+            Y = X @ W.T + b
+            J, lower = huber_dual_bound(W, b, X, Y, 0.5, alpha, fit_intercept=fit_intercept)
+            assert (J, lower) == (alpha * np.sum(W * W), 0.0)
+
+
+# --- the classifier's start, stopping rule and messages ------------------------------------
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_an_exact_fit_is_certified_at_the_start_even_with_tol_zero(fit_intercept):
+    # The target itself as the only feature: least squares fits it exactly (w = 1, b = 0,
+    # every residual 0), so J = 0 = its bound, J − L ≤ 0·J holds, and nothing else runs
+    # or warns.
+    y = np.random.default_rng(57).integers(0, 2, 30)
+    X = signed_targets(y, 2)[:, :1].copy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning of any kind
+        model = HuberClassifier(epsilon=0.5, tol=0.0, fit_intercept=fit_intercept).fit(X, y)
+    assert model.n_iter_ == 1
+    assert model.coef_.tolist() == [[1.0]] and model.intercept_.tolist() == [0.0]
+    assert huber_dual_bound(model.coef_, model.intercept_, X, signed_targets(y, 2), 0.5) == (
+        0.0, 0.0)  # fmt: skip
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.8])
+@pytest.mark.parametrize("fit_intercept", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_start_is_the_least_squares_fit_of_the_same_problem(alpha, fit_intercept, weighted):
+    # With ε huge every residual is within ε: the Huber problem is least squares with the
+    # same α, intercept and weights, so the start is its minimum and is certified at once.
+    X, y = random_problem(58)
+    s = np.random.default_rng(58).uniform(0.1, 3, len(X)) if weighted else None
+    ls = LeastSquaresClassifier(alpha=alpha, fit_intercept=fit_intercept).fit(X, y, s)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = HuberClassifier(epsilon=1e6, alpha=alpha, fit_intercept=fit_intercept)
+        model.fit(X, y, sample_weight=s)
+    assert model.n_iter_ == 1
+    np.testing.assert_allclose(model.coef_, ls.coef_, rtol=1e-12)
+    np.testing.assert_allclose(model.intercept_, ls.intercept_, rtol=1e-12, atol=1e-15)
+    # max_iter=1 returns that start, whatever the ε.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        start = HuberClassifier(epsilon=0.2, alpha=alpha, fit_intercept=fit_intercept,
+                                max_iter=1).fit(X, y, sample_weight=s)  # fmt: skip
+    np.testing.assert_allclose(start.coef_, ls.coef_, rtol=1e-12)
+    np.testing.assert_allclose(start.intercept_, ls.intercept_, rtol=1e-12, atol=1e-15)
+
+
+@pytest.mark.parametrize("fit_intercept", [True, False])
+def test_weighted_fit_is_certified_against_the_weighted_minimum(fit_intercept):
+    X, y = random_problem(59)
+    Y = signed_targets(y, 2)
+    s = np.random.default_rng(59).uniform(0.1, 3, len(X))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = HuberClassifier(epsilon=0.5, alpha=0.1, tol=1e-10, max_iter=500,
+                                fit_intercept=fit_intercept).fit(X, y, sample_weight=s)  # fmt: skip
+    W_star, b_star = real_target_minimum(X, Y, 0.5, 0.1, s, fit_intercept)
+    J_star = huber_loss(W_star, b_star, X, Y, 0.5, 0.1, s)[0]
+    J = huber_loss(model.coef_, model.intercept_, X, Y, 0.5, 0.1, s)[0]
+    assert J == pytest.approx(J_star, rel=1e-9)
+    if not fit_intercept:
+        assert model.intercept_.tolist() == [0.0]
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"epsilon": 0.0}, "epsilon must be a finite number in (0, inf), got 0.0."),
+        ({"epsilon": -1}, "epsilon must be a finite number in (0, inf), got -1."),
+        ({"max_iter": 0}, "max_iter must be an integer >= 1, got 0."),
+        ({"max_iter": 2.5}, "max_iter must be an integer >= 1, got 2.5."),
+        ({"tol": -1e-3}, "tol must be a finite number in [0, inf), got -0.001."),
+    ],
+)
+def test_bad_parameter_messages_in_full(params, message):
+    X, y = random_problem(60)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        HuberClassifier(**params).fit(X, y)
+
+
+def test_boundary_parameters_are_accepted():
+    X, y = random_problem(61)
+    model = fit_quietly(HuberClassifier(epsilon=1e-300, max_iter=1, tol=0.0), X, y)
+    assert model.n_iter_ == 1
+
+
+@pytest.mark.parametrize(
+    "max_iter, why, n_iter, ending",
+    [
+        (50, "stalled: an iteration left every IRLS weight unchanged", 2,
+         "; an epsilon this small is at the limit of float64."),
+        (1, "max_iter=1 reached", 1, "."),
+    ],
+)  # fmt: skip
+def test_convergence_warning_in_full_and_at_the_callers_line(
+    monkeypatch, max_iter, why, n_iter, ending
+):
+    # A forced bound: J = 1, L = 0.5, so the certified gap is 0.5 of J. Every residual is
+    # inside ε = 1e6, so the weights never change: IRLS stalls at its second solve.
+    X, y = random_problem(62)
+    monkeypatch.setattr(_huber, "huber_dual_bound", lambda W, b, **kwargs: (1.0, 0.5))
+    message = (
+        f"HuberClassifier did not converge ({why}) after {n_iter} IRLS iterations: the "
+        "objective J = 1 is certified only within 0.5 of its minimum (J minus the duality "
+        f"lower bound), above tol=1e-05. Increase max_iter or tol{ending}"
+    )
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = HuberClassifier(epsilon=1e6, max_iter=max_iter).fit(X, y)
+    assert model.n_iter_ == n_iter
+    assert [str(w.message) for w in caught] == [message]
+    assert caught[0].category is ConvergenceWarning
+    # stacklevel: the warning points at the line that called fit (under a wrapper of fit,
+    # such as mutmut's trampoline, the frame above is the wrapper's), not at the library.
+    assert caught[0].filename != _huber.__file__
+    if not hasattr(HuberClassifier.fit, "__wrapped__"):
+        assert caught[0].filename == __file__
+
+
+def test_a_sample_of_weight_zero_does_not_change_when_irls_stops(monkeypatch):
+    # A far sample of weight 0 whose residual moves with every change of the fit (it lies
+    # 1e6 along the boundary) must not keep IRLS going once the weights of the samples that
+    # count stop changing. The bound is forced to certify nothing, so IRLS runs until then.
+    monkeypatch.setattr(_huber, "huber_dual_bound", lambda W, b, **kwargs: (1.0, 0.5))
+    rng = np.random.default_rng(5)
+    X, y = rng.normal(size=(60, 3)), rng.integers(0, 2, 60)
+    X[:5] += rng.normal(0, 10, (5, 3))
+    alone = fit_quietly(HuberClassifier(epsilon=1.0, max_iter=3000), X, y)
+    w, b = alone.coef_[0], alone.intercept_[0]
+    along = rng.normal(size=3)
+    along -= (along @ w) / (w @ w) * w
+    far = 1e6 * along / np.linalg.norm(along) + (-2.0 - b) * w / (w @ w)  # residual 3
+    X_far, y_far = np.vstack([X, far]), np.append(y, 1)
+    s = np.append(np.ones(60), 0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        model = HuberClassifier(epsilon=1.0, max_iter=3000).fit(X_far, y_far, sample_weight=s)
+    assert alone.n_iter_ < 3000  # it stalled
+    assert model.n_iter_ == alone.n_iter_
+    np.testing.assert_allclose(model.coef_, alone.coef_, rtol=1e-12)
+    np.testing.assert_allclose(model.intercept_, alone.intercept_, rtol=1e-12)
+    np.testing.assert_array_equal(model.weights_[:60], alone.weights_)
