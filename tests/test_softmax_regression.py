@@ -1,10 +1,12 @@
 """SoftmaxRegression: scikit-learn parity, every solver, two classes, bad input, API checks."""
 
 import math
+import re
 import warnings
 
 import numpy as np
 import pytest
+import scipy.special
 from sklearn.datasets import make_classification
 from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
@@ -14,6 +16,7 @@ from threadpoolctl import threadpool_limits
 from scratchlearn import SoftmaxRegression
 from scratchlearn._math.losses import softmax_cross_entropy
 from scratchlearn.datasets import load_digits_split
+from scratchlearn.linear_model import _softmax as softmax_module
 from scratchlearn.linear_model._softmax import softmax_objective
 
 SOLVERS = ["gd", "sgd", "momentum", "nesterov", "adam", "lbfgs"]
@@ -477,3 +480,286 @@ def test_dask_fit_takes_sample_weight_as_a_dask_or_numpy_array():
         assert weighted.loss_curve_[0] == pytest.approx(local.loss_curve_[0], rel=1e-12)
         with pytest.raises(ValueError, match="Negative values in sample_weight"):
             SoftmaxRegression().fit(X_dask, y_dask, sample_weight=da.from_array(s - 1, 50))
+
+
+# --- exact parameter messages, initial values, callbacks -------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"solver": "newton"},
+         "solver must be one of 'gd', 'sgd', 'momentum', 'nesterov', 'adam', 'lbfgs', "
+         "got 'newton'."),
+        ({"learning_rate": 0}, "learning_rate must be a finite number in (0, inf), got 0."),
+        ({"max_iter": 0}, "max_iter must be an integer >= 1, got 0."),
+        ({"batch_size": 0}, "batch_size must be an integer >= 1, got 0."),
+        ({"alpha": -1.0}, "alpha must be a finite number in [0, inf), got -1.0."),
+        ({"tol": -0.001}, "tol must be a finite number in [0, inf), got -0.001."),
+        ({"momentum": 1.0}, "momentum must be a finite number in [0, 1), got 1.0."),
+        ({"momentum": -0.1}, "momentum must be a finite number in [0, 1), got -0.1."),
+        ({"callback": 3}, "callback must be callable or None, got 3."),
+    ],
+)  # fmt: skip
+def test_bad_parameter_messages_are_exact(params, message):
+    X, y = np.arange(8.0).reshape(4, 2), np.array([0, 1, 0, 1])
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        SoftmaxRegression(**params).fit(X, y)
+
+
+def test_initial_values_with_none_are_rejected_as_non_finite():
+    # None becomes NaN as a float array: the same ValueError as NaN, naming the argument.
+    X, y = np.arange(12.0).reshape(6, 2), np.array([0, 1, 2] * 2)
+    message = "intercept_init must be finite, got non-finite values."
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        SoftmaxRegression().fit(X, y, intercept_init=[0.0, None, 0.0])
+    message = "coef_init must be finite, got non-finite values."
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        SoftmaxRegression().fit(X, y, coef_init=[[0.0, 1.0], [None, 0.0], [0.0, 0.0]])
+
+
+@pytest.mark.parametrize("solver", ["gd", "sgd", "adam"])
+def test_callback_sees_every_iteration_of_first_order_solvers(solver):
+    X, y = make_classification(n_samples=50, n_features=3, n_redundant=0, random_state=3)
+    seen = []
+    model = SoftmaxRegression(solver, learning_rate=0.1, max_iter=7, tol=0.0, random_state=0,
+                              callback=lambda i, loss: seen.append((i, loss)))  # fmt: skip
+    fit_quietly(model, X, y)
+    assert model.n_iter_ == 7
+    assert [i for i, _ in seen] == list(range(1, 8))
+    np.testing.assert_allclose([loss for _, loss in seen], model.loss_curve_[1:], rtol=0)
+
+
+# --- the first-order solvers, step by step, against a reference written here ----------------
+
+
+def reference_gradient(theta, X, y, n_classes, alpha, s, total):
+    """(1/total) Σ_n s_n (softmax(g_n) − e_{y_n}) [x_n, 1] + α [W, 0], from the formulas."""
+    D = X.shape[1]
+    W, b = theta[: n_classes * D].reshape(n_classes, D), theta[n_classes * D :]
+    R = scipy.special.softmax(X @ W.T + b, axis=1) - np.eye(n_classes)[y]
+    R *= (s / total)[:, None]
+    return np.concatenate([(R.T @ X + alpha * W).ravel(), R.sum(axis=0)])
+
+
+def reference_fit(X, y, n_classes, *, solver, learning_rate, momentum, alpha, batch_size,
+                  epochs, seed, s):  # fmt: skip
+    """The update rules of scratchlearn.optim's docstring; each epoch a fresh permutation of
+    RandomState(seed) cut into batches, each batch's weighted sum over |B|·S/N."""
+    N, D = X.shape
+    theta, rng = np.zeros(n_classes * (D + 1)), np.random.RandomState(seed)
+    velocity, m, v, t = 0.0, 0.0, 0.0, 0
+    for _ in range(epochs):
+        if batch_size is None:
+            batches = [np.arange(N)]
+        else:
+            order = rng.permutation(N)
+            batches = [order[i : i + batch_size] for i in range(0, N, batch_size)]
+        for rows in batches:
+            total = len(rows) * s.sum() / N
+            g = reference_gradient(theta, X[rows], y[rows], n_classes, alpha, s[rows], total)
+            if solver in ("gd", "sgd"):
+                theta = theta - learning_rate * g
+            elif solver == "momentum":
+                velocity = momentum * velocity - learning_rate * g
+                theta = theta + velocity
+            elif solver == "nesterov":
+                velocity = momentum * velocity - learning_rate * g
+                theta = theta + momentum * velocity - learning_rate * g
+            else:  # adam
+                t += 1
+                m = 0.9 * m + 0.1 * g
+                v = 0.999 * v + 0.001 * g * g
+                m_hat, v_hat = m / (1 - 0.9**t), v / (1 - 0.999**t)
+                theta = theta - learning_rate * m_hat / (np.sqrt(v_hat) + 1e-8)
+    return theta[: n_classes * D].reshape(n_classes, D), theta[n_classes * D :]
+
+
+@pytest.mark.parametrize(
+    ("solver", "batch_size", "effective_batch", "weighted"),
+    [
+        ("gd", None, None, False),
+        ("gd", 40, None, True),  # "gd" always takes the full batch
+        ("sgd", None, 200, False),  # min(200, n_samples) batches by default
+        ("sgd", 40, 40, True),
+        ("sgd", 1, 1, False),
+        ("momentum", None, None, True),
+        ("momentum", 40, 40, False),
+        ("nesterov", None, None, False),
+        ("nesterov", 64, 64, True),
+        ("adam", None, None, False),
+        ("adam", 40, 40, True),
+    ],
+)
+def test_first_order_solvers_follow_the_update_rules_exactly(
+    solver, batch_size, effective_batch, weighted
+):
+    X, y = make_classification(n_samples=250, n_features=4, n_informative=3, n_redundant=0,
+                               n_classes=3, random_state=19)  # fmt: skip
+    rng = np.random.default_rng(19)
+    s = rng.uniform(0.2, 3.0, len(X)) if weighted else np.ones(len(X))
+    epochs = 2 if effective_batch == 1 else 4
+    settings = {"learning_rate": 0.05 if solver == "adam" else 0.5, "momentum": 0.5,
+                "alpha": 0.01}  # fmt: skip
+    model = SoftmaxRegression(solver, batch_size=batch_size, max_iter=epochs, tol=0.0,
+                              random_state=3, **settings)  # fmt: skip
+    fit_quietly(model, X, y, sample_weight=s if weighted else None)
+    W, b = reference_fit(X, y, 3, solver=solver, batch_size=effective_batch, epochs=epochs,
+                         seed=3, s=s, **settings)  # fmt: skip
+    assert model.n_iter_ == epochs
+    np.testing.assert_allclose(model.coef_, W, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(model.intercept_, b, rtol=1e-9, atol=1e-12)
+
+
+# --- the weighted objective against SciPy, including far-apart logits -------------------------
+
+
+@pytest.mark.parametrize("n_classes", [2, 3])
+@pytest.mark.parametrize("weight_total", [None, 1.0])
+def test_weighted_objective_matches_scipy_even_for_huge_logits(n_classes, weight_total):
+    rng = np.random.default_rng(20)
+    N, D = 30, 4
+    X = rng.normal(size=(N, D))
+    X[:10] *= 400.0  # logits in the thousands on these rows, of order 1 on the others
+    y = rng.integers(0, n_classes, N)
+    y[:n_classes] = np.arange(n_classes)
+    s = rng.uniform(0.0, 2.0, N)
+    K = 1 if n_classes == 2 else n_classes
+    theta = rng.normal(size=K * (D + 1))
+    alpha = 0.3
+    loss, grad = softmax_objective(theta, X, y, K, alpha, sample_weight=s,
+                                   weight_total=weight_total)  # fmt: skip
+    W, b = theta[: K * D].reshape(K, D), theta[K * D :]
+    G = X @ W.T + b
+    if K == 1:  # the first class's logit is 0
+        G = np.column_stack([np.zeros(N), G])
+    total = s.sum() if weight_total is None else weight_total
+    log_p = scipy.special.log_softmax(G, axis=1)
+    expected_loss = -(s @ log_p[np.arange(N), y]) / total + 0.5 * alpha * np.sum(W * W)
+    R = (scipy.special.softmax(G, axis=1) - np.eye(n_classes)[y]) * (s / total)[:, None]
+    if K == 1:
+        R = R[:, 1:]
+    expected_grad = np.concatenate([(R.T @ X + alpha * W).ravel(), R.sum(axis=0)])
+    assert np.isfinite(loss) and loss > 10  # the far rows are badly misclassified
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    np.testing.assert_allclose(grad, expected_grad, rtol=1e-10, atol=1e-10)
+
+
+def test_fit_does_not_depend_on_the_blas_thread_count():
+    # Below the block-threading size the loss runs on one thread, BLAS included: a product
+    # this large (2,000 × 64 × 10) would otherwise be split over BLAS threads, in another
+    # order of summation, and the fit would change with the thread count in its last bits.
+    X, y = make_classification(n_samples=2000, n_features=64, n_informative=10, n_classes=10,
+                               random_state=21)  # fmt: skip
+    fits = []
+    for threads in (2, 1):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            fits.append(fit_quietly(SoftmaxRegression(alpha=1e-3, max_iter=5), X, y))
+    np.testing.assert_array_equal(fits[0].loss_curve_, fits[1].loss_curve_)
+    np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
+    np.testing.assert_array_equal(fits[0].intercept_, fits[1].intercept_)
+    # Two gd steps taken here with BLAS on one thread: fit must take the same steps, to the
+    # bit, whatever BLAS would have used (it runs the products on one thread itself).
+    alpha, theta = 1e-3, np.zeros(10 * 65)
+    with threadpool_limits(limits=2, user_api="blas"):
+        gd = fit_quietly(SoftmaxRegression("gd", learning_rate=0.5, alpha=alpha, max_iter=2,
+                                           tol=0.0), X, y)  # fmt: skip
+    with threadpool_limits(limits=1, user_api="blas"):
+        for _ in range(2):
+            theta = theta - 0.5 * softmax_objective(theta, X, y, 10, alpha)[1]
+    np.testing.assert_array_equal(gd.coef_, theta[:640].reshape(10, 64))
+    np.testing.assert_array_equal(gd.intercept_, theta[640:])
+
+
+def test_large_problem_runs_its_loss_on_threads_with_the_same_result():
+    # N·D·C = 4,096 · 410 · 10 ≥ 2**24: the loss runs by blocks of rows on the BLAS thread
+    # count; the blocks are added in order, so one thread gives the same bits. One gd step
+    # from zeros is −η ∇J(0), checked against the formula.
+    rng = np.random.default_rng(22)
+    X, y = rng.normal(size=(4096, 410)), rng.integers(0, 10, 4096)
+    fits = []
+    for threads in (2, 1):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            model = SoftmaxRegression("gd", learning_rate=0.5, max_iter=1, tol=0.0)
+            fits.append(fit_quietly(model, X, y))
+    np.testing.assert_array_equal(fits[0].coef_, fits[1].coef_)
+    np.testing.assert_array_equal(fits[0].loss_curve_, fits[1].loss_curve_)
+    step = -0.5 * reference_gradient(np.zeros(10 * 411), X, y, 10, 0.0, np.ones(4096), 4096)
+    np.testing.assert_allclose(fits[0].coef_, step[:4100].reshape(10, 410), rtol=1e-10,
+                               atol=1e-15)  # fmt: skip
+    np.testing.assert_allclose(fits[0].intercept_, step[4100:], rtol=1e-10, atol=1e-15)
+
+
+# --- the ConvergenceWarning's message, in full, for each reason -------------------------------
+
+
+def only_warning(caught):
+    assert len(caught) == 1 and caught[0].category is ConvergenceWarning
+    # stacklevel=2: the warning points at the caller of fit, not at the library's own line
+    # (under a wrapper of fit, such as mutmut's trampoline, the frame above is the wrapper's).
+    assert caught[0].filename != softmax_module.__file__
+    if not hasattr(SoftmaxRegression.fit, "__wrapped__"):
+        assert caught[0].filename == __file__
+    return str(caught[0].message)
+
+
+@pytest.mark.parametrize("solver", ["gd", "lbfgs"])
+def test_convergence_warning_when_max_iter_runs_out(solver):
+    X, y = make_classification(n_samples=60, n_features=3, n_redundant=0, n_classes=3,
+                               n_clusters_per_class=1, random_state=1)  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = SoftmaxRegression(solver, alpha=0.1, max_iter=3).fit(X, y)
+    theta = np.concatenate([model.coef_.ravel(), model.intercept_])
+    g = np.max(np.abs(reference_gradient(theta, X, y, 3, 0.1, np.ones(60), 60)))
+    why = f"max |gradient| = {g:.3g} > tol = 0.0001"
+    why = why if solver == "gd" else f"L-BFGS-B: max_iter ran out with {why}"
+    assert only_warning(caught) == (
+        f"SoftmaxRegression(solver='{solver}') did not converge after 3 iterations "
+        f"(max_iter=3): {why}. Increase max_iter, or adjust learning_rate."
+    )
+    assert model.n_iter_ == 3
+
+
+def test_convergence_warning_when_the_iterates_overflow():
+    X, y = make_classification(n_samples=60, n_features=3, n_redundant=0, random_state=1)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = SoftmaxRegression("gd", learning_rate=1e300, alpha=1.0, max_iter=50).fit(X, y)
+    assert model.n_iter_ < 50
+    assert only_warning(caught) == (
+        f"SoftmaxRegression(solver='gd') did not converge after {model.n_iter_} iterations "
+        "(max_iter=50): the loss or the parameters stopped being finite (the learning rate "
+        "is too large). Lower learning_rate."
+    )
+
+
+def test_convergence_warning_when_lbfgs_stalls_below_tol():
+    # tol far below what float64 resolves: L-BFGS-B stops early, no longer lowering J.
+    X, y = make_classification(n_samples=60, n_features=3, n_redundant=0, n_classes=3,
+                               n_clusters_per_class=1, random_state=1)  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = SoftmaxRegression(alpha=0.1, tol=1e-15, max_iter=10_000).fit(X, y)
+    assert model.n_iter_ < 10_000
+    message = only_warning(caught)
+    start = (f"SoftmaxRegression(solver='lbfgs') did not converge after {model.n_iter_} "
+             "iterations (max_iter=10000): L-BFGS-B: SciPy stopped (")  # fmt: skip
+    assert message.startswith(start)
+    assert message.endswith(
+        "so tol is below what the arithmetic resolves for this objective. Raise tol."
+    )
+
+
+def test_label_errors_name_the_estimator():
+    X = np.arange(8.0).reshape(4, 2)
+    message = "SoftmaxRegression needs samples of at least 2 classes in y; got 1 class ('a')."
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        SoftmaxRegression().fit(X, np.array(["a"] * 4, dtype=object))
+    message = (
+        "SoftmaxRegression: y mixes strings with other label types (int, str); labels must "
+        "be all strings or all numbers, since they are sorted into classes_. Convert them "
+        "first, e.g. y = np.asarray(y).astype(str)."
+    )
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        SoftmaxRegression().fit(X, np.array([1, "a", 1, "a"], dtype=object))
