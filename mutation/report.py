@@ -58,7 +58,8 @@ KERNEL_DIR = Path("mutation/.kernel")
 KERNEL_TESTS = ["tests/test_kernel_topk.py", "tests/test_search_edge_cases.py"]
 EQUIVALENTS = Path("mutation/equivalent.txt")
 THRESHOLD = 90.0
-MUTMUT = str(Path(sys.executable).parent / "mutmut")
+#: mutmut as a module of this interpreter: works where its script is not on PATH (pip --target).
+MUTMUT = [sys.executable, "-m", "mutmut"]
 
 #: mutmut's exit codes, as its ``status_by_exit_code``; anything else is "suspicious".
 STATUS = {
@@ -100,7 +101,7 @@ def run_mutmut(cwd: Path, globs: list[str], jobs: int, log: Path, label: str) ->
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
         process = subprocess.Popen(
-            [MUTMUT, "run", "--max-children", str(jobs), *globs],
+            [*MUTMUT, "run", "--max-children", str(jobs), *globs],
             cwd=cwd, stdout=out, stderr=subprocess.STDOUT, env=env,
         )
         done = threading.Event()
@@ -159,6 +160,8 @@ def stage_kernel(jobs: int, keep: bool, survivors_only: bool = False) -> int:
         "use_git_change_detection = false\n\n"
         f"[tool.pytest.ini_options]{pytest_options}"
     )
+    # Re-test only survivors when there is an earlier kernel run; else run every mutant.
+    survivors_only = survivors_only and (stage / "mutants").exists()
     names = survivors([KERNEL], stage / "mutants") if survivors_only else []
     if survivors_only and not names:
         print("No kernel survivors to re-test.")
