@@ -261,6 +261,8 @@ def lbfgs(
         loss, grad = fun(theta)
         grad = np.asarray(grad, dtype=float)
         cache.update(theta=np.array(theta, copy=True), loss=loss, grad=grad)
+        if not (np.isfinite(loss) and np.all(np.isfinite(grad))):
+            cache["met_non_finite"] = True  # a trial point outside J's domain, or overflow
         return loss, grad.copy()
 
     theta0 = np.array(theta0, dtype=float)
@@ -293,7 +295,12 @@ def lbfgs(
     else:
         why = f"SciPy stopped ({solution.message!s}) with max |gradient| = {grad_max:.3g} > "
         why += f"tol = {tol:g}"
-        if any(word in str(solution.message).upper() for word in ("REDUCTION", "ABNORMAL")):
+        if cache.get("met_non_finite"):
+            why += (
+                ": the line search met points where J or its gradient is not finite (outside "
+                "J's domain, or overflowing); start nearer the minimum or rescale the problem"
+            )
+        elif any(word in str(solution.message).upper() for word in ("REDUCTION", "ABNORMAL")):
             why += (
                 ": J no longer decreases at this precision (float64, or float32 for float32 "
                 "input), so tol is below what the arithmetic resolves for this objective"
