@@ -1,5 +1,7 @@
 """θ = [vec(W), b]: the flat parameter layout the optimisers see, against NumPy by hand."""
 
+import re
+
 import numpy as np
 import pytest
 
@@ -20,9 +22,17 @@ def test_unpack_is_the_row_major_split_and_pack_inverts_it(n_rows, n_features):
     assert theta[0] == 123.0
 
 
-@pytest.mark.parametrize("size, n_rows", [(7, 2), (5, 2), (0, 1)])
+def test_unpack_of_intercepts_only_has_no_weights():
+    # D = 0 (size = n_rows): every entry is an intercept, as n_rows·(D + 1) says.
+    W, b = unpack(np.arange(3.0), 3)
+    assert W.shape == (3, 0)
+    np.testing.assert_array_equal(b, [0.0, 1.0, 2.0])
+
+
+@pytest.mark.parametrize("size, n_rows", [(7, 2), (5, 2), (0, 1), (0, 3)])
 def test_unpack_refuses_a_size_that_does_not_split(size, n_rows):
-    with pytest.raises(ValueError, match="n_rows"):
+    message = f"theta has {size} entries, which is not n_rows·(D + 1) for n_rows={n_rows}"
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         unpack(np.zeros(size), n_rows)
 
 
