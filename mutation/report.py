@@ -40,6 +40,7 @@ import argparse
 import fnmatch
 import json
 import os
+import random
 import re
 import shutil
 import subprocess
@@ -318,6 +319,19 @@ def survivors(files: list[Path], mutants: Path = ROOT / "mutants") -> list[str]:
     )
 
 
+def sample_unchecked(names: list[str], files: list[Path], size: int) -> list[str]:
+    """``names`` with its never-tested mutants cut down to a random ``size`` of them (seeded,
+    so a rerun picks the same ones); survivors and timeouts are always kept."""
+    unchecked = {key for key, (code, _, _) in collect(ROOT / "mutants", files).items()
+                 if code is None}
+    fresh = sorted((n for n in names if n in unchecked), key=natural)
+    rng = random.Random(0)
+    chosen = set(rng.sample(fresh, min(size, len(fresh))))
+    print(f"Sampling {len(chosen)} of the {len(fresh)} mutants not tested yet; the score of a "
+          "file with mutants left untested is an estimate (its row says how many)")
+    return [n for n in names if n not in unchecked or n in chosen]
+
+
 def natural(key: str):
     """Sort mutant ids with their numbers in numeric order."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", key)]
@@ -334,11 +348,16 @@ def main(argv=None) -> int:
                         help="with --keep: test only the mutants that survived, timed out "
                         "or are new since the last run, and are not listed (after adding "
                         "tests or changing code)")
+    parser.add_argument("--sample", type=int, metavar="N",
+                        help="with --keep --survivors: test only a random N (seeded) of the "
+                        "mutants never tested yet, for an estimate when a full run is too slow")
     parser.add_argument("--report-only", action="store_true",
                         help="print the scores of the last run without running anything")
     args = parser.parse_args(argv)
     if args.survivors and not args.keep:
         parser.error("--survivors needs --keep (the last run's results)")
+    if args.sample is not None and not args.survivors:
+        parser.error("--sample needs --keep --survivors (it samples the untested mutants)")
     os.chdir(ROOT)
 
     paths = [Path(os.path.normpath(p)) for p in args.paths] or SCOPE
@@ -360,6 +379,8 @@ def main(argv=None) -> int:
             globs = [] if not args.paths else [f"{module_of(f)}.*" for f in main_files]
             if args.survivors:
                 globs = survivors(main_files)
+                if args.sample is not None:
+                    globs = sample_unchecked(globs, main_files, args.sample)
                 if not globs:
                     print("No survivors to re-test.")
             print(f"mutmut: {len(main_files)} modules, {args.jobs} at a time; its output goes "
