@@ -1,11 +1,15 @@
 """What the kNN estimators share (``neighbors._base``) and the classifier's vote, through
 their public behaviour: tags, kneighbors' options, sparse input, metrics and weights."""
 
+import re
+import warnings
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
 from scipy.spatial import KDTree
 from scipy.spatial.distance import cdist
+from sklearn.neighbors import NearestNeighbors
 
 from scratchlearn import KNeighborsClassifier, KNeighborsDensity
 from scratchlearn.neighbors._base import check_metric, neighbor_class_votes
@@ -179,3 +183,82 @@ def test_csr_input_without_labels_and_dense_fit_with_csr_queries():
     dense = KNeighborsClassifier(3).fit(X, np.arange(40) % 2)
     with pytest.raises(TypeError, match="Sparse data was passed"):
         dense.kneighbors(sp.csr_matrix(Q))
+
+
+def test_refusal_messages_name_the_metric_and_the_way_out():
+    # The whole sentences: they are what a user reads.
+    X, y, _ = data()
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "algorithm='kd_tree' cannot search metric='cosine': a KD-tree serves the Minkowski "
+            "family (euclidean, sqeuclidean, manhattan, chebyshev, minkowski). Use "
+            "algorithm='brute' or 'auto'.") + "$"):
+        KNeighborsClassifier(3, algorithm="kd_tree", metric="cosine").fit(X, y)
+    with pytest.raises(ValueError, match="^" + re.escape(
+            "sparse X works with metric='euclidean' or 'sqeuclidean', got metric='cityblock'; "
+            "pass X.toarray() for 'cityblock', or normalise the rows "
+            "(sklearn.preprocessing.normalize) and use 'euclidean' for cosine.") + "$"):
+        KNeighborsClassifier(3, algorithm="brute", metric="cityblock").fit(sp.csr_matrix(X), y)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "cosine"])
+def test_float16_queries_are_searched_as_float64(metric):
+    # Queries are converted like the training set (float64 unless float32); the compiled
+    # re-rank has no float16 version.
+    X, y, Q = data(seed=5)
+    model = KNeighborsClassifier(4, algorithm="brute", metric=metric).fit(X, y)
+    Q16 = Q.astype(np.float16)
+    distances, indices = model.kneighbors(Q16)
+    ref_d, ref_i = NearestNeighbors(n_neighbors=4, algorithm="brute", metric=metric).fit(
+        X).kneighbors(Q16.astype(np.float64))
+    np.testing.assert_array_equal(indices, ref_i)
+    np.testing.assert_allclose(distances, ref_d, rtol=1e-12, atol=1e-15)
+    assert distances.dtype == np.float64
+
+
+def test_fit_keeps_norms_and_tree_only_where_the_search_can_use_them():
+    # fit_ stores ||x||^2 for the matrix-product metrics and a KD-tree for "auto"/"kd_tree",
+    # but neither for values whose squares (p-th powers) leave the dtype's safe range
+    # (about 2^±(e_max/2q)): those are searched at a power-of-two scale, and the norms and
+    # the tree are built then. The answers match scikit-learn's either way.
+    rng = np.random.default_rng(6)
+    X, Q = rng.normal(size=(50, 3)), rng.normal(size=(6, 3))
+    y = np.arange(50) % 2
+
+    def fit_quietly(X, **params):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # no DeprecationWarning either
+            return KNeighborsClassifier(4, **params).fit(X, y)
+
+    def check(model, X, Q, scale=1.0, **ref_params):
+        ref = NearestNeighbors(n_neighbors=4, algorithm="brute", **ref_params).fit(X / scale)
+        ref_d, ref_i = ref.kneighbors(Q / scale)
+        distances, indices = model.kneighbors(Q)
+        np.testing.assert_array_equal(indices, ref_i)
+        np.testing.assert_allclose(distances, ref_d * scale, rtol=1e-6)
+
+    # In range: norms for the Euclidean family, none for the cdist metrics.
+    model = fit_quietly(X, algorithm="brute")
+    np.testing.assert_allclose(model._fit_sq, (X**2).sum(axis=1), rtol=1e-14)
+    for metric in ("manhattan", "chebyshev"):
+        model = fit_quietly(X, algorithm="brute", metric=metric)
+        assert model._fit_sq is None
+        check(model, X, Q, metric=metric)
+    # float64 beyond 2^256 (squares overflow): nothing kept.
+    big = 2.0**700
+    model = fit_quietly(X * big, algorithm="auto")
+    assert model._fit_sq is None and model._tree is None
+    check(model, X * big, Q * big, scale=big)
+    # float32 beyond 2^32: out of float32's range though well within float64's.
+    X32, Q32 = (X * 1e12).astype(np.float32), (Q * 1e12).astype(np.float32)
+    for algorithm in ("brute", "kd_tree"):
+        model = fit_quietly(X32, algorithm=algorithm)
+        assert model._fit_sq is None and model._tree is None
+        check(model, X32.astype(np.float64), Q32.astype(np.float64))
+    # Minkowski p = 3 cubes: beyond 2^(1024/6) (about 2.5e51) is out of its range, though
+    # within the range of squares.
+    model = fit_quietly(X * 1e60, algorithm="kd_tree", metric="minkowski", p=3)
+    assert model._tree is None
+    check(model, X * 1e60, Q * 1e60, metric="minkowski", p=3)
+    model = fit_quietly(X * 1e40, algorithm="kd_tree", metric="minkowski", p=3)
+    assert isinstance(model._tree, KDTree)
+    check(model, X * 1e40, Q * 1e40, metric="minkowski", p=3)
