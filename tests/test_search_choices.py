@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+from scipy.spatial.distance import cdist
 
 from scratchlearn.neighbors import _search
 
@@ -130,3 +131,110 @@ def test_rounding_margin_bounds_the_error_of_real_float32_products():
     error = np.abs(approx.astype(np.float64) - exact).max(axis=1)
     assert np.all(error <= margin / 2)
     assert np.all(error > 0)  # float32 products do round: the margin is needed
+
+
+def test_threads_start_at_exactly_parallel_min_pairs():
+    assert _search.PARALLEL_MIN_PAIRS == 2_000_000
+    at = _search._Plan(1000, 2000, 18, 8, 2, _search.WORKING_MEMORY_MIB, 16)
+    below = _search._Plan(999, 2000, 18, 8, 2, _search.WORKING_MEMORY_MIB, 16)
+    assert at.n_threads == 2 and below.n_threads == 1
+
+
+@pytest.mark.parametrize("n_query, n_threads, n_blocks", [
+    (3000, 2, 4),  # ⌈3000 / TILE_QUERIES⌉ = 3 blocks, rounded up to a multiple of 2
+    (8000, 2, 8),
+    (2048, 2, 2),  # as many blocks as threads: every thread busy, no cut of the training set
+    (5000, 3, 6),
+    (3000, 1, 3),
+])
+def test_query_blocks_are_tall_and_a_multiple_of_the_threads(n_query, n_threads, n_blocks):
+    assert _search.TILE_QUERIES == 1024
+    plan = _search._Plan(n_query, 1_000_000, 18, 4, n_threads, _search.WORKING_MEMORY_MIB, 16)
+    assert plan.n_threads == n_threads and plan.n_parts == 1
+    assert plan.rows == -(-n_query // n_blocks)  # the queries shared evenly by the blocks
+    assert -(-n_query // plan.rows) == n_blocks
+
+
+def test_more_threads_than_training_tiles_cut_the_training_set_by_tiles():
+    # 20 threads and one block of 400 queries: the 5000 training points are cut into one
+    # part per tile of TILE_FIT = 256 (⌈5000 / 256⌉ = 20 < 2 × 20).
+    plan = _search._Plan(400, 5000, 18, 8, 20, _search.WORKING_MEMORY_MIB, 3)
+    assert plan.n_threads == 20 and plan.n_parts == 20 and isinstance(plan.n_parts, int)
+    rng = np.random.default_rng(13)
+    X, Q = rng.normal(size=(5000, 3)), rng.normal(size=(400, 3))
+    distances, indices = _search.brute_kneighbors(Q, X, 4, n_jobs=20)
+    D = cdist(Q, X)  # from the differences, as the search's exact re-rank
+    expected_i = np.argsort(D, axis=1, kind="stable")[:, :4]
+    np.testing.assert_array_equal(indices, expected_i)
+    np.testing.assert_allclose(distances, np.take_along_axis(D, expected_i, 1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_candidate_lists_stay_within_the_working_memory(monkeypatch, dtype):
+    # Every wave's candidate lists hold only that wave's queries, within half the budget.
+    budget_mib = 0.05
+    waves = []
+
+    class Recording(_search._Candidates):
+        def __init__(self, n_parts, n_rows, keep, dtype):
+            waves.append(n_parts * n_rows * self.bytes_per_query(keep, np.dtype(dtype).itemsize))
+            waves.append(n_rows)
+            super().__init__(n_parts, n_rows, keep, dtype)
+
+    monkeypatch.setattr(_search, "_Candidates", Recording)
+    rng = np.random.default_rng(14)
+    X, Q = rng.normal(size=(700, 6)).astype(dtype), rng.normal(size=(90, 6)).astype(dtype)
+    distances, indices = _search.brute_kneighbors(Q, X, 9, working_memory_mib=budget_mib)
+    nbytes, rows = waves[0::2], waves[1::2]
+    assert len(rows) > 1 and sum(rows) == len(Q)
+    assert max(nbytes) <= budget_mib * 2**20 / 2
+    D = np.sqrt(((Q[:, None, :].astype(float) - X.astype(float)) ** 2).sum(axis=2))
+    expected_i = np.argsort(D, axis=1, kind="stable")[:, :9]
+    np.testing.assert_array_equal(indices, expected_i)
+    np.testing.assert_allclose(distances, np.take_along_axis(D, expected_i, 1), rtol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("metric, p, q", [("euclidean", 2, 2), ("manhattan", 1, 2),
+                                          ("minkowski", 3, 3), ("minkowski", 2, 2)])
+def test_rescaling_exponent_follows_its_documented_range(dtype, metric, p, q):
+    # No rescaling within [2^(e_min/2q), 2^(e_max/2q)], both ends included; outside, the
+    # magnitude is brought into [2^(H−1), 2^H), H = ⌊e_max/2q⌋.
+    info = np.finfo(dtype)
+    low, high = info.minexp / (2 * q), info.maxexp / (2 * q)
+    H = np.floor(high)
+    for magnitude in (0.0, 2.0**low, 1.0, 1e10 if dtype == np.float64 else 1e4, 2.0**high):
+        assert _search.rescaling_exponent(magnitude, dtype, metric, p) == 0
+    for magnitude in (np.nextafter(2.0**high, np.inf), 2.0**high * 3, 2.0**low / 3, 1e300):
+        e = _search.rescaling_exponent(magnitude, dtype, metric, p)
+        assert 2.0 ** (H - 1) <= magnitude * 2.0**-e < 2.0**H
+
+
+def test_rescaling_exponent_defaults_to_squares():
+    # p defaults to 2: "minkowski" alone is the Euclidean distance, safe up to 2^256.
+    assert _search.rescaling_exponent(1e60, np.float64, "minkowski") == 0
+    assert _search.rescaling_exponent(1e60, np.float64) == 0
+    assert _search.rescaling_exponent(1e60, np.float64, "minkowski", 3) != 0
+
+
+@pytest.mark.parametrize("metric, p, expected", [
+    ("euclidean", 7, ("euclidean", 2.0)), ("l2", 7, ("euclidean", 2.0)),
+    ("sqeuclidean", 7, ("sqeuclidean", 2.0)), ("cosine", 7, ("cosine", 2.0)),
+    ("manhattan", 7, ("manhattan", 1.0)), ("cityblock", 7, ("manhattan", 1.0)),
+    ("chebyshev", 7, ("chebyshev", np.inf)), ("minkowski", 1, ("manhattan", 1.0)),
+    ("minkowski", 2, ("euclidean", 2.0)), ("minkowski", np.inf, ("chebyshev", np.inf)),
+    ("minkowski", 3, ("minkowski", 3.0)),
+])
+def test_resolve_metric_gives_every_metric_its_exponent(metric, p, expected):
+    name, exponent = _search.resolve_metric(metric, p)
+    assert (name, exponent) == expected and isinstance(exponent, float)
+
+
+def test_a_working_memory_below_one_tile_row_narrows_the_tiles():
+    # Half of 0.001 MiB is 524 bytes: not one float64 row of a 256-wide tile, so the tile
+    # is one row of the widest width that fits, 524 // 8 = 65 training points.
+    plan = _search._Plan(10, 300, 18, 8, 1, 0.001, 16)
+    assert plan.rows == 1 and plan.cols == 65
+    # Exactly one 256-wide row fits (2048 ≤ half the budget < 4096): the tile stays 256 wide.
+    plan = _search._Plan(10, 300, 18, 8, 1, 5000 / 2**20, 16)
+    assert plan.rows == 1 and plan.cols == 256

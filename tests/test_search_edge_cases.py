@@ -1,6 +1,8 @@
 """The search on inputs at its edges: zero vectors and duplicated directions under the cosine
 metric, and ties at the k-th place in the KD-tree for every Minkowski p."""
 
+import re
+
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -172,3 +174,145 @@ def test_kd_tree_refuses_cosine_and_says_what_to_use():
                        r".*\. Use algorithm='brute' or 'auto'\.$"):
         KNeighborsClassifier(algorithm="kd_tree", metric="cosine").fit(np.eye(6, 2),
                                                                          np.arange(6) % 2)
+
+
+# --- distances that do not fit in float64 once scaled back ------------------------------
+
+TOO_BIG = "exceed the float64 range (about 1.8e308) and cannot be returned. Divide X"
+TOO_SMALL = ("fall below float64's normal range (about 2.2e-308) and would be rounded to 0. "
+             "Multiply X")
+SQ_ADVICE = " or use metric='euclidean' (the same neighbours, distances not squared)"
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean", "manhattan", "chebyshev"])
+@pytest.mark.parametrize("algorithm", ["brute", "kd_tree"])
+@pytest.mark.parametrize("values, magnitude, problem", [
+    ([1.5e308, -1.5e308, 0.0], "1.5e+308", TOO_BIG),  # |1.5e308 − (−1.5e308)| = 3e308
+    ([2.0**-1070, 0.0, -(2.0**-1070)], "7.91e-323", TOO_SMALL),  # 2^−1070 is subnormal
+])
+def test_distances_outside_float64_are_refused_with_the_full_message(metric, algorithm, values,
+                                                                     magnitude, problem):
+    X = np.array(values)[:, None]
+    advice = SQ_ADVICE if metric == "sqeuclidean" else ""
+    message = (f"The {metric} distances between the rows of X (values up to {magnitude} in "
+               f"magnitude) {problem} by a constant (the same for training and queries)"
+               f"{advice}.")
+    # Also when the caller has NumPy raise on underflow: the message, not a FloatingPointError.
+    with np.errstate(under="raise"), pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        _search.kneighbors_search(X, X, 3, algorithm=algorithm, metric=metric)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan", "chebyshev"])
+@pytest.mark.parametrize("algorithm", ["brute", "kd_tree"])
+def test_a_distance_of_exactly_the_smallest_normal_float_is_returned(metric, algorithm):
+    # In one dimension every Minkowski distance is |q − x|: the smallest normal float64
+    # 2^−1022 fits, so it is returned (not refused as underflow), exactly.
+    tiny = np.finfo(np.float64).tiny
+    X = np.array([[3 * tiny], [tiny], [0.0], [-4 * tiny]])
+    Q = np.array([[0.0], [tiny]])
+    with np.errstate(under="raise"):
+        distances, indices = _search.kneighbors_search(Q, X, 3, algorithm=algorithm,
+                                                       metric=metric)
+    expected_d, expected_i = sorted_reference(np.abs(Q - X.T), 3)
+    np.testing.assert_array_equal(indices, expected_i)
+    np.testing.assert_array_equal(distances, expected_d)
+    assert distances[0, 1] == tiny and distances[1, 1] == tiny
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("exponent", [-70, 9])
+def test_ldexp_scales_exactly_and_keeps_the_dtype(dtype, sparse, exponent):
+    rng = np.random.default_rng(11)
+    dense = (rng.normal(size=(5, 4)) * (rng.uniform(size=(5, 4)) < 0.6)).astype(dtype)
+    X = sp.csr_matrix(dense) if sparse else dense
+    before = X.copy()
+    scaled = _search._ldexp(X, exponent)
+    assert scaled.dtype == dtype and sp.issparse(scaled) == sparse
+    got = scaled.toarray() if sparse else scaled
+    # A power of two is exact: the float64 product of the same values, cast back.
+    np.testing.assert_array_equal(got, (dense.astype(np.float64) * 2.0**exponent).astype(dtype))
+    after = X.toarray() if sparse else X
+    np.testing.assert_array_equal(after, before.toarray() if sparse else before)
+
+
+def test_kd_tree_kneighbors_defaults_to_the_euclidean_distance():
+    rng = np.random.default_rng(12)
+    X, Q = rng.normal(size=(50, 3)), rng.normal(size=(6, 3))
+    distances, indices = _search.kd_tree_kneighbors(Q, X, 4, KDTree(X))
+    expected_d, expected_i = reference(Q, X, 4, "euclidean")
+    np.testing.assert_array_equal(indices, expected_i)
+    np.testing.assert_allclose(distances, expected_d, rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_features", [96, 200])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_brute_force_in_high_dimension_matches_scikit_learn(n_features, dtype):
+    # Beyond 64 features the tiles widen (n_features // 64 training tiles of 256): any
+    # number of features must search, also between multiples of 64.
+    from sklearn.neighbors import NearestNeighbors
+
+    rng = np.random.default_rng(n_features)
+    X = rng.normal(size=(1100, n_features)).astype(dtype)
+    Q = rng.normal(size=(7, n_features)).astype(dtype)
+    distances, indices = _search.kneighbors_search(Q, X, 5, algorithm="brute")
+    X64, Q64 = X.astype(np.float64), Q.astype(np.float64)
+    expected_i = NearestNeighbors(n_neighbors=5, algorithm="brute").fit(X64).kneighbors(
+        Q64, return_distance=False)
+    np.testing.assert_array_equal(indices, expected_i)
+    expected_d = np.take_along_axis(cdist(Q64, X64), expected_i, 1)  # from the differences
+    np.testing.assert_allclose(distances, expected_d, rtol=1e-12)
+    assert distances.dtype == np.float64  # float64 distances of the given values
+
+
+@pytest.mark.parametrize("scale", [2.0**230, 2.0**-230])
+@pytest.mark.parametrize("algorithm", ["brute", "kd_tree"])
+def test_minkowski_high_p_at_magnitudes_safe_for_squares_but_not_fifth_powers(scale, algorithm):
+    # 2^±230 (about 1e±69) is inside the range where squares are safe (2^±255) but fifth
+    # powers overflow or underflow float64: the p = 5 search must rescale, by a power of two,
+    # so the answer is the unscaled one times the scale, exactly up to the root's rounding.
+    rng = np.random.default_rng(15)
+    X, Q = rng.normal(size=(40, 3)), rng.normal(size=(5, 3))
+    distances, indices = _search.kneighbors_search(Q * scale, X * scale, 4, algorithm=algorithm,
+                                                   metric="minkowski", p=5)
+    expected_d, expected_i = reference(Q, X, 4, "minkowski", p=5)
+    np.testing.assert_array_equal(indices, expected_i)
+    np.testing.assert_allclose(distances / scale, expected_d, rtol=1e-13)
+
+
+@pytest.mark.parametrize("algorithm", ["brute", "kd_tree"])
+def test_chebyshev_keeps_subnormal_differences_when_no_rescaling_is_needed(algorithm):
+    # Chebyshev squares nothing: values up to 4 are searched as they are, so differences of a
+    # few subnormal steps (2^−1074) stay exact and distinct.
+    step = 2.0**-1074
+    X = np.array([[4.0], [5 * step], [6 * step], [0.0]])
+    Q = np.array([[0.0], [6 * step]])
+    distances, indices = _search.kneighbors_search(Q, X, 3, algorithm=algorithm,
+                                                   metric="chebyshev")
+    expected_d, expected_i = sorted_reference(np.abs(Q - X.T), 3)
+    np.testing.assert_array_equal(indices, expected_i)
+    np.testing.assert_array_equal(distances, expected_d)
+    assert distances[0].tolist() == [0.0, 5 * step, 6 * step]
+
+
+def test_kd_tree_search_refuses_cosine_with_the_full_message():
+    message = ("algorithm='kd_tree' cannot search metric='cosine': a KD-tree serves the "
+               "Minkowski family (euclidean, sqeuclidean, manhattan, chebyshev, minkowski). "
+               "Use algorithm='brute' or 'auto'.")
+    X = np.eye(6, 2)
+    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+        _search.kneighbors_search(X, X, 2, algorithm="kd_tree", metric="cosine")
+
+
+@pytest.mark.parametrize("algorithm", ["brute", "kd_tree"])
+def test_one_query_value_of_extreme_magnitude_is_rescaled_too(algorithm):
+    # The largest |value| may be the query's, even a single one (a 1 × 1 query).
+    X = np.array([[1.0], [2.0], [-3.0]])
+    Q = np.array([[1e200]])
+    assert _search.max_abs(Q) == 1e200 and _search.max_abs(-Q) == 1e200
+    assert _search.max_abs(np.empty((0, 3))) == 0.0
+    distances, indices = _search.kneighbors_search(Q, X, 2, algorithm=algorithm)
+    expected_d, expected_i = sorted_reference(np.abs(Q - X.T), 2)
+    np.testing.assert_array_equal(indices, expected_i)
+    np.testing.assert_array_equal(distances, expected_d)
+    assert np.isfinite(distances).all()
