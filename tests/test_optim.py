@@ -388,14 +388,19 @@ def test_lbfgs_other_scipy_stops_get_no_precision_explanation(monkeypatch):
                               "tol = 1e-06")
 
 
-def test_lbfgs_says_when_the_line_search_left_the_domain_of_j():
+@pytest.mark.parametrize("gradient", [
+    lambda theta: 0.5 / np.sqrt(theta),  # NaN where J is, too
+    lambda theta: 0.5 / np.sqrt(np.abs(theta)),  # finite where J is NaN
+])  # fmt: skip
+def test_lbfgs_says_when_the_line_search_left_the_domain_of_j(gradient):
     # J = Σ√θ is NaN for θ < 0, where the line search steps. NumPy's invalid-value warnings
     # there are not shown (pytest turns RuntimeWarnings into errors), and the message names
     # the cause rather than the precision of the arithmetic.
-    result = optim.lbfgs(lambda theta: (float(np.sum(np.sqrt(theta))), 0.5 / np.sqrt(theta)),
+    result = optim.lbfgs(lambda theta: (float(np.sum(np.sqrt(theta))), gradient(theta)),
                          np.ones(2), max_iter=50, tol=1e-6)  # fmt: skip
     assert not result.converged and not result.diverged
     assert np.all(result.theta >= 0) and np.isfinite(result.loss_curve[-1])
+    assert result.message.startswith("L-BFGS-B: SciPy stopped (")
     assert result.message.endswith(
         ": the line search met points where J or its gradient is not finite (outside J's "
         "domain, or overflowing); start nearer the minimum or rescale the problem")
