@@ -1,6 +1,7 @@
 """`make mutation`: mutation testing of the core modules with mutmut, scored per file.
 
-    python mutation/report.py [--jobs N] [--keep] [--report-only] [PATH ...]
+    python mutation/report.py [--jobs N] [--keep [--survivors [--sample N]]] [--report-only]
+                              [PATH ...]
 
 PATH: source files or folders among the modules in scope (default: all of them):
 ``src/scratchlearn/_math/``, ``neighbors/``, ``linear_model/`` and ``optim.py``. The Dask
