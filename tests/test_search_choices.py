@@ -238,3 +238,19 @@ def test_a_working_memory_below_one_tile_row_narrows_the_tiles():
     # Exactly one 256-wide row fits (2048 ≤ half the budget < 4096): the tile stays 256 wide.
     plan = _search._Plan(10, 300, 18, 8, 1, 5000 / 2**20, 16)
     assert plan.rows == 1 and plan.cols == 256
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_features", [1, 64, 300])
+def test_rounding_margin_covers_gamma_of_every_rounding_it_counts(dtype, n_features):
+    # The kernel's bound counts D + 4 roundings, plus two for the casts of the queries and
+    # norms: D + 6, each worth γ_n = n·u/(1 − n·u) (Higham §3.1), not merely n·u.
+    rng = np.random.default_rng(n_features + 1)
+    q_norms_sq = rng.uniform(0, 50, size=20)
+    x_max_sq = 3.25
+    margin = _search._rounding_margin(q_norms_sq, x_max_sq, n_features, dtype)
+    n = n_features + 6
+    u = np.finfo(dtype).eps / 2
+    gamma = n * u / (1 - n * u)
+    bound = gamma * (x_max_sq + 2 * np.sqrt(q_norms_sq) * np.sqrt(x_max_sq))
+    assert np.all(margin >= 2 * bound)

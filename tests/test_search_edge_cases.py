@@ -316,3 +316,14 @@ def test_one_query_value_of_extreme_magnitude_is_rescaled_too(algorithm):
     np.testing.assert_array_equal(indices, expected_i)
     np.testing.assert_array_equal(distances, expected_d)
     assert np.isfinite(distances).all()
+
+
+def test_brute_kneighbors_minkowski_defaults_to_p_2():
+    # p defaults to 2: "minkowski" without p is the Euclidean distance.
+    rng = np.random.default_rng(11)
+    X = rng.normal(size=(40, 3))
+    Q = rng.normal(size=(6, 3))
+    distances, indices = _search.brute_kneighbors(Q, X, 4, metric="minkowski")
+    expected_d, expected_i = reference(Q, X, 4, "euclidean")
+    np.testing.assert_array_equal(indices, expected_i)
+    np.testing.assert_allclose(distances, expected_d, rtol=1e-12)
