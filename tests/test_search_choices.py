@@ -5,6 +5,7 @@ import os
 
 import numpy as np
 import pytest
+import scipy.sparse as sp
 from scipy.spatial.distance import cdist
 
 from scratchlearn.neighbors import _search
@@ -238,6 +239,9 @@ def test_a_working_memory_below_one_tile_row_narrows_the_tiles():
     # Exactly one 256-wide row fits (2048 ≤ half the budget < 4096): the tile stays 256 wide.
     plan = _search._Plan(10, 300, 18, 8, 1, 5000 / 2**20, 16)
     assert plan.rows == 1 and plan.cols == 256
+    # Half of 20 bytes holds one float64 and not two: the tile is a single product.
+    plan = _search._Plan(10, 300, 18, 8, 1, 20 / 2**20, 16)
+    assert plan.rows == 1 and plan.cols == 1
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -254,3 +258,31 @@ def test_rounding_margin_covers_gamma_of_every_rounding_it_counts(dtype, n_featu
     gamma = n * u / (1 - n * u)
     bound = gamma * (x_max_sq + 2 * np.sqrt(q_norms_sq) * np.sqrt(x_max_sq))
     assert np.all(margin >= 2 * bound)
+
+
+@pytest.mark.parametrize("n_features, n_samples, sparse, expected", [
+    (2, 200, False, "kd_tree"), (7, 200, False, "kd_tree"), (8, 200, False, "brute"),
+    (2, 9, False, "brute"), (2, 200, True, "brute"),
+])
+def test_the_entry_point_runs_the_backend_auto_picks(monkeypatch, n_features, n_samples,
+                                                     sparse, expected):
+    # The tree is 1.6-26x faster in low dimension (KD_TREE_MAX_FEATURES): the single entry
+    # point must run it there, with the answer of the brute force either way.
+    calls = []
+    for backend in ("kd_tree", "brute"):
+        original = getattr(_search, f"{backend}_kneighbors")
+
+        def recording(*args, _original=original, _backend=backend, **kwargs):
+            calls.append(_backend)
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(_search, f"{backend}_kneighbors", recording)
+    rng = np.random.default_rng(n_features)
+    X, Q = rng.normal(size=(n_samples, n_features)), rng.normal(size=(7, n_features))
+    wrap = sp.csr_matrix if sparse else np.asarray
+    distances, indices = _search.kneighbors_search(wrap(Q), wrap(X), 5)
+    assert calls == [expected]
+    D = cdist(Q, X)
+    expected_i = np.lexsort((np.broadcast_to(np.arange(n_samples), D.shape), D), axis=-1)[:, :5]
+    np.testing.assert_array_equal(indices, expected_i)
+    np.testing.assert_allclose(distances, np.take_along_axis(D, expected_i, 1), rtol=1e-12)

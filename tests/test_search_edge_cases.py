@@ -1,6 +1,7 @@
 """The search on inputs at its edges: zero vectors and duplicated directions under the cosine
 metric, and ties at the k-th place in the KD-tree for every Minkowski p."""
 
+import math
 import re
 
 import numpy as np
@@ -318,12 +319,80 @@ def test_one_query_value_of_extreme_magnitude_is_rescaled_too(algorithm):
     assert np.isfinite(distances).all()
 
 
-def test_brute_kneighbors_minkowski_defaults_to_p_2():
-    # p defaults to 2: "minkowski" without p is the Euclidean distance.
+@pytest.mark.parametrize("search", [_search.brute_kneighbors, _search.kneighbors_search])
+def test_minkowski_defaults_to_p_2(search):
+    # p defaults to 2 (scikit-learn's default): "minkowski" without p is the Euclidean
+    # distance, at the entry point and in the brute force alike.
+    assert _search.resolve_metric("minkowski") == ("euclidean", 2.0)
     rng = np.random.default_rng(11)
     X = rng.normal(size=(40, 3))
     Q = rng.normal(size=(6, 3))
-    distances, indices = _search.brute_kneighbors(Q, X, 4, metric="minkowski")
+    distances, indices = search(Q, X, 4, metric="minkowski")
     expected_d, expected_i = reference(Q, X, 4, "euclidean")
     np.testing.assert_array_equal(indices, expected_i)
     np.testing.assert_allclose(distances, expected_d, rtol=1e-12)
+
+
+@pytest.mark.parametrize("scale", [1e25, 1e-25])
+def test_float32_values_beyond_float32s_safe_range_are_rescaled(scale):
+    # float32 squares overflow beyond about 1.8e19 and lose every digit below about 1e-22
+    # (1e25 and 1e-25 are inside float64's safe range): the rescaling must follow the
+    # data's own precision, or the float32 products give inf or 0 and wrong neighbours.
+    rng = np.random.default_rng(23)
+    X = (rng.normal(size=(200, 6)) * scale).astype(np.float32)
+    Q = (rng.normal(size=(15, 6)) * scale).astype(np.float32)
+    assert _search.rescaling_exponent(scale, np.float32) != 0
+    assert _search.rescaling_exponent(scale, np.float64) == 0
+    distances, indices = _search.kneighbors_search(Q, X, 5, algorithm="brute")
+    expected_d, expected_i = reference(Q, X, 5, "euclidean")
+    np.testing.assert_array_equal(indices, expected_i)
+    np.testing.assert_allclose(distances, expected_d, rtol=1e-13, atol=0)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_squared_row_norms_square_each_value_in_float64(sparse, dtype):
+    # float32 values have 24-bit significands: their squares need 48 bits, which float64
+    # holds exactly and float32 rounds (by up to 6e-8), so only float64 squares match.
+    rng = np.random.default_rng(21)
+    X = rng.normal(size=(30, 7)).astype(dtype)
+    X[rng.random(X.shape) < 0.4] = 0
+    expected = [math.fsum(v * v for v in row) for row in X.astype(np.float64).tolist()]
+    norms = _search.squared_row_norms(sp.csr_matrix(X) if sparse else X)
+    assert norms.dtype == np.float64 and norms.shape == (30,)
+    np.testing.assert_allclose(norms, expected, rtol=1e-15, atol=0)
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+def test_float64_queries_of_a_float32_model_get_their_own_exact_distances(sparse):
+    # The ranking casts the queries to the training set's float32; the re-rank must use the
+    # queries as given (dense and CSR alike), not their float32 roundings.
+    rng = np.random.default_rng(22)
+    X = rng.normal(size=(300, 5)).astype(np.float32)
+    Q = rng.normal(size=(25, 5))
+    assert not np.array_equal(Q, Q.astype(np.float32))
+    wrap = sp.csr_matrix if sparse else np.asarray
+    model = KNeighborsClassifier(n_neighbors=6, algorithm="brute")
+    model.fit(wrap(X), np.arange(300) % 3)
+    distances, indices = model.kneighbors(wrap(Q))
+    expected_d, expected_i = reference(Q, X.astype(np.float64), 6, "euclidean")
+    np.testing.assert_array_equal(indices, expected_i)
+    np.testing.assert_allclose(distances, expected_d, rtol=1e-13, atol=0)
+
+
+def test_training_norms_given_do_not_skip_the_rescaling_of_values_below_the_safe_range():
+    # float64 squares are safe for |values| in [2^-255.5, 2^256]. Here max|x| = 2^-256 is
+    # below that while max‖x‖ = 2^-255 (four equal coordinates) is inside it: the norms
+    # passed in cannot prove the range, so the data must be scanned and rescaled, or the
+    # differences of order 2^-600 square to 0 and every tiny point ties with the others.
+    tiny = 2.0**-600
+    X = np.zeros((11, 4))
+    X[0] = 2.0**-256
+    X[1:, 0] = np.arange(1, 11) * tiny
+    Q = np.array([[5.3 * tiny, 0.0, 0.0, 0.0]])
+    fit_sq = _search.squared_row_norms(X)
+    assert math.sqrt(fit_sq.max()) == 2.0**-255
+    distances, indices = _search.kneighbors_search(Q, X, 4, algorithm="brute", fit_sq=fit_sq)
+    expected_d, expected_i = reference(np.ldexp(Q, 600), np.ldexp(X, 600), 4, "euclidean")
+    np.testing.assert_array_equal(indices, expected_i)
+    np.testing.assert_allclose(distances, np.ldexp(expected_d, -600), rtol=1e-13, atol=0)

@@ -275,7 +275,7 @@ def rerank_dense(
     L = cand_values.shape[1]
     vals = np.empty(L, dtype=np.float64)
     idx = np.empty(L, dtype=np.intp)
-    for i in range(cand_values.shape[0]):
+    for i in range(out_dist.shape[0]):  # never past out_dist: numba checks no bounds
         n = _gather(cand_values, cand_indices, i, vals, idx)
         m = _proven_candidates(vals, idx, n, k, floor[i], margin[i])
         if m < 0:
@@ -295,7 +295,7 @@ def rerank_csr(
     L = cand_values.shape[1]
     vals = np.empty(L, dtype=np.float64)
     idx = np.empty(L, dtype=np.intp)
-    for i in range(cand_values.shape[0]):
+    for i in range(out_dist.shape[0]):  # never past out_dist: numba checks no bounds
         n = _gather(cand_values, cand_indices, i, vals, idx)
         m = _proven_candidates(vals, idx, n, k, floor[i], margin[i])
         if m < 0:
@@ -342,7 +342,7 @@ def merge_exact(cand_values, cand_indices, out_dist, out_idx):  # pragma: no cov
     k = out_dist.shape[1]
     vals = np.empty(L, dtype=np.float64)
     idx = np.empty(L, dtype=np.intp)
-    for i in range(cand_values.shape[0]):
+    for i in range(out_dist.shape[0]):  # never past out_dist: numba checks no bounds
         n = _gather(cand_values, cand_indices, i, vals, idx)
         _keep_smallest(vals, idx, n, k)
         _write_top(vals, idx, k, k, out_dist, out_idx, i)

@@ -338,8 +338,10 @@ class _Operands:
             return
         self.dtype = X_fit.dtype
         if self.sparse:
-            self.Q = self.Q_exact = sp.csr_matrix(X_query, dtype=self.dtype)
-            self.Q.sort_indices()
+            # Rank with the queries cast to the working precision (as dense queries are);
+            # re-rank with their own values, so float64 queries get exact float64 distances.
+            self.Q_exact = sp.csr_matrix(X_query).sorted_indices()
+            self.Q = self.Q_exact.astype(self.dtype, copy=False)
             self.X = X_fit
         else:
             self.Q = np.ascontiguousarray(X_query, dtype=self.dtype)
@@ -397,9 +399,10 @@ class _Operands:
 
 
 def squared_row_norms(X) -> np.ndarray:
-    """‖x‖² per row in float64, for dense or sparse X."""
+    """‖x‖² per row in float64 (each square exact), for dense or sparse X."""
     if sp.issparse(X):
-        return np.asarray(X.multiply(X).sum(axis=1), dtype=np.float64).ravel()
+        X = sp.csr_matrix(X, dtype=np.float64)  # square in float64, not in X's precision
+        return np.asarray(X.multiply(X).sum(axis=1)).ravel()
     return np.einsum("ij,ij->i", X, X, dtype=np.float64)
 
 
