@@ -267,7 +267,8 @@ def rerank_dense(
     """Exact (distance, index) top-k of each query row from its approximate candidates.
 
     ``cand_values``/``cand_indices`` (rows × L) hold each row's candidates in any order;
-    ``floor[i]`` is the smallest approximate value that was dropped. Rows whose candidates
+    ``floor[i]`` is the smallest approximate value that was dropped. One row is done per row
+    of ``out_dist``. Rows whose candidates
     are proven complete (:func:`_proven_candidates`) get exact float64 distances
     (:func:`dense_distance`), sorted by (distance, index); the others are flagged in
     ``failed`` for :func:`exact_search_dense`.
