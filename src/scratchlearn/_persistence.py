@@ -43,6 +43,7 @@ import json
 import math
 import numbers
 import os
+import stat
 import tokenize
 import uuid
 import zipfile
@@ -116,7 +117,7 @@ _DAMAGED = (
 
 
 class ModelFileError(ValueError):
-    """A file that ``load`` refuses, or an estimator that ``save`` cannot store."""
+    """A file that ``load`` refuses, or an estimator or a path that ``save`` refuses."""
 
 
 # --- save ----------------------------------------------------------------------------
@@ -134,6 +135,13 @@ def save(estimator: BaseEstimator, path: str | os.PathLike[str]) -> Path:
     renamed onto ``path`` (``os.replace``), so ``path`` always holds either its previous
     content or the complete new model, even when the process is killed while saving.
 
+    A symbolic link is followed, as ``open`` follows it: the file it points to is replaced
+    (the temporary file is made beside that file) and the link stays a link; a dangling
+    link's target is created. A path that exists and is not a regular file (a folder, a
+    device such as ``/dev/null``, a FIFO, a socket) is refused and left as it was. That
+    check and the rename are two steps: a path turned into a folder or a device between
+    them is not noticed (the rename then fails, or replaces it).
+
     A kNN model fitted on Dask arrays is its training data, which lives on the Dask
     workers: ``save`` gathers it from them into the file (it must fit in this process's
     memory, once), and the file loads as the equivalent in-memory model, whose answers
@@ -144,7 +152,7 @@ def save(estimator: BaseEstimator, path: str | os.PathLike[str]) -> Path:
     estimator : estimator
         An instance of one of scratchlearn's public estimators (not a subclass).
     path : str or path-like
-        The file to write; its folder must exist. An existing file is replaced.
+        The file to write; its folder must exist. An existing regular file is replaced.
 
     Returns
     -------
@@ -155,8 +163,9 @@ def save(estimator: BaseEstimator, path: str | os.PathLike[str]) -> Path:
     ------
     ValueError
         For another class, for a parameter whose value is not JSON data (a
-        ``callback`` function, a ``RandomState`` instance; the message names it), or for
-        fitted state the format does not describe.
+        ``callback`` function, a ``RandomState`` instance; the message names it), for
+        fitted state the format does not describe or that fit cannot have produced, or for
+        a ``path`` that is not a regular file.
     """
     path = Path(path)
     cls = type(estimator)
@@ -287,7 +296,9 @@ def _plain_dtype(dtype: np.dtype) -> bool:
 
 
 def _write_atomically(path: Path, members: dict[str, np.ndarray]) -> None:
-    """Write the .npz to a temporary file beside ``path``, fsync it, rename it onto ``path``."""
+    """Write the .npz to a temporary file beside the file ``path`` names (``path``, or the
+    target of a link), fsync it, rename it onto that file, and fsync its folder."""
+    path = _file_to_replace(path)
     temporary = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     descriptor = os.open(temporary, flags, 0o666)  # the umask applies, as for open()
@@ -306,6 +317,25 @@ def _write_atomically(path: Path, members: dict[str, np.ndarray]) -> None:
         temporary.unlink(missing_ok=True)
         raise
     _fsync_folder(path.parent)
+
+
+def _file_to_replace(path: Path) -> Path:
+    """The regular file that saving to ``path`` replaces or creates: ``path`` itself, or the
+    file a symbolic link there points to (a dangling link's target is created, as ``open``
+    creates it). Anything else that exists is refused before anything is written."""
+    target = Path(os.path.realpath(path))
+    try:
+        mode = os.stat(target).st_mode
+    except FileNotFoundError:
+        return target
+    if not stat.S_ISREG(mode):
+        through = f" (a link to {str(target)!r})" if target != Path(os.path.abspath(path)) else ""
+        raise ModelFileError(
+            f"scratchlearn.save: {str(path)!r}{through} is {_file_kind(mode)}, not a regular "
+            "file; save writes a new file or replaces a regular one, so it has left this one "
+            "as it was. Choose a file name."
+        )
+    return target
 
 
 def _fsync_folder(folder: Path) -> None:
@@ -810,6 +840,18 @@ def _restore_neighbors(estimator: NeighborsBase, state: dict[str, Any], where: s
 
 
 # --- helpers -------------------------------------------------------------------------
+
+
+def _file_kind(mode: int) -> str:
+    """What a file that is not a regular file is, for messages ("a FIFO (named pipe)")."""
+    kinds = (
+        (stat.S_ISDIR, "a folder"),
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    )
+    return next((kind for test, kind in kinds if test(mode)), "a special file")
 
 
 def _is_int(value: Any) -> bool:
