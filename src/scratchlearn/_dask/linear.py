@@ -38,6 +38,7 @@ memory. Bytes: 8(D + T)² per chunk and per pass.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import CancelledError
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,6 +59,7 @@ from ..linear_model._least_squares import (
 )
 from ..linear_model._softmax import softmax_objective
 from ..optim import minibatches
+from . import check_feature_names, chunk_shape_error, lost_data_error
 
 #: Partial sums added by one task of the reduction tree.
 _SPLIT_EVERY = 8
@@ -78,8 +80,8 @@ def as_samples_array(X: Any, name: str = "X") -> da.Array:
     """
     if hasattr(X, "to_dask_array"):  # a Dask DataFrame
         X = X.to_dask_array(lengths=True)
-    if not isinstance(X, da.Array):
-        X = da.asarray(X)
+    if not isinstance(X, da.Array):  # in memory (NumPy, a list, a pandas frame) with Dask y
+        X = da.asarray(np.asarray(X))
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-D Dask array for {name}, got ndim={X.ndim}.")
     if any(np.isnan(size) for size in X.chunks[0]):
@@ -98,6 +100,8 @@ def as_samples_array(X: Any, name: str = "X") -> da.Array:
 
 def rows_like(v: Any, row_chunks: tuple[int, ...], name: str) -> da.Array:
     """A per-sample vector (NumPy, list or Dask) as a 1-D Dask array with these chunks."""
+    if hasattr(v, "to_dask_array"):  # a Dask Series: kept lazy, to be persisted with X
+        v = v.to_dask_array(lengths=True)
     if not isinstance(v, da.Array):
         v = np.asarray(v)
         if v.ndim == 2 and v.shape[1] == 1:
@@ -123,6 +127,44 @@ def _encode(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return np.searchsorted(classes, y).astype(np.intp)
 
 
+def _shape_row(block: np.ndarray) -> np.ndarray:
+    return np.array([block.shape], dtype=np.int64)
+
+
+def _held_shapes(a: da.Array) -> da.Array:
+    """The shape of the array each row chunk of ``a`` (1-D, or 2-D with one column chunk)
+    holds, one row per chunk, to compare with the chunks it declared. (A Dask array, not
+    Delayed: this Dask mixes up the results of Delayed and array reductions in one compute.)
+    """
+    rows = (1,) * a.numblocks[0]
+    if a.ndim == 1:
+        return a.map_blocks(_shape_row, new_axis=1, chunks=(rows, (1,)), dtype=np.int64)
+    return a.map_blocks(_shape_row, chunks=(rows, (a.ndim,)), dtype=np.int64)
+
+
+def _check_held_shapes(name: str, a: da.Array, held: np.ndarray) -> None:
+    """Refuse chunks whose arrays are not of the shapes ``a`` declared for them."""
+    start = 0
+    for index, (size, shape) in enumerate(zip(a.chunks[0], held.tolist(), strict=True)):
+        declared = (size, *a.shape[1:])
+        if tuple(shape) != declared:
+            raise chunk_shape_error(name, index, start, declared, tuple(shape))
+        start += size
+
+
+def _compute(estimator: str, *collections: Any) -> tuple:
+    """``dask.compute`` of work on a fit's persisted data; a clear error when the workers
+    lost it (Dask's ``FutureCancelledError``, a ``CancelledError``)."""
+    try:
+        return dask.compute(*collections)
+    except CancelledError as error:
+        raise lost_data_error(
+            f"The data that {estimator}.fit persisted on the Dask workers",
+            "Fit again once the cluster is running (a fitted linear model keeps nothing on "
+            "the workers: only its fit needs them).",
+        ) from error
+
+
 @dataclass
 class LabelledRows:
     """Training data persisted on the workers: X, class codes, optional sample weights.
@@ -134,6 +176,7 @@ class LabelledRows:
     codes: da.Array
     sample_weight: da.Array | None
     classes: np.ndarray
+    estimator: str = "the estimator"  # its name, for messages
     _blocks: list = field(default_factory=list, repr=False)
 
     @classmethod
@@ -153,14 +196,22 @@ class LabelledRows:
         elif sample_weight is not None:
             sample_weight = rows_like(sample_weight, X.chunks[0], "sample_weight").astype(float)
         X, y, sample_weight = dask.persist(X, y, sample_weight)
-        checks = {"classes": da.unique(y), "finite": da.isfinite(X).all()}
+        arrays = {"X": X, "y": y, "sample_weight": sample_weight}
+        arrays = {name: a for name, a in arrays.items() if isinstance(a, da.Array)}
+        checks = {
+            "classes": da.unique(y),
+            "finite": da.isfinite(X).all(),
+            "shapes": {name: _held_shapes(a) for name, a in arrays.items()},
+        }
         if isinstance(sample_weight, da.Array):
             checks["weights"] = (
                 da.isfinite(sample_weight).all(),
                 sample_weight.min(),
                 sample_weight.sum(),
             )
-        (checks,) = dask.compute(checks)
+        (checks,) = _compute(estimator, checks)
+        for name, a in arrays.items():  # before any value computed from them is trusted
+            _check_held_shapes(name, a, checks["shapes"][name])
         if not checks["finite"]:
             raise ValueError("Input X contains NaN or infinity.")
         if "weights" in checks:  # the in-memory checks, on a stand-in with the same verdict
@@ -168,7 +219,7 @@ class LabelledRows:
             _check_weights(np.array([low if finite else np.nan, total]), 2)
         classes, _ = check_class_labels(checks["classes"], estimator=estimator, min_classes=2)
         (codes,) = dask.persist(y.map_blocks(_encode, classes, dtype=np.intp))
-        return cls(X, codes, sample_weight, classes)
+        return cls(X, codes, sample_weight, classes, estimator)
 
     @property
     def n_samples(self) -> int:
@@ -211,18 +262,21 @@ class LabelledRows:
         """
         C, D, N = len(self.classes), self.n_features, self.n_samples
         if fit_intercept:
-            ((total, sx, sy),) = dask.compute(chunkwise_sum(_weighted_sums, self, n_classes=C))
+            ((total, sx, sy),) = _compute(
+                self.estimator, chunkwise_sum(_weighted_sums, self, n_classes=C)
+            )
             x_mean, y_mean = sx / total, sy / total
         else:
             x_mean, y_mean = np.zeros(D), np.zeros(1 if C == 2 else C)
         centring = {"x_mean": x_mean, "y_mean": y_mean, "n_classes": C}
         W = None
         if N >= D:
-            ((S,),) = dask.compute(chunkwise_sum(_gram_sums, self, **centring))
+            ((S,),) = _compute(self.estimator, chunkwise_sum(_gram_sums, self, **centring))
             W = solve_from_gram(S, D, alpha)
         if W is None:  # tall-and-skinny QR: each chunk's R, then the R of their stack
-            factors = dask.compute(
-                *[delayed(_r_factor, pure=True)(*block, **centring) for block in self.blocks()]
+            factors = _compute(
+                self.estimator,
+                *[delayed(_r_factor, pure=True)(*block, **centring) for block in self.blocks()],
             )
             R = _triangular_factor(np.vstack(factors))
             W = solve_from_triangular(R, D, alpha, n_rows=N)
@@ -317,14 +371,14 @@ class SoftmaxProblem:
         #: S, what the summed loss is divided by: N, or Σ_n s_n with sample weights.
         self.total = float(rows.n_samples)
         if rows.sample_weight is not None:
-            (total,) = dask.compute(rows.sample_weight.sum())
+            (total,) = _compute(rows.estimator, rows.sample_weight.sum())
             self.total = float(total)
 
     def objective(self, theta: np.ndarray) -> tuple[float, np.ndarray]:
         """J(θ), ∇J(θ): one ``compute`` (none if the last epoch ended at θ)."""
         if self._ready is not None and np.array_equal(theta, self._ready[0]):
             return self._ready[1], self._ready[2].copy()
-        (sums,) = dask.compute(self._sums(theta))
+        (sums,) = _compute(self.rows.estimator, self._sums(theta))
         return self._finish(theta, *sums)
 
     def _sums(self, theta: np.ndarray | Delayed) -> Delayed:
@@ -363,7 +417,7 @@ class SoftmaxProblem:
                     seed=int(seeds[k]),
                     mean_weight=self.total / self.rows.n_samples,
                 )
-            (theta, state), sums = dask.compute(carried, self._sums(carried[0]))
+            (theta, state), sums = _compute(self.rows.estimator, carried, self._sums(carried[0]))
             self._ready = (theta, *self._finish(theta, *sums))
             return theta, state
 
@@ -413,8 +467,17 @@ def _prediction_copy(estimator: Any) -> Any:
     return fitted
 
 
-def _predict_block(X: np.ndarray, fitted: Any, method: str, trailing: tuple, dtype) -> np.ndarray:
-    """The in-memory ``fitted.<method>`` on one chunk of rows."""
+def _predict_block(
+    X: np.ndarray, fitted: Any, method: str, trailing: tuple, dtype, block_info=None
+) -> np.ndarray:
+    """The in-memory ``fitted.<method>`` on one chunk of rows (of the shape Dask declared
+    for it: ``block_info``, which ``map_blocks`` passes)."""
+    if block_info is not None:
+        (start, stop), _ = block_info[0]["array-location"]
+        declared = (stop - start, fitted.n_features_in_)
+        if X.shape != declared:
+            index = block_info[0]["chunk-location"][0]
+            raise chunk_shape_error("X", index, start, declared, X.shape)
     if X.shape[0] == 0:
         return np.empty((0, *trailing), dtype=dtype)
     return getattr(fitted, method)(X)
@@ -425,6 +488,7 @@ def predict_blocks(estimator: Any, method: str, X: Any) -> da.Array:
 
     ``method`` is one of predict, predict_proba, predict_log_proba, decision_function.
     """
+    check_feature_names(estimator, X, reset=False)  # names and count, as validate_data
     X = as_samples_array(X)
     n_features = estimator.n_features_in_
     if X.shape[1] != n_features:

@@ -33,7 +33,9 @@ wherever the caller wants it. Training rows never move.
 from __future__ import annotations
 
 import uuid
+import warnings
 from collections.abc import Callable, Sequence
+from concurrent.futures import CancelledError
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -41,6 +43,7 @@ import dask
 import dask.array as da
 import numpy as np
 from dask.delayed import Delayed, delayed
+from distributed import futures_of
 from scipy.spatial import KDTree
 from sklearn.utils import check_array
 from sklearn.utils.multiclass import check_classification_targets
@@ -58,6 +61,7 @@ from ..neighbors._search import (
     squared_row_norms,
     tree_applicable,
 )
+from . import check_feature_names, chunk_shape_error, lost_data_error
 
 #: Rows per query chunk when NumPy queries meet a Dask-fitted model (about 4 MiB of queries).
 QUERY_CHUNK_BYTES = 4 * 2**20
@@ -88,13 +92,21 @@ def prepare_partition(
 ) -> Partition:
     """Validate one block of training rows (finite, float32 or float64, as the in-memory
     ``fit`` does) and precompute what the search reads: ‖x‖² or the KD-tree."""
-    X = check_array(X, dtype=[np.float64, np.float32], input_name="X")
+    # No rows is allowed here: a chunk that holds fewer rows than declared is reported by
+    # ``fit`` with the chunk's declared and held shapes.
+    X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=0, input_name="X")
     fit_sq = squared_row_norms(X) if metric in GEMM_METRICS else None
     return Partition(X, codes, fit_sq, KDTree(X) if may_use_tree else None)
 
 
-def check_queries(Q: np.ndarray, n_features: int) -> np.ndarray:
-    """Validate one block of queries as the in-memory ``kneighbors`` does."""
+def check_queries(
+    Q: np.ndarray, n_features: int, declared: tuple[int, int] | None = None, *,
+    index: int = 0, start: int = 0,
+) -> np.ndarray:
+    """Validate one block of queries as the in-memory ``kneighbors`` does, and against
+    the shape its Dask array declared for it (chunk ``index``, from row ``start``)."""
+    if declared is not None and np.shape(Q) != declared:
+        raise chunk_shape_error("X", index, start, declared, np.shape(Q))
     Q = check_array(Q, dtype=[np.float64, np.float32], ensure_min_samples=0, input_name="X")
     if Q.shape[1] != n_features:
         raise ValueError(f"X has {Q.shape[1]} features, but the model expects {n_features}.")
@@ -190,8 +202,13 @@ def _density_proba(top: TopK, n_classes: int, k: int) -> np.ndarray:
     return neighbor_class_votes(top.codes, n_classes) / k
 
 
-def _n_rows(part: Partition) -> int:
-    return part.X.shape[0]
+def _block_shapes(X: np.ndarray, codes: np.ndarray | None):
+    """The shape of a block of rows, and the number of its labels (None: unlabelled)."""
+    return np.shape(X), None if codes is None else len(codes)
+
+
+def _partition_shapes(part: Partition):
+    return _block_shapes(part.X, part.codes)
 
 
 def _field(part: Partition, name: str):
@@ -209,11 +226,42 @@ def _encode(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return np.searchsorted(classes, column_or_1d(y)).astype(np.intp)
 
 
-def _call(model, method: str, X, kwargs: dict):
-    return getattr(model, method)(X, **kwargs)
+def _call(model, method: str, X, kwargs: dict, declared: tuple[int, int], index: int,
+          start: int):
+    if np.shape(X) != declared:
+        raise chunk_shape_error("X", index, start, declared, np.shape(X))
+    with warnings.catch_warnings():  # the feature names were checked on the client
+        warnings.filterwarnings("ignore", "X does not have valid feature names")
+        return getattr(model, method)(X, **kwargs)
 
 
 # --- the training set on the workers ----------------------------------------------------
+
+
+def _compute_training(estimator, *collections):
+    """``dask.compute`` of work on the persisted training data; a clear error when the
+    workers lost it (Dask's ``FutureCancelledError``, a ``CancelledError``)."""
+    try:
+        return dask.compute(*collections)
+    except CancelledError as error:
+        raise _lost_training(estimator) from error
+
+
+def _lost_training(estimator) -> RuntimeError:
+    return lost_data_error(
+        f"The training data of this Dask-fitted {type(estimator).__name__}",
+        "Fit the model again. A Dask-fitted kNN model is usable only while its cluster "
+        "keeps the partitions: keep the cluster running, or save the model with "
+        "scratchlearn.save while it runs (the saved model loads in memory).",
+    )
+
+
+def _check_training_alive(estimator) -> None:
+    """Raise the lost-data error before building queries on partitions the workers no
+    longer hold (a lazy answer would otherwise fail only when computed)."""
+    futures = futures_of(list(estimator._dask_training.partitions))
+    if any(future.status in ("cancelled", "lost") for future in futures):
+        raise _lost_training(estimator)
 
 
 class DaskTrainingSet(NamedTuple):
@@ -272,6 +320,7 @@ def _fit(estimator, X, y, *, classify: bool) -> np.ndarray | None:
     Returns the class counts N_c when labels are given (``classes_`` is set), else None.
     """
     metric = estimator._check_search_params()
+    given = X
     X = _as_dask_array(X, "X", 2)
     n_samples, n_features = X.shape
     if n_samples == 0 or n_features == 0:
@@ -281,9 +330,12 @@ def _fit(estimator, X, y, *, classify: bool) -> np.ndarray | None:
     codes_blocks: list = [None] * len(X.chunks[0])
     class_count = None
     if y is not None:
-        y = _as_labels(y, X).persist()
+        # X and y in one graph, evaluated once: y is often computed from X (or both from one
+        # source), and a second evaluation of a generator that is not deterministic would
+        # store rows beside the labels of other rows.
+        X, y = dask.persist(X, _as_labels(y, X))
         blocks = y.to_delayed().ravel()
-        found = dask.compute(*[delayed(_label_counts)(block) for block in blocks])
+        found = _compute_training(estimator, *[delayed(_label_counts)(b) for b in blocks])
         classes = np.unique(np.concatenate([values for values, _ in found]))
         if classify:
             check_classification_targets(classes)
@@ -301,17 +353,30 @@ def _fit(estimator, X, y, *, classify: bool) -> np.ndarray | None:
     x_blocks = X.to_delayed().ravel()
     prepare = partial(prepare_partition, metric=metric, may_use_tree=may_use_tree)
     partitions = dask.persist(*[delayed(prepare)(x_blocks[j], codes_blocks[j]) for j in kept])
-    # Wait for the partitions (raising here, in fit, if a block holds NaN) and check sizes.
-    sizes = dask.compute(*[delayed(_n_rows)(part) for part in partitions])
-    assert list(sizes) == [X.chunks[0][j] for j in kept]
+    # Wait for the partitions (raising here, in fit, if a block holds NaN) and check that
+    # every block holds the shape X declared (the empty ones too, which are not kept).
+    empty = [j for j, size in enumerate(X.chunks[0]) if size == 0]
+    held = _compute_training(
+        estimator,
+        *[delayed(_partition_shapes)(part) for part in partitions],
+        *[delayed(_block_shapes)(x_blocks[j], codes_blocks[j]) for j in empty],
+    )
+    for j, (x_shape, n_labels) in sorted(zip(kept + empty, held, strict=True)):
+        size = X.chunks[0][j]
+        if x_shape != (size, n_features):
+            raise chunk_shape_error("X", j, int(offsets[j]), (size, n_features), x_shape)
+        if n_labels is not None and n_labels != size:
+            raise chunk_shape_error("y", j, int(offsets[j]), (size,), (n_labels,))
 
-    for name in ("_fit_X", "_tree", "_fit_sq", "_y", "feature_names_in_"):
+    for name in ("_fit_X", "_tree", "_fit_sq", "_y"):
         estimator.__dict__.pop(name, None)
+    check_feature_names(estimator, given, reset=True)
     estimator.n_features_in_ = n_features
     estimator.n_samples_fit_ = n_samples
     estimator.effective_metric_ = metric
     estimator._dask_training = DaskTrainingSet(
-        tuple(partitions), tuple(int(offsets[j]) for j in kept), tuple(sizes)
+        tuple(partitions), tuple(int(offsets[j]) for j in kept),
+        tuple(int(X.chunks[0][j]) for j in kept),
     )
     return class_count
 
@@ -360,13 +425,25 @@ def _prepare_queries(estimator, X) -> _Queries:
         X = validate_data(estimator, X, dtype=[np.float64, np.float32], reset=False)
         rows = max(1, QUERY_CHUNK_BYTES // (8 * max(1, X.shape[1])))
         X, is_dask = da.from_array(X, chunks=(rows, -1)), False
-    X = _check_dask_queries(estimator, X)
-    check = partial(check_queries, n_features=estimator.n_features_in_)
-    blocks = [delayed(check)(block) for block in X.to_delayed().ravel()]
+    X = _check_dask_queries(estimator, X, check_names=is_dask)
+    n_features = estimator.n_features_in_
+    blocks = [
+        delayed(check_queries)(block, n_features, (size, n_features), index=i, start=start)
+        for i, (block, size, start) in enumerate(_blocks_and_rows(X))
+    ]
     return _Queries(blocks, [int(size) for size in X.chunks[0]], None, None, is_dask)
 
 
-def _check_dask_queries(estimator, X) -> da.Array:
+def _blocks_and_rows(X: da.Array) -> list[tuple[Delayed, int, int]]:
+    """Each row block of X with its declared number of rows and its first row."""
+    sizes = [int(size) for size in X.chunks[0]]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(int).tolist()
+    return list(zip(X.to_delayed().ravel(), sizes, starts, strict=True))
+
+
+def _check_dask_queries(estimator, X, *, check_names: bool = True) -> da.Array:
+    if check_names:  # the names and number of features, as validate_data checks them
+        check_feature_names(estimator, X, reset=False)
     X = _as_dask_array(X, "X", 2)
     if X.shape[1] != estimator.n_features_in_:
         raise ValueError(
@@ -434,6 +511,7 @@ def _answer(estimator, X, k: int, finish: Callable, specs, *, method: str, kwarg
     check_is_fitted(estimator)
     if getattr(estimator, "_dask_training", None) is None:
         return _blockwise_in_memory(estimator, X, method, specs, kwargs or {})
+    _check_training_alive(estimator)
     queries = _prepare_queries(estimator, X)
     merged = _search(estimator, queries, k)
     if needs_own_codes:
@@ -441,7 +519,10 @@ def _answer(estimator, X, k: int, finish: Callable, specs, *, method: str, kwarg
         results = [delayed(finish)(top, codes) for top, codes in zip(merged, own, strict=True)]
     else:
         results = [delayed(finish)(top) for top in merged]
-    return _assemble(results, queries.sizes, specs, queries.is_dask)
+    try:  # computed here for NumPy queries
+        return _assemble(results, queries.sizes, specs, queries.is_dask)
+    except CancelledError as error:
+        raise _lost_training(estimator) from error
 
 
 def _blockwise_in_memory(estimator, X, method: str, specs, kwargs: dict):
@@ -451,8 +532,9 @@ def _blockwise_in_memory(estimator, X, method: str, specs, kwargs: dict):
     X = _check_dask_queries(estimator, X)
     model = delayed(estimator, name=f"{type(estimator).__name__}-{uuid.uuid4().hex}",
                     traverse=False)
-    results = [delayed(_call)(model, method, block, kwargs)
-               for block in X.to_delayed().ravel()]
+    shape = (X.shape[1],)
+    results = [delayed(_call)(model, method, block, kwargs, (size, *shape), i, start)
+               for i, (block, size, start) in enumerate(_blocks_and_rows(X))]
     return _assemble(results, [int(size) for size in X.chunks[0]], specs, True)
 
 

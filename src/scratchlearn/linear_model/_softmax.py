@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
 from .. import optim
-from .._dask import is_dask_collection
+from .._dask import check_feature_names, is_dask_collection
 from .._math.losses import softmax_cross_entropy
 from .._math.params import pack, unpack
 from .._math.softmax import log_softmax, softmax
@@ -53,12 +53,18 @@ class SoftmaxRegression(
     With sample weights s_n ≥ 0 (``fit(X, y, sample_weight=s)``) the mean becomes the
     weighted mean, S = Σ_n s_n,
 
-        J(W, b) = (1/S) Σ_n s_n (−log p_{y_n}(x_n)) + (α/2) ‖W‖²_F,
+        J(W, b) = (1/S) Σ_n s_n (−log p_{y_n}(x_n)) + (α/2) ‖W‖²_F.
 
-    scikit-learn's convention: ``LogisticRegression(C)`` with the same weights minimises
-    this J with α = 1/(C·S). An integer weight is the same as repeating the row that many
-    times, and a zero weight the same as leaving the row out (S counts the repeats, and
-    drops the row).
+    Only the weights' ratios count: multiplying every s_n by the same c > 0 multiplies S by
+    c too, and leaves J and the fit unchanged. An integer weight is the same as repeating
+    the row that many times, and a zero weight the same as leaving the row out (S counts the
+    repeats, and drops the row). scikit-learn's ``LogisticRegression(C)`` minimises instead
+
+        C Σ_n s_n (−log p_{y_n}(x_n)) + ½ ‖W‖²_F,
+
+    whose penalty does not grow with the weights: scaling every s_n by c there fits as
+    C → c·C does. The two objectives have the same minimum exactly when α = 1/(C·S), S the
+    sum of the weights given to each (S = N without weights: the α = 1/(C·N) above).
 
     **The gradient, by the chain rule** (the sheet's derivation, one sample, true class y):
 
@@ -144,6 +150,9 @@ class SoftmaxRegression(
     loss_curve_ : ndarray of shape (n_iter_ + 1,)
         J at the initial weights, then after each iteration (epoch for mini-batches).
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        The column names of X at fit, when X was a pandas or Dask DataFrame whose names
+        are all strings.
 
     Examples
     --------
@@ -201,12 +210,17 @@ class SoftmaxRegression(
             Or a Dask array chunked along the samples: the data is then persisted on the
             workers and each iteration sums the loss and gradient over the chunks in one
             ``compute`` (mini-batches: one epoch of steps, chunk by chunk, per ``compute``).
+            A Dask DataFrame's string column names become ``feature_names_in_``, as a
+            pandas frame's do, and other names are refused at predict.
         y : array-like of shape (n_samples,)
-            Labels of any type, at least two distinct.
+            Labels of any type, at least two distinct. A Dask y (or Dask weights) with an
+            in-memory X fits on Dask too, X sent to the workers as one chunk.
         sample_weight : array-like of shape (n_samples,) or float, default=None
             Non-negative, finite weights s_n with a positive sum; J becomes the weighted
-            mean (1/S) Σ s_n (−log p) + (α/2)‖W‖² (see the class docstring). A Dask array
-            (chunked like X) or a NumPy array for Dask X. Mini-batch solvers scale each
+            mean (1/S) Σ s_n (−log p) + (α/2)‖W‖², S = Σ s_n, so scaling every weight by
+            the same factor changes nothing; ``LogisticRegression(C)`` with these weights
+            is α = 1/(C·S) (see the class docstring). A Dask array (chunked like X) or a
+            NumPy array for Dask X. Mini-batch solvers scale each
             batch's sum by |B|·S/N, an unbiased estimate of the weighted mean.
         coef_init : array-like of shape (n_rows, n_features), default=None
             Initial weights, with n_rows = n_classes, or 1 for two classes (as ``coef_``);
@@ -237,6 +251,7 @@ class SoftmaxRegression(
             data = dask_linear().LabelledRows.persist(
                 X, y, sample_weight, estimator="SoftmaxRegression"
             )
+            check_feature_names(self, X, reset=True)  # a Dask DataFrame's, as pandas'
             self.classes_, self.n_features_in_, dtype = data.classes, data.n_features, data.dtype
             problem = data.softmax_problem(float(self.alpha))
             N, D, K = data.n_samples, data.n_features, problem.K

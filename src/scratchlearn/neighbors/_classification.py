@@ -103,6 +103,9 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         Sorted class labels; the columns of ``predict_proba`` follow this order.
     n_features_in_ : int
     n_samples_fit_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        The column names of X at fit, when X was a pandas or Dask DataFrame whose names
+        are all strings.
 
     Examples
     --------
@@ -136,10 +139,13 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         Parameters
         ----------
         X : array-like or CSR matrix of shape (n_samples, n_features)
-            Or a Dask array: its partitions are persisted on the workers, and only the
-            classes come back to the client.
+            Or a Dask array or DataFrame: its partitions are persisted on the workers,
+            with y in the same evaluation of their graph, and only the classes come back
+            to the client. A DataFrame's string column names become
+            ``feature_names_in_``, as a pandas frame's do.
         y : array-like of shape (n_samples,)
-            Labels of any type: ints, ±1, strings (a Dask array with a Dask X).
+            Labels of any type: ints, ±1, strings. A Dask y with an in-memory X is
+            computed, and the fit is the in-memory one.
 
         Returns
         -------

@@ -111,6 +111,9 @@ class KNeighborsDensity(NeighborsBase):
     ----------
     n_features_in_ : int
     n_samples_fit_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        The column names of X at fit, when X was a pandas or Dask DataFrame whose names
+        are all strings.
     classes_ : ndarray of shape (n_classes,)
         Only when fitted with labels.
     class_count_ : ndarray of shape (n_classes,)
@@ -147,11 +150,13 @@ class KNeighborsDensity(NeighborsBase):
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Or a Dask array, persisted on the workers.
+            Or a Dask array or DataFrame, persisted on the workers (with y, in one
+            evaluation of their graph), as in :class:`KNeighborsClassifier`.
         y : array-like of shape (n_samples,), optional
             Class labels, checked as :class:`KNeighborsClassifier` checks them
             (scikit-learn's ``check_classification_targets``): continuous values, labels
-            mixing strings and numbers, NaN or a 2-D y raise a ``ValueError``.
+            mixing strings and numbers, NaN or a 2-D y raise a ``ValueError``. A Dask y
+            with an in-memory X is computed, and the fit is the in-memory one.
 
         Returns
         -------
