@@ -8,6 +8,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -18,7 +19,7 @@ import pytest
 
 import scratchlearn
 from scratchlearn import cli
-from scratchlearn._output import write_task_outputs
+from scratchlearn._output import ResultsFolder, write_task_outputs
 from scratchlearn.experiments import task2
 
 
@@ -381,3 +382,54 @@ def test_a_bug_in_report_code_fails_the_run_and_keeps_the_previous_results(
     assert [p.name for p in out.glob(".*")] == [".lock"]
     for page in ("report.html", "report.md"):
         assert "could not be built" not in (out / page).read_text(encoding="utf-8")
+
+
+# --- signals -----------------------------------------------------------------------------------
+
+
+def _sentinel_int(signum, frame):  # handlers a host program had installed
+    pass
+
+
+def _sentinel_term(signum, frame):
+    pass
+
+
+@pytest.mark.parametrize("outcome", ["done", "refused", "failed"])
+def test_main_with_argv_restores_the_signal_handlers_it_found(
+    tmp_path, monkeypatch, capsys, outcome
+):
+    # main(argv) is what a host program calls: it must give back SIGINT and SIGTERM as it
+    # found them, however the run ends (main(None), the program, leaves them ignored).
+    during = {}
+
+    def no_tasks(tasks, results, *, quiet=False, seconds=None, save_models=False):
+        during.update({s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)})
+        if outcome == "failed":
+            raise RuntimeError("boom")
+        return []
+
+    real_close = ResultsFolder.close
+
+    def close(self):
+        during["close"] = signal.getsignal(signal.SIGINT)  # a second Ctrl-C must wait
+        real_close(self)
+
+    monkeypatch.setattr(cli, "run_tasks", no_tasks)
+    monkeypatch.setattr(ResultsFolder, "close", close)
+    out = "" if outcome == "refused" else str(tmp_path / "out")
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        signal.signal(signal.SIGINT, _sentinel_int)
+        signal.signal(signal.SIGTERM, _sentinel_term)
+        status = cli.main(["run", "--out", out, "--quiet"])
+        found = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+    capsys.readouterr()
+    assert status == {"done": 0, "refused": 2, "failed": 1}[outcome]
+    assert found == {signal.SIGINT: _sentinel_int, signal.SIGTERM: _sentinel_term}
+    if outcome != "refused":  # while it ran, SIGTERM unwound like Ctrl-C
+        assert during[signal.SIGTERM] is not _sentinel_term
+        assert during["close"] == signal.SIG_IGN
