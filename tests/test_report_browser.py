@@ -67,3 +67,35 @@ def test_report_loads_in_chromium_with_every_image(report, tmp_path):
     assert "Where this report differs from the sheet" in headings
     assert toc_targets and all(toc_targets)
     assert screenshot.stat().st_size > 50_000
+
+
+def test_hostile_names_and_values_inject_nothing_in_chromium(results_dir, tmp_path):
+    """A results folder with markup in a folder name, metric strings, a folded text file and
+    file names (``_hostile_report``): in the browser no element of it exists (no script,
+    svg or iframe, no image but the run's figures, no event handler) and no dialog opens."""
+    from _hostile_report import HOSTILE, hostile_results
+
+    report = hostile_results(results_dir, tmp_path, HOSTILE) / "report.html"
+    dialogs = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=FLAGS)
+        try:
+            page = browser.new_page()
+            page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+            page.goto(report.as_uri(), wait_until="load")
+            page.wait_for_timeout(200)  # an onerror or onload would have fired by now
+            found = page.evaluate(
+                """() => ({
+                    injected: document.querySelectorAll("script, svg, iframe").length,
+                    images: Array.from(document.images, (img) => img.getAttribute("src")),
+                    handlers: Array.from(document.querySelectorAll("*")).flatMap((element) =>
+                        element.getAttributeNames().filter((name) => name.startsWith("on"))),
+                    text: document.body.innerText,
+                })"""
+            )
+        finally:
+            browser.close()
+    assert dialogs == []
+    assert found["injected"] == 0 and found["handlers"] == []
+    assert all(src.startswith(("task1/", "task2/", "task3/")) for src in found["images"])
+    assert HOSTILE["label"] in found["text"] and HOSTILE["best"] in found["text"]

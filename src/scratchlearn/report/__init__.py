@@ -11,6 +11,20 @@ and, converted by markdown-it-py, the HTML (``report.html.j2`` is its frame).
 
 The report is built strictly: a section that cannot be built (a bug in a template, or a
 ``metrics.json`` it does not understand) raises :class:`ReportError` and no page is written.
+
+**What becomes markup.** Only the known tasks (``experiments.TASK_NAMES``) become sections;
+any other folder under the results is not read. In the HTML page only the templates' own
+text becomes markup: their Markdown and their few HTML pieces (``_blocks.j2``: figures,
+tables, folded text, anchors). Everything the templates print from the results folder
+(metrics.json strings and keys, such as labels, settings, solver names or classification
+reports; the text files folded in; file names of figures and models; and the run's
+times and versions) enters the HTML rendering inert: each character that Markdown or
+HTML could read as syntax is a private-use stand-in (``_inert``), so neither the
+templates nor markdown-it can parse any of it, wherever it is printed. Once markdown-it
+has made the page, each stand-in becomes its character, HTML-escaped. Escaping each value
+for its context instead (HTML here, Markdown there, a code span elsewhere) would be one
+rule per place a template prints, which a new template could forget; this is one rule at
+the entrance. ``report.md`` is the Markdown source, with the values as they were read.
 """
 
 from __future__ import annotations
@@ -28,7 +42,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from ._quote import EXPRESSION, RUN, Quote, label, plain, unquoted_numbers
+from ..experiments import TASK_NAMES
+from ._inert import original
+from ._quote import EXPRESSION, RUN, Quote, plain, unquoted_numbers
 from ._render import _ENVIRONMENT, Rendering, tidy, to_html
 
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "matplotlib", "jinja2", "scratchlearn")
@@ -89,19 +105,15 @@ def _template_section(rendering: Rendering, task: str, metrics: Any, run: dict) 
 
 
 #: Task name → section builder ``(rendering, task, metrics, run) -> TaskText``, in the
-#: sheet's order; a task without one (a plug-in) gets a heading and its figures.
-SECTIONS: dict[str, Callable[..., TaskText]] = {
-    name: _template_section for name in ("task1", "task2", "task3")
-}
+#: sheet's order: one per task the CLI runs.
+SECTIONS: dict[str, Callable[..., TaskText]] = {name: _template_section for name in TASK_NAMES}
 
 
 def task_folders(out_dir: Path) -> dict[str, Path]:
-    """Tasks with a ``metrics.json`` in ``out_dir``: known ones in the sheet's order first."""
-    found = {p.parent.name: p.parent for p in sorted(out_dir.glob("*/metrics.json"))}
-    found = {name: path for name, path in found.items() if not name.startswith(".")}
-    ordered = [name for name in SECTIONS if name in found]
-    ordered += [name for name in found if name not in SECTIONS]
-    return {name: found[name] for name in ordered}
+    """The known tasks (``SECTIONS``) with a ``metrics.json`` in ``out_dir``, in the sheet's
+    order; any other folder is not the report's."""
+    folders = {name: out_dir / name for name in SECTIONS}
+    return {name: folder for name, folder in folders.items() if (folder / "metrics.json").is_file()}
 
 
 def library_versions() -> dict[str, str]:
@@ -127,28 +139,23 @@ class Document:
 
 
 def _task_text(rendering: Rendering, out_dir: Path, name: str, metrics: Any, run: dict):
-    builder = SECTIONS.get(name)
-    if builder is None:
-        title = f"Task {name[4:]}" if name.startswith("task") else name
-        section = rendering.render("_plugin.md.j2", task=name, title=title)
-        text = TaskText(name, "", label(title), section)  # its name, not a result
-    else:
-        # Every error, not a chosen few: each is a defect to fix, not a page to ship.
-        try:
-            text = builder(rendering, name, metrics, run)
-            problems = unquoted_numbers(text.section + text.differences)
-            if problems:
-                raise ValueError("a number not quoted from a metric: " + problems[0])
-        except Exception as error:
-            raise ReportError(name, error) from error
-    shown = set(rendering.figures)
+    # Every error, not a chosen few: each is a defect to fix, not a page to ship.
+    try:
+        text = SECTIONS[name](rendering, name, metrics, run)
+        problems = unquoted_numbers(original(text.section + text.differences))
+        if problems:
+            raise ValueError("a number not quoted from a metric: " + problems[0])
+    except Exception as error:
+        raise ReportError(name, error) from error
+    shown = {original(src) for src in rendering.figures}
     extra = [
         f"{name}/{png.name}"
         for png in sorted((out_dir / name).glob("*.png"))
         if f"{name}/{png.name}" not in shown and not _NOT_IN_GALLERY.match(png.stem)
     ]
-    if extra:
-        text.section += rendering.render("_gallery.md.j2", task=name, figures=extra)
+    if extra:  # file names are values too
+        figures = rendering.value(extra)
+        text.section += rendering.render("_gallery.md.j2", task=name, figures=figures)
     return text
 
 
@@ -162,12 +169,15 @@ def _contents(page: str) -> str:
 
 def _render_page(out_dir: Path, target: str, documents: dict[str, Any], run: dict) -> Rendering:
     rendering = Rendering(out_dir, target)
+    # What the templates get from the results folder, inert in the HTML rendering.
+    documents, run = rendering.value(documents), rendering.value(run)
     tasks = [_task_text(rendering, out_dir, n, d, run) for n, d in documents.items()]
     saved = [
         f"{task}/models/{path.name}"
         for task in documents
         for path in sorted((out_dir / task / "models").glob("*.npz"))
     ]
+    model_folders = list(dict.fromkeys(path.rsplit("/", 1)[0] + "/" for path in saved))
     configs = {
         name: d["config"]
         for name, d in documents.items()
@@ -178,13 +188,13 @@ def _render_page(out_dir: Path, target: str, documents: dict[str, Any], run: dic
         tasks=tasks,
         run=run,
         run_q=rendering.record.quoter(RUN, run),
-        saved=saved,
-        model_folders=list(dict.fromkeys(path.rsplit("/", 1)[0] + "/" for path in saved)),
+        saved=rendering.value(saved),
+        model_folders=rendering.value(model_folders),
         configs=configs,
-        versions=library_versions(),
+        versions=rendering.value(library_versions()),
         explorer=(out_dir / "explorer.html").is_file(),
     )
-    problems = unquoted_numbers(page)
+    problems = unquoted_numbers(original(page))
     if problems:
         raise ValueError("the page has a number not quoted from a metric: " + problems[0])
     contents = _contents(page)

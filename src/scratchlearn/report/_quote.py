@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from ._inert import original
+
 #: Source name of numbers measured by the CLI around the run (times), not by a task.
 RUN = "run"
 MINUS = "\N{MINUS SIGN}"  # typographic minus in printed numbers
@@ -88,7 +90,8 @@ class Record:
         """``q(path, fmt)`` for templates: quote the value at ``path`` of ``document``."""
 
         def q(path: str, fmt: str = "g") -> str:
-            pointer, value = resolve(document, path)
+            # A key in ``path`` may be an inert value (``_inert``): look it up as it was read.
+            pointer, value = resolve(document, original(path))
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise TypeError(f"{source}: {pointer} is not a number: {value!r}")
             self.quotes.append(Quote(source, pointer, value, fmt))
@@ -105,11 +108,17 @@ def label(text: str) -> str:
 def unquoted_numbers(markdown: str) -> list[str]:
     """``'number' in: line`` for each number of the prose outside a quote (code, tables and
     figure links are not prose)."""
-    found, in_code = [], False
+    found, fence = [], ""  # the open code block's fence
     for line in EXPRESSION.sub("", markdown).splitlines():
-        if line.startswith("```"):
-            in_code = not in_code
-        if in_code or line.lstrip().startswith(("|", "<", "![", "```")):
+        ticks = re.match("`{3,}", line)
+        if fence:
+            if ticks and len(ticks[0]) >= len(fence) and not line[ticks.end() :].strip():
+                fence = ""  # a line of at least as many backticks closes it
+            continue
+        if ticks:
+            fence = ticks[0]
+            continue
+        if line.lstrip().startswith(("|", "<", "![")):
             continue
         text = re.sub(r"`[^`]*`", "", LABEL.sub("", QUOTE.sub("", line)))
         found += [f"{number!r} in: {line!r}" for number in NUMBER.findall(text)]

@@ -4,6 +4,8 @@ The templates are Markdown; the few HTML-only pieces (figures, tables, folded te
 macros in ``templates/_blocks.j2`` that print differently when ``target`` is ``"html"``. The
 HTML rendering is converted by markdown-it-py, then its quote markers become
 ``<span class="num" data-source=... data-path=...>`` and its labels ``<span class="label">``.
+In the HTML rendering every value read from the results is inert (``_inert``) until the
+page is HTML: the templates' text is the only markup.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined
 from markdown_it import MarkdownIt
 
 from ..experiments._schema import prediction_figure_stem
+from ._inert import inert, original, restore
 from ._quote import Record, fmt_cell, label, plain
 
 _MD = MarkdownIt("commonmark", {"html": True})
@@ -74,14 +77,21 @@ class Rendering:
         """Inline Markdown (code spans) inside the HTML-only pieces."""
         return _MD.renderInline(text) if self.target == "html" else text
 
+    def value(self, value: Any) -> Any:
+        """A value read from the results, as the templates get it: inert for HTML."""
+        return inert(value) if self.target == "html" else value
+
     def context(self, **extra: Any) -> dict[str, Any]:
         return {
             "target": self.target,
             "label": label,
             "plain": plain,
             "inline": self._inline,
-            "exists": lambda rel: (self.out_dir / rel).is_file(),
-            "read": lambda rel: (self.out_dir / rel).read_text(encoding="utf-8"),
+            "exists": lambda rel: (self.out_dir / original(rel)).is_file(),
+            "read": lambda rel: self.value(
+                (self.out_dir / original(rel)).read_text(encoding="utf-8").strip()
+            ),
+            "fence": code_fence,
             "figure_number": self._figure_number,
             "prediction_figure_stem": prediction_figure_stem,
             **extra,
@@ -94,6 +104,13 @@ class Rendering:
 
     def render(self, name: str, **extra: Any) -> str:
         return _ENVIRONMENT.get_template(name).render(self.context(**extra))
+
+
+def code_fence(text: str) -> str:
+    """A run of backticks longer than any in ``text`` (at least three; inert ones counted, as
+    the check for unquoted numbers reads them): a code block fenced by it holds ``text``."""
+    longest = max((len(run) for run in re.findall("`+", original(text))), default=0)
+    return "`" * max(3, longest + 1)
 
 
 def tidy(markdown: str) -> str:
@@ -115,8 +132,9 @@ def to_html(markdown: str, record: Record) -> str:
 
     body = re.sub("\x05([^\x06]*)\x06", r'<span class="label">\1</span>', body)
     body = plain(body, span)
-    return re.sub(
+    body = re.sub(
         r"<p><strong>(Question|Answer)\.</strong>",
         lambda m: f'<p class="{m.group(1).lower()}">{m.group(0)[3:]}',
         body,
     )
+    return restore(body)  # the values, inert until now, as escaped text
