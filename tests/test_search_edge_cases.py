@@ -3,6 +3,7 @@ metric, and ties at the k-th place in the KD-tree for every Minkowski p."""
 
 import math
 import re
+import threading
 
 import numpy as np
 import pytest
@@ -396,3 +397,31 @@ def test_training_norms_given_do_not_skip_the_rescaling_of_values_below_the_safe
     expected_d, expected_i = reference(np.ldexp(Q, 600), np.ldexp(X, 600), 4, "euclidean")
     np.testing.assert_array_equal(indices, expected_i)
     np.testing.assert_allclose(distances, np.ldexp(expected_d, -600), rtol=1e-13, atol=0)
+
+
+class TileFailed(Exception):
+    """Raised inside one tile of a threaded search."""
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan"])
+def test_an_error_in_a_worker_thread_reaches_the_caller(monkeypatch, metric):
+    # Enough queries × training points for the pool: the third tile's top-k update fails
+    # on a worker thread, and the search must raise that error, not return the lists that
+    # the other tiles left (its futures' results are read).
+    rng = np.random.default_rng(23)
+    Q, X = rng.normal(size=(2048, 3)), rng.normal(size=(1024, 3))
+    assert Q.shape[0] * X.shape[0] >= _search.PARALLEL_MIN_PAIRS
+    original, lock, threads = _kernel.update_topk, threading.Lock(), []
+
+    def update_topk(*args):
+        with lock:
+            threads.append(threading.get_ident())
+            n_calls = len(threads)
+        if n_calls == 3:
+            raise TileFailed("tile 3")
+        return original(*args)
+
+    monkeypatch.setattr(_kernel, "update_topk", update_topk)
+    with pytest.raises(TileFailed, match="tile 3"):
+        _search.kneighbors_search(Q, X, 5, algorithm="brute", metric=metric, n_jobs=2)
+    assert threading.get_ident() not in threads  # the tiles ran on the pool's threads
