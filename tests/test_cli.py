@@ -47,7 +47,7 @@ def test_run_task1_writes_figures_and_metrics(tmp_path):
     assert all(p.stat().st_size > 10_000 for p in folder.glob("*.png"))
     assert (folder / "classification_report.txt").exists()
     assert [p.name for p in tmp_path.glob(".*")] == [".lock"]  # no staging folder left behind
-    assert len(os.listdir(tmp_path / "runs")) == 1  # one generation
+    assert generations(tmp_path) == [os.readlink(tmp_path / "latest").split("/")[-1]]
     assert folder.is_symlink() and (tmp_path / "report.html").is_symlink()
     assert "Saved models" not in (tmp_path / "report.html").read_text(encoding="utf-8")
 
@@ -79,10 +79,14 @@ def test_out_that_is_a_file_is_refused(tmp_path):
     assert target.read_text() == "keep me"
 
 
-def test_failed_write_keeps_previous_outputs(tmp_path):
-    good = plt.figure()
-    write_task_outputs(tmp_path, "task1", {"old": 1}, {"fig": good})
+def generations(out):
+    """The generation folders under ``out/runs`` (its marker file aside)."""
+    return sorted(n for n in os.listdir(out / "runs") if not n.startswith("."))
 
+
+def test_a_failed_task_write_leaves_nothing_and_never_replaces_a_folder(tmp_path):
+    # A task folder is written once, into a run's own staging generation: a failure removes
+    # it, and an existing folder of that name is never written into or replaced.
     def disk_full(*args, **kwargs):
         raise OSError("disk full")
 
@@ -90,8 +94,15 @@ def test_failed_write_keeps_previous_outputs(tmp_path):
     broken.savefig = disk_full
     with pytest.raises(OSError, match="disk full"):
         write_task_outputs(tmp_path, "task1", {"new": 2}, {"a": plt.figure(), "b": broken})
-    assert json.loads((tmp_path / "task1" / "metrics.json").read_text()) == {"old": 1}
-    assert [p.name for p in tmp_path.iterdir()] == ["task1"]
+    assert list(tmp_path.iterdir()) == []
+    assert plt.get_fignums() == []  # closed, written or not
+
+    (tmp_path / "task1").mkdir()
+    (tmp_path / "task1" / "metrics.json").write_text("mine")
+    with pytest.raises(FileExistsError):
+        write_task_outputs(tmp_path, "task1", {"new": 2}, {"fig": plt.figure()})
+    assert [p.name for p in (tmp_path / "task1").iterdir()] == ["metrics.json"]
+    assert (tmp_path / "task1" / "metrics.json").read_text() == "mine"
 
 
 def test_run_errors_are_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):
@@ -150,7 +161,7 @@ def test_a_folder_where_the_report_goes_is_refused_before_computing(tmp_path, mo
     assert cli.main(["run", "--out", str(tmp_path), "--quiet"]) == 2
     error = capsys.readouterr().err
     assert error.startswith(f"scratchlearn: error: --out {str(tmp_path)!r} holds a folder ")
-    assert "'report.html'" in error and "move it away" in error
+    assert repr(str(tmp_path / "report.html")) in error and "move it away" in error
     assert len(error.strip().splitlines()) == 1
     assert (tmp_path / "report.html" / "mine.txt").read_text() == "keep me"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html"]  # no lock file left
@@ -197,6 +208,34 @@ def _path_too_long(tmp):
     )
 
 
+def _where_folders_cannot_be_made(tmp):
+    """/proc exists, yet refuses mkdir with ENOENT, for root too (issue 17, item 9)."""
+    if not os.path.isdir("/proc/self"):
+        pytest.skip("no /proc here")
+    return (
+        "/proc/scratchlearn-results",
+        f"{os.strerror(errno.ENOENT)} ('/proc' exists, but its file system does not allow "
+        "creating folders in it); choose another --out",
+    )
+
+
+def _dangling_link(tmp):
+    (tmp / "results").symlink_to(tmp / "gone")
+    return (
+        str(tmp / "results"),
+        f"({str(tmp / 'results')!r} is a symbolic link to {str(tmp / 'gone')!r}, which does not "
+        "exist); choose another --out",
+    )
+
+
+def _below_a_dangling_link(tmp):
+    (tmp / "results").symlink_to(tmp / "gone")
+    return (
+        str(tmp / "results" / "new"),
+        f"({str(tmp / 'results')!r} is a symbolic link to {str(tmp / 'gone')!r}",
+    )
+
+
 def _skip_unless_permissions_hold(tmp):
     """Root (CAP_DAC_OVERRIDE) may write anywhere: then there is no such case to test."""
     probe = tmp / "probe"
@@ -235,6 +274,9 @@ BAD_OUTS = [
     _below_a_file,
     _name_too_long,
     _path_too_long,
+    _where_folders_cannot_be_made,
+    _dangling_link,
+    _below_a_dangling_link,
     _below_a_folder_without_permission,  # skipped where root ignores permissions
     _unwritable,
 ]
@@ -378,7 +420,7 @@ def test_a_bug_in_report_code_fails_the_run_and_keeps_the_previous_results(
     assert "wrote" not in captured.out
     # Nothing changed: the same files, the same generation, no half-written one left.
     assert snapshot(out) == before
-    assert os.listdir(out / "runs") == [os.readlink(out / "latest").split("/")[-1]]
+    assert generations(out) == [os.readlink(out / "latest").split("/")[-1]]
     assert [p.name for p in out.glob(".*")] == [".lock"]
     for page in ("report.html", "report.md"):
         assert "could not be built" not in (out / page).read_text(encoding="utf-8")

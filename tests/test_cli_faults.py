@@ -26,11 +26,9 @@ import matplotlib.pyplot as plt
 import pytest
 from matplotlib.figure import Figure
 
-from scratchlearn import _output, cli, experiments
-from scratchlearn._output import write_task_outputs
+from scratchlearn import _output, cli, experiments, report
 from scratchlearn.experiments import TASKS
 from scratchlearn.plotting import FIGURES
-from scratchlearn.report import write_report
 
 META_HTML = re.compile(
     r'<meta name="scratchlearn-metrics-([^"]+)" content="sha256:([0-9a-f]{64})">'
@@ -85,10 +83,15 @@ def latest_target(out: Path) -> str | None:
 def leftovers(out: Path) -> list[str]:
     """Anything a finished run should have removed: hidden entries, other generations."""
     found = [e.name for e in out.iterdir() if e.name.startswith(".") and e.name != ".lock"]
-    current = Path(latest_target(out) or "").name
+    keep = {Path(latest_target(out) or "").name, _output.RUNS_MARKER}
     runs = out / "runs"
-    found += [f"runs/{n}" for n in os.listdir(runs) if n != current] if runs.is_dir() else []
+    found += [f"runs/{n}" for n in os.listdir(runs) if n not in keep] if runs.is_dir() else []
     return sorted(found)
+
+
+def generations(out: Path) -> list[str]:
+    runs = out / "runs"
+    return sorted(n for n in os.listdir(runs) if not n.startswith(".")) if runs.is_dir() else []
 
 
 def one_line(stderr: str) -> str:
@@ -124,7 +127,9 @@ def wait_until(process: subprocess.Popen, condition, timeout: float = 120) -> bo
 
 def wait_for_lock(process: subprocess.Popen, out: Path) -> bool:
     """Until ``process`` holds the folder's lock (it then handles signals)."""
-    return wait_until(process, lambda: (out / ".lock").read_text().strip() == str(process.pid))
+    return wait_until(
+        process, lambda: (out / ".lock").read_text().splitlines()[-1] == str(process.pid)
+    )
 
 
 def wait_for_writing(process: subprocess.Popen, out: Path) -> bool:
@@ -208,7 +213,7 @@ def test_killed_runs_leave_complete_results(tmp_path):
     assert final.returncode == 0, stderr
     check_guarantee(out, expected, {"task2"})
     assert leftovers(out) == []
-    assert len(os.listdir(out / "runs")) == 1
+    assert len(generations(out)) == 1
 
 
 def test_a_second_run_into_the_same_folder_is_refused(tmp_path, capsys):
@@ -255,12 +260,18 @@ def fake_figures(results: dict) -> dict[str, Figure]:
     return {"line": figure}
 
 
+def fake_section(rendering, task: str, metrics: dict, run: dict) -> report.TaskText:
+    """The report's section of a fake task: a heading (the report shows known tasks only)."""
+    return report.TaskText(task, "", task, f"## {task}\n")
+
+
 @pytest.fixture
 def fakes(monkeypatch):
     monkeypatch.setattr(experiments, "TASK_NAMES", (*experiments.TASK_NAMES, "fake_a", "fake_b"))
     for name in ("fake_a", "fake_b"):
         monkeypatch.setitem(TASKS, name, fake_task(name))
         monkeypatch.setitem(FIGURES, name, fake_figures)
+        monkeypatch.setitem(report.SECTIONS, name, fake_section)
 
 
 class Faults:
@@ -300,35 +311,13 @@ def run_main(capsys, *args: str) -> tuple[int, str]:
     return status, capsys.readouterr().err
 
 
-def old_layout(out: Path) -> None:
-    """A results folder as scratchlearn wrote it before generations: real folders."""
-    for name in ("fake_a", "fake_b"):
-        results = TASKS[name].run(FakeConfig())
-        write_task_outputs(out, name, results["metrics"], fake_figures(results), results["texts"])
-    write_report(out)
-
-
 def new_layout(out: Path) -> None:
     assert cli.main(["run", "fake_a", "fake_b", "--out", str(out), "--quiet"]) == 0
 
 
-def swaps_atomically(folder: Path) -> bool:
-    """Whether this file system can swap a folder and a link in one step (renameat2)."""
-    probe = folder / "swap-probe"
-    (probe / "a").mkdir(parents=True)
-    (probe / "b").symlink_to("a")
-    try:
-        return _output._exchange(probe / "a", probe / "b")
-    finally:
-        shutil.rmtree(probe)
-
-
-@pytest.mark.parametrize("layout", [new_layout, old_layout], ids=["generations", "old-layout"])
-def test_a_failure_at_any_step_keeps_the_guarantee(tmp_path, monkeypatch, capsys, fakes, layout):
-    if layout is old_layout and not swaps_atomically(tmp_path):
-        pytest.skip("no renameat2 here: migrating a folder has its documented two-rename window")
+def test_a_failure_at_any_step_keeps_the_guarantee(tmp_path, monkeypatch, capsys, fakes):
     start_state = tmp_path / "start"
-    layout(start_state)
+    new_layout(start_state)
     capsys.readouterr()
 
     def fresh() -> Path:
@@ -376,8 +365,7 @@ def test_a_failure_at_any_step_keeps_the_guarantee(tmp_path, monkeypatch, capsys
                 assert "no results were changed" in message, where
         if not switched:  # the failed run removed its own generation
             current = [Path(latest_target(out)).name] if latest_target(out) else []
-            runs = os.listdir(out / "runs") if (out / "runs").exists() else []
-            assert runs == current, where
+            assert generations(out) == current, where
 
         # The next run cleans up whatever the failed one left.
         status, stderr = run_main(capsys, "fake_a", "--out", str(out))
@@ -386,29 +374,6 @@ def test_a_failure_at_any_step_keeps_the_guarantee(tmp_path, monkeypatch, capsys
         assert leftovers(out) == [], where
         assert all((out / name).is_symlink() for name in (*expected, "report.html", "report.md"))
     assert harmless < counter.count // 2  # most steps matter, and their failure was seen
-
-
-@pytest.mark.parametrize("atomic", [True, False], ids=["exchange", "two-renames"])
-def test_an_old_results_folder_is_migrated(tmp_path, monkeypatch, capsys, fakes, atomic):
-    out = tmp_path / "results"
-    old_layout(out)
-    old_files = {name: files_in(out / name) for name in ("fake_a", "fake_b")}
-    kept = os.stat(out / "fake_b" / "metrics.json")
-    # What the old layout's killed runs left behind.
-    (out / ".fake_a-staging-k2j4_x9q").mkdir()
-    (out / ".fake_b-old-0s8dj2ma").mkdir()
-    (out / ".report.html-a8d7f6g5").write_text("<html")
-    if not atomic:
-        monkeypatch.setattr(_output, "_exchange", lambda a, b: False)
-    status, stderr = run_main(capsys, "fake_a", "--out", str(out))
-    assert status == 0, stderr
-    for name in ("fake_a", "fake_b", "report.html", "report.md"):
-        assert os.readlink(out / name) == f"latest/{name}"
-    check_guarantee(out, old_files, {"fake_a", "fake_b"})
-    carried = os.stat(out / "fake_b" / "metrics.json")
-    assert (carried.st_ino, carried.st_dev) == (kept.st_ino, kept.st_dev)  # a hard link
-    assert leftovers(out) == []
-    assert len(os.listdir(out / "runs")) == 1
 
 
 # --- a write error names its cause ------------------------------------------------------------

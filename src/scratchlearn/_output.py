@@ -1,18 +1,42 @@
-"""Writing a run's results so that the output folder is never half-written or mixed.
+"""Writing a run's results so that the output folder is never half-written or mixed, and
+nothing in it that scratchlearn did not make is ever changed.
 
 Layout of an output folder ``DIR`` (``scratchlearn run --out DIR``)::
 
     DIR/report.html -> latest/report.html   the paths users open: fixed relative links,
-    DIR/report.md   -> latest/report.md     made once, then left alone
-    DIR/task1       -> latest/task1         (one per task that has results)
+    DIR/report.md   -> latest/report.md     made once, then left alone (also explorer.html
+    DIR/task1       -> latest/task1         and plotly.min.js; one link per task with results)
     DIR/latest      -> runs/<generation>    the current generation
-    DIR/runs/<UTC time>-<pid>/              a generation: every task folder and the report
-    DIR/.lock                               locked (flock) by the run writing DIR; its pid
+    DIR/runs/.scratchlearn-runs             marks runs/ as scratchlearn's
+    DIR/runs/<UTC time>-<pid>/              a generation: every task folder and the report,
+                                            and .scratchlearn-generation holding its name
+    DIR/.lock                               locked (flock) by the run writing DIR; it holds
+                                            a signature line, then that run's pid
 
 **The guarantee.** At every instant, whatever stops the run (an error, SIGINT, SIGTERM,
 SIGKILL), DIR holds for each task either its complete previous results or its complete new
 ones, and ``report.html``/``report.md`` describe exactly the ``metrics.json`` files beside
 them (each records the SHA-256 of every ``metrics.json`` it was built from).
+
+**Ownership.** A run deletes, renames or replaces only what it can prove it made, never an
+entry because of its name alone:
+
+- ``runs/`` is ours when it holds ``.scratchlearn-runs`` with our signature (an empty
+  ``runs/`` folder is taken over: it holds nothing to lose);
+- a folder in an owned ``runs/`` is a generation of ours when its ``.scratchlearn-generation``
+  file, written first when the folder is made, names it (``<name>``, or ``.<name>.partial``
+  while it is written); an empty folder there with a generation's name is what a run killed
+  between the two steps left, and is removed with ``rmdir`` (which removes empty folders only);
+- a link in DIR is ours when it is a symbolic link with exactly our target: ``NAME ->
+  latest/NAME`` for the layout's names, ``latest -> runs/<name>``, and temporary links
+  ``.scratchlearn-tmp-* -> latest`` or ``-> runs/<name>``;
+- ``.lock`` is ours when it is a regular file whose first line is our signature.
+
+Everything else in DIR is never touched, files a user puts into an owned ``runs/`` included.
+When a name the layout needs (``.lock``, ``runs``, ``latest``, the report files, the task
+names) holds something else, the run is refused before computing anything
+(:class:`OutputFolderError`: one line naming the path; the CLI's exit status 2). The layout
+before generations (real ``task1/`` folders) is not migrated: it is refused the same way.
 
 **How.** A run writes a complete new generation into a hidden staging folder
 ``runs/.<generation>.partial``: the tasks it ran, the tasks it did not run carried over from
@@ -25,24 +49,14 @@ The link of a task that has no results yet is made just before that rename: unti
 link dangles, i.e. the task has no results, as the old report says.
 
 **Leftovers.** Each run, under the lock and before computing anything, removes what killed
-runs left (staging generations, generations that are not current, temporary links, the old
-layout's ``.taskN-staging-*``/``.taskN-old-*`` folders); after its switch it removes the
-older generations, so a finished run leaves exactly one.
+runs left, by the rules above (generations that are not current, temporary links, task links
+that dangle); after its switch it removes the older generations, so a finished run leaves
+exactly one.
 
 **Concurrency.** A run takes an exclusive, non-blocking ``flock`` on ``DIR/.lock`` before it
 computes anything; a second run into DIR gets :class:`FolderBusy` (the CLI's one-line "another
 scratchlearn run is writing to DIR" and exit status 1) instead of failing half-way or mixing.
-The lock goes with the process, however it ends; ``.lock`` itself is never removed.
-
-**Migration** from the layout before generations (real ``task1/`` folders and report files in
-DIR): the first run, before computing, hard-links DIR's current contents into a generation,
-makes it current, then replaces each real folder or file by its link. Contents are identical
-before and after each step, so a reader sees no change. Replacing a file by a link is atomic
-(rename(2)); replacing a folder is atomic where Linux's ``renameat2(RENAME_EXCHANGE)`` works
-(ext4, xfs, btrfs, tmpfs, ...). Elsewhere it takes two renames and, between them, for a few
-microseconds, that one task folder is missing; a kill there leaves it under
-``.scratchlearn-tmp-*`` and the next run restores the link from ``latest``, which holds the
-same files.
+The lock goes with the process, however it ends; ``.lock`` itself is left in place.
 
 **Not covered:** a power cut or an OS crash (files are not fsync'ed, so a generation made
 current just before one may hold empty files); a reader who opens the report and, after a
@@ -52,15 +66,15 @@ snapshot); file systems without symlinks (refused before computing).
 
 from __future__ import annotations
 
-import ctypes
 import datetime
 import errno
 import json
 import os
 import re
+import secrets
 import shutil
 import stat
-import tempfile
+import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -74,14 +88,21 @@ LATEST = "latest"
 RUNS = "runs"
 LOCK = ".lock"
 REPORTS = ("report.html", "report.md")
-#: Prefix of every temporary name this module makes in DIR; the next run removes them.
+#: What the report writers put in a generation besides the task folders (``report`` and
+#: ``report.explorer``); each gets a link in DIR.
+TOP_FILES = (*REPORTS, "explorer.html", "plotly.min.js")
+#: Prefix of the temporary links this module makes in DIR.
 TMP_PREFIX = ".scratchlearn-tmp-"
-# Leftovers a killed run may leave in DIR: ours, and those of the layout before generations
-# (``.task1-staging-*``/``.task1-old-*`` folders, ``.report.html-*`` temporary files).
-_LEFTOVER = re.compile(
-    r"^(?:" + re.escape(TMP_PREFIX) + r".*|\.\w+-(?:staging|old)-\w+|\.report\.(?:html|md)-\w+)$"
-)
+#: Marks ``runs/`` as ours; its content is the signature.
+RUNS_MARKER = ".scratchlearn-runs"
+RUNS_SIGNATURE = b"scratchlearn runs 1\n"
+#: Written first into each generation; names it.
+GENERATION_MARKER = ".scratchlearn-generation"
+GENERATION_HEADER = b"scratchlearn generation 1\n"  # then the generation's name
+LOCK_SIGNATURE = b"scratchlearn lock 1\n"
 _PARTIAL = ".partial"
+_GENERATION_NAME = re.compile(r"\.?\d{8}T\d{6}\.\d{6}Z-\d+(?:\.partial)?")
+_LATEST_TARGET = re.compile(re.escape(RUNS) + r"/([^/]+)")
 
 
 def _jsonable(value):
@@ -98,49 +119,82 @@ def metrics_json(metrics: dict) -> str:
     return json.dumps(metrics, default=_jsonable, indent=2, sort_keys=True, allow_nan=False) + "\n"
 
 
-# --- renames ---------------------------------------------------------------------------------
-
-_RENAME_EXCHANGE = 2  # linux/fs.h
-_AT_FDCWD = -100
+# --- small file-system helpers ---------------------------------------------------------------
 
 
-def _exchange(a: Path, b: Path) -> bool:
-    """Swap ``a`` and ``b`` atomically (Linux renameat2); False where that is not supported."""
+def _lexists(path: Path) -> bool:
     try:
-        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
-    except (AttributeError, OSError):
-        return False
-    path_arg = ctypes.c_char_p
-    renameat2.argtypes = [ctypes.c_int, path_arg, ctypes.c_int, path_arg, ctypes.c_uint]
-    if renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0:
-        return True
-    code = ctypes.get_errno()
-    if code in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EPERM):
-        return False
-    raise OSError(code, os.strerror(code), str(b))
-
-
-def _replace_dir(new: Path, old: Path, aside: Path) -> None:
-    """Put folder ``new`` where folder ``old`` is, atomically where the system allows.
-
-    Afterwards ``aside`` holds the old folder, for the caller to remove.
-    """
-    if _exchange(new, old):
-        os.rename(new, aside)  # ``new`` now names the old folder
-    else:  # two renames: between them ``old`` is missing (see the module docstring)
-        os.rename(old, aside)
-        os.rename(new, old)
-
-
-def _remove(path: Path) -> None:
-    """Remove a file, link or folder tree; missing is fine."""
-    try:
-        if path.is_symlink() or not path.is_dir():
-            path.unlink(missing_ok=True)
-        else:
-            shutil.rmtree(path)
+        os.lstat(path)
     except FileNotFoundError:
-        pass
+        return False
+    return True
+
+
+def _link_target(path: Path) -> str | None:
+    """Where the symbolic link ``path`` points, or None if it is not a link."""
+    try:
+        return os.readlink(path)
+    except OSError:
+        return None
+
+
+def _read_marker(path: Path) -> bytes | None:
+    """The start of ``path`` if it is a regular file (links are not followed), else None."""
+    try:
+        if not stat.S_ISREG(os.lstat(path).st_mode):
+            return None
+        # O_NONBLOCK: a FIFO swapped in after the lstat must not block the open.
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return os.read(fd, 256)
+    finally:
+        os.close(fd)
+
+
+def _write_new(path: Path, data: bytes) -> None:
+    """Create the file ``path`` holding ``data``; never replaces anything (O_EXCL)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+    try:
+        os.write(fd, data)
+    finally:
+        os.close(fd)
+
+
+def _generation_signature(name: str) -> bytes:
+    return GENERATION_HEADER + f"{name}\n".encode()
+
+
+def _generation_of(folder: Path) -> str | None:
+    """The generation ``folder`` holds, if it is ours: its marker names it (module docstring)."""
+    marker = _read_marker(folder / GENERATION_MARKER)
+    if marker is None or folder.is_symlink() or not marker.startswith(GENERATION_HEADER):
+        return None
+    name = marker[len(GENERATION_HEADER) :].decode("utf-8", "replace").removesuffix("\n")
+    return name if folder.name in (name, f".{name}{_PARTIAL}") else None
+
+
+def _owns_runs(runs: Path) -> bool:
+    return not runs.is_symlink() and _read_marker(runs / RUNS_MARKER) == RUNS_SIGNATURE
+
+
+def _is_empty_folder(path: Path) -> bool:
+    try:
+        return stat.S_ISDIR(os.lstat(path).st_mode) and not os.listdir(path)
+    except OSError:
+        return False
+
+
+def _temp_link(folder: Path, target: str) -> Path:
+    """A new symbolic link to ``target`` in ``folder``, under an unused temporary name."""
+    while True:
+        tmp = folder / f"{TMP_PREFIX}{secrets.token_hex(6)}"
+        try:
+            os.symlink(target, tmp)
+        except FileExistsError:  # never replace what is there
+            continue
+        return tmp
 
 
 def _link_or_copy(src: str, dst: str) -> None:
@@ -152,10 +206,7 @@ def _link_or_copy(src: str, dst: str) -> None:
 
 
 def _carry(src: Path, dst: Path) -> None:
-    if src.is_dir():
-        shutil.copytree(src, dst, copy_function=_link_or_copy)
-    else:
-        _link_or_copy(str(src), str(dst))
+    shutil.copytree(src, dst, symlinks=True, copy_function=_link_or_copy)
 
 
 # --- one task folder -------------------------------------------------------------------------
@@ -170,46 +221,41 @@ def write_task_outputs(
     models: Mapping[str, Any] | None = None,
 ) -> Path:
     """Write ``metrics.json``, one PNG per figure, the text files and, with ``models``, one
-    ``models/<name>.npz`` per fitted estimator (:func:`scratchlearn.save`) to ``out_dir/task``.
+    ``models/<name>.npz`` per fitted estimator (:func:`scratchlearn.save`) to a new folder
+    ``out_dir/task``.
 
-    The folder is written under a temporary name, then renamed into place (swapped with an
-    existing one atomically where Linux allows), so it is never seen half-written. Returns
-    the task folder. Figures are closed once written.
+    The folder must not exist (``FileExistsError``): it is written inside a run's own staging
+    generation, which nobody reads until it is complete. On failure the folder is removed.
+    Returns the task folder. Figures are closed once written.
     """
     import matplotlib.pyplot as plt
 
-    staging = None
+    folder = Path(out_dir) / task
+    made = False
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        final = out_dir / task
-        staging = Path(tempfile.mkdtemp(prefix=f".{task}-staging-", dir=out_dir))
-        staging.chmod(0o755)  # mkdtemp makes it private; the results are for everyone to read
-        (staging / "metrics.json").write_text(metrics_json(metrics), encoding="utf-8")
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        folder.mkdir()
+        made = True
+        (folder / "metrics.json").write_text(metrics_json(metrics), encoding="utf-8")
         for name, text in (texts or {}).items():
-            (staging / name).write_text(text, encoding="utf-8")
+            (folder / name).write_text(text, encoding="utf-8")
         for stem, figure in figures.items():
             # Fixed metadata so the same run gives the same bytes.
-            figure.savefig(staging / f"{stem}.png", metadata={"Software": None})
+            figure.savefig(folder / f"{stem}.png", metadata={"Software": None})
             plt.close(figure)
         if models:
             from . import save  # the safe .npz format; imported late: it is optional here
 
-            (staging / "models").mkdir()
+            (folder / "models").mkdir()
             for name, estimator in models.items():
-                save(estimator, staging / "models" / f"{name}.npz")
-        if final.exists():
-            aside = out_dir / f".{task}-old-{os.getpid()}"
-            _replace_dir(staging, final, aside)
-            shutil.rmtree(aside, ignore_errors=True)
-        else:
-            staging.rename(final)
+                save(estimator, folder / "models" / f"{name}.npz")
     except BaseException:
-        if staging is not None:
-            shutil.rmtree(staging, ignore_errors=True)
+        if made:
+            shutil.rmtree(folder, ignore_errors=True)
         for figure in figures.values():
             plt.close(figure)
         raise
-    return final
+    return folder
 
 
 # --- the output folder -----------------------------------------------------------------------
@@ -257,12 +303,12 @@ def _file_above(path: Path) -> Path | None:
     return None
 
 
-def _lexists(path: Path) -> bool:
-    try:
-        os.lstat(path)
-    except FileNotFoundError:
-        return False
-    return True
+def _why_missing(existing: Path) -> str:
+    """Why a folder cannot be created in ``existing`` although it is there (ENOENT)."""
+    target = _link_target(existing)
+    if target is not None and not existing.exists():
+        return f"{str(existing)!r} is a symbolic link to {target!r}, which does not exist"
+    return f"{str(existing)!r} exists, but its file system does not allow creating folders in it"
 
 
 def _make_folder(path: Path, raw: str) -> list[Path]:
@@ -276,6 +322,8 @@ def _make_folder(path: Path, raw: str) -> list[Path]:
             if probe.parent == probe:
                 break
             probe = probe.parent
+        if not missing:  # it exists, yet stat found nothing: a link to a missing folder
+            raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), str(path))
         for folder in reversed(missing):
             os.mkdir(folder)
             created.append(folder)
@@ -286,6 +334,8 @@ def _make_folder(path: Path, raw: str) -> list[Path]:
         if error.errno == errno.ENOTDIR:
             above = _file_above(path)
             cause += f" ({str(above)!r} is a file)" if above else ""
+        elif error.errno == errno.ENOENT:  # e.g. under /proc, or below a dangling link
+            cause += f" ({_why_missing(probe)})"
         raise OutputFolderError(f"cannot create --out {raw!r}: {cause}; {advice(error)}") from None
     return created
 
@@ -295,6 +345,71 @@ def _generation_name() -> str:
     return f"{now:%Y%m%dT%H%M%S.%fZ}-{os.getpid()}"
 
 
+def _kind(path: Path) -> str:
+    mode = os.lstat(path).st_mode
+    if stat.S_ISLNK(mode):
+        return "a symbolic link"
+    if stat.S_ISDIR(mode):
+        return "a folder"
+    return "a file" if stat.S_ISREG(mode) else "a special file"
+
+
+def _foreign(raw: str, path: Path) -> OutputFolderError:
+    return OutputFolderError(
+        f"--out {raw!r} holds {_kind(path)} {str(path)!r} that scratchlearn did not make, "
+        "under a name it needs for its results; move it away or choose another --out"
+    )
+
+
+def _lock_pid(record: bytes) -> int | None:
+    lines = record.removeprefix(LOCK_SIGNATURE).split(b"\n")
+    return int(lines[0]) if lines[0].isdigit() else None
+
+
+def _take_lock(path: Path, raw: str) -> tuple[int, bool]:
+    """Lock ``DIR/.lock`` (made here or ours); return its descriptor and whether it was made.
+
+    Raises :class:`FolderBusy` when another run holds it, :class:`OutputFolderError` when
+    ``.lock`` is not ours.
+    """
+    import fcntl
+
+    lock = path / LOCK
+    record = LOCK_SIGNATURE + f"{os.getpid()}\n".encode()
+    try:
+        fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o644)
+        made = True
+    except FileExistsError:
+        made = False
+        if not stat.S_ISREG(os.lstat(lock).st_mode):  # a folder, a link, a FIFO, a device, ...
+            raise _foreign(raw, lock) from None
+        fd = os.open(lock, os.O_RDWR | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        if made:  # signed at once, so another run that opens it an instant later knows it
+            os.write(fd, record)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise FolderBusy(path, _lock_pid(os.pread(fd, 256, 0))) from None
+        if not made:
+            found = os.pread(fd, 256, 0)
+            for _ in range(25):  # a run that created it an instant ago is about to sign it
+                if found:
+                    break
+                time.sleep(0.01)
+                found = os.pread(fd, 256, 0)
+            if not found.startswith(LOCK_SIGNATURE):
+                raise _foreign(raw, lock)
+            os.pwrite(fd, record, 0)
+            os.ftruncate(fd, len(record))
+    except BaseException as error:
+        os.close(fd)
+        if made and not isinstance(error, FolderBusy):  # busy: the other run holds it now
+            lock.unlink(missing_ok=True)
+        raise
+    return fd, made
+
+
 class ResultsFolder:
     """An output folder (see the module docstring), locked for one run.
 
@@ -302,11 +417,12 @@ class ResultsFolder:
     :meth:`close` in every case (it removes an uncommitted generation and unlocks).
     """
 
-    def __init__(self, path: Path, lock_fd: int):
+    def __init__(self, path: Path, lock_fd: int, tasks: Sequence[str] = ()):
         self.path = path
         self._lock_fd: int | None = lock_fd
         self._staging: Path | None = None
         self._name = _generation_name()
+        self._names = _layout_names(tasks)
         self.committed = False
         self.previous = self.current()
 
@@ -316,8 +432,9 @@ class ResultsFolder:
     def open(cls, raw: str, tasks: Sequence[str] = ()) -> ResultsFolder:
         """Check ``--out`` (``raw`` as typed), create it, lock it, tidy it.
 
-        Raises :class:`OutputFolderError` when the folder cannot be used (nothing is left
-        behind), :class:`FolderBusy` when another run holds it, ``OSError`` when tidying fails.
+        Raises :class:`OutputFolderError` when the folder cannot be used or holds something
+        not ours under a name the layout needs (nothing is changed), :class:`FolderBusy` when
+        another run holds it, ``OSError`` when tidying fails.
         """
         if raw == "":
             raise OutputFolderError("--out is empty; give a folder, e.g. --out results")
@@ -334,27 +451,12 @@ class ResultsFolder:
         if mode is not None and not stat.S_ISDIR(mode):
             raise OutputFolderError(f"--out {raw!r} is a file, not a folder; choose another path")
         created = _make_folder(path, raw) if mode is None else []
-        lock_path = path / LOCK
-        made_lock = not _lexists(lock_path)
-        fd = None
+        fd = made_lock = None
         try:
-            # Creating and writing the lock file is the probe that DIR can be written.
-            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+            # Creating the lock file is the probe that DIR can be written.
+            fd, made_lock = _take_lock(path, raw)
             try:
-                import fcntl
-
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                owner = os.read(fd, 32).decode("ascii", "replace").strip()
-                os.close(fd)
-                fd = None
-                raise FolderBusy(path, int(owner) if owner.isdigit() else None) from None
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
-            probe = path / f"{TMP_PREFIX}{os.getpid()}-probe"
-            probe.unlink(missing_ok=True)
-            try:
-                os.symlink(LATEST, probe)
+                os.unlink(_temp_link(path, LATEST))
             except OSError as error:
                 if error.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP):
                     raise
@@ -362,13 +464,12 @@ class ResultsFolder:
                     f"cannot use --out {raw!r}: its file system has no symbolic links "
                     f"({_cause(error)}); choose another --out"
                 ) from None
-            probe.unlink()
-            _check_in_the_way(path, raw, tasks)
+            _check_names(path, raw, tasks)
         except BaseException as error:
             if fd is not None:
                 os.close(fd)
                 if made_lock:
-                    lock_path.unlink(missing_ok=True)
+                    (path / LOCK).unlink(missing_ok=True)
             for folder in reversed(created):
                 shutil.rmtree(folder, ignore_errors=True)
             if isinstance(error, OSError):
@@ -376,10 +477,10 @@ class ResultsFolder:
                     f"cannot write to --out {raw!r}: {_cause(error)}; {advice(error)}"
                 ) from None
             raise
-        folder = cls(path, fd)
+        folder = cls(path, fd, tasks)
         try:
             folder._tidy()
-            folder._adopt_old_layout()
+            folder._own_runs()
         except BaseException:
             folder.close()
             raise
@@ -388,7 +489,7 @@ class ResultsFolder:
     def close(self) -> None:
         """Remove this run's generation unless it is current, and unlock. Idempotent."""
         # Ask the disk, not ``committed``: a signal may land between the switch and the flag.
-        if self._staging is not None and self.current() != self._staging.name:
+        if self._staging is not None and self.current() != self._name:
             shutil.rmtree(self._staging, ignore_errors=True)
             self._staging = None
         if self._lock_fd is not None:
@@ -405,12 +506,11 @@ class ResultsFolder:
 
     def current(self) -> str | None:
         """Name of the current generation, or None."""
-        try:
-            target = os.readlink(self.path / LATEST)
-        except OSError:
+        match = _LATEST_TARGET.fullmatch(_link_target(self.path / LATEST) or "")
+        if match is None or not _owns_runs(self.path / RUNS):
             return None
-        name = Path(target).name
-        return name if (self.path / RUNS / name).is_dir() else None
+        name = match.group(1)
+        return name if _generation_of(self.path / RUNS / name) == name else None
 
     @property
     def switched(self) -> bool:
@@ -427,11 +527,10 @@ class ResultsFolder:
     def staging(self) -> Path:
         """This run's generation while it is written (created on first use)."""
         if self._staging is None:
-            runs = self.path / RUNS
-            runs.mkdir(exist_ok=True)
-            staging = runs / f".{self._name}{_PARTIAL}"
-            staging.mkdir()
-            self._staging = staging
+            staging = self.path / RUNS / f".{self._name}{_PARTIAL}"
+            os.mkdir(staging)
+            self._staging = staging  # close() removes it from here on
+            _write_new(staging / GENERATION_MARKER, _generation_signature(self._name))
         return self._staging
 
     def write_task(
@@ -448,142 +547,103 @@ class ResultsFolder:
 
     def commit(self, write_report: Callable[[Path], object]) -> Path:
         """Complete the generation (carry over the tasks not rerun, then ``write_report`` into
-        it) and make it current in one rename. Returns the generation folder."""
+        it) and make it current in one rename. Returns the generation."""
         staging = self.staging()
         current = self.current()
         if current is not None:
             for entry in sorted((self.path / RUNS / current).iterdir()):
-                if entry.is_dir() and not (staging / entry.name).exists():
-                    _carry(entry, staging / entry.name)
+                if entry.name in self._names and entry.is_dir() and not entry.is_symlink():
+                    if not _lexists(staging / entry.name):
+                        _carry(entry, staging / entry.name)
         write_report(staging)
         final = self.generation
         os.rename(staging, final)
         self._staging = final
-        for entry in sorted(final.iterdir()):
-            self._ensure_link(entry.name)  # dangles until the switch for a task new here
+        for name in sorted(os.listdir(final)):
+            if name in self._names:
+                self._ensure_link(name)  # dangles until the switch for a task new here
         self._point_latest_at(final.name)  # the switch
         self.committed = True
         self._remove_generations(keep=final.name)
         return final
 
+    def _own_runs(self) -> None:
+        """Make ``runs/``, or mark the empty one found by the checks, as ours."""
+        runs = self.path / RUNS
+        if not _lexists(runs):
+            os.mkdir(runs)
+        if not _owns_runs(runs):
+            _write_new(runs / RUNS_MARKER, RUNS_SIGNATURE)  # O_EXCL: never over anything
+
     # Links.
 
-    def _tmp(self, what: str) -> Path:
-        tmp = self.path / f"{TMP_PREFIX}{os.getpid()}-{what}"
-        _remove(tmp)
-        return tmp
-
     def _point_latest_at(self, name: str) -> None:
-        tmp = self._tmp(LATEST)
-        os.symlink(f"{RUNS}/{name}", tmp)
-        os.replace(tmp, self.path / LATEST)  # atomic: readers see the old or the new target
+        latest = self.path / LATEST
+        if _lexists(latest) and not _is_our_latest(latest):  # appeared since the check
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), str(latest))
+        tmp = _temp_link(self.path, f"{RUNS}/{name}")
+        try:
+            os.replace(tmp, latest)  # atomic: readers see the old or the new target
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
 
     def _ensure_link(self, name: str) -> None:
-        """Make ``DIR/name`` the link ``latest/name``, replacing a real file or folder."""
+        """Make ``DIR/name`` the link ``latest/name``; never replaces anything."""
         link, target = self.path / name, f"{LATEST}/{name}"
-        if link.is_symlink() and os.readlink(link) == target:
-            return
-        tmp = self._tmp(f"link-{name}")
-        os.symlink(target, tmp)
-        if link.is_dir() and not link.is_symlink():
-            aside = self._tmp(f"old-{name}")
-            _replace_dir(tmp, link, aside)
-            _remove(aside)
-        else:
-            os.replace(tmp, link)
+        if _link_target(link) != target:
+            os.symlink(target, link)  # FileExistsError if something appeared since the check
 
     # Tidying, under the lock.
 
     def _tidy(self) -> None:
-        """Remove what killed runs left; see the module docstring."""
+        """Remove what killed runs left, by the rules of the module docstring."""
         for entry in self.path.iterdir():
-            if _LEFTOVER.match(entry.name):
-                _remove(entry)
-            elif entry.is_symlink() and os.readlink(entry).startswith(f"{LATEST}/"):
+            target = _link_target(entry)
+            if target is None:
+                continue
+            if entry.name.startswith(TMP_PREFIX):
+                if target == LATEST or _LATEST_TARGET.fullmatch(target):
+                    entry.unlink()
+            elif entry.name in self._names and target == f"{LATEST}/{entry.name}":
                 if not entry.exists():  # a task link made by a run killed before its switch
                     entry.unlink()
         self._remove_generations(keep=self.current())
 
     def _remove_generations(self, keep: str | None) -> None:
         runs = self.path / RUNS
-        if not runs.is_dir():
+        if not _owns_runs(runs):
             return
         for entry in runs.iterdir():
-            if entry.name != keep:
-                try:
-                    _remove(entry)
-                except OSError:
-                    pass  # the next run tries again; the current generation is intact
-
-    def _adopt_old_layout(self) -> None:
-        """Move real task folders and report files into a generation (module docstring)."""
-        real = [
-            entry
-            for entry in sorted(self.path.iterdir())
-            if not entry.is_symlink()
-            and (
-                (entry.name in REPORTS and entry.is_file())
-                or (
-                    entry.is_dir()
-                    and not entry.name.startswith(".")
-                    and entry.name not in (RUNS, LATEST)
-                    and (entry / "metrics.json").is_file()
-                )
-            )
-        ]
-        current = self.current()
-        if current is not None:
-            for name in os.listdir(self.path / RUNS / current):
-                if not _lexists(self.path / name):  # e.g. lost by a kill mid-migration
-                    self._ensure_link(name)
-        if not real:
-            return
-        runs = self.path / RUNS
-        runs.mkdir(exist_ok=True)
-        name = _generation_name()
-        staging = runs / f".{name}{_PARTIAL}"
-        try:
-            staging.mkdir()
-            for entry in real:
-                _carry(entry, staging / entry.name)
-            if current is not None:
-                for entry in (runs / current).iterdir():
-                    if not (staging / entry.name).exists():
-                        _carry(entry, staging / entry.name)
-            os.rename(staging, runs / name)
-            for entry in sorted((runs / name).iterdir()):
-                if not (self.path / entry.name).exists():
-                    self._ensure_link(entry.name)
-            self._point_latest_at(name)
-        except BaseException:
-            if self.current() != name:  # not switched: nothing refers to it
-                for leftover in (staging, runs / name):
-                    shutil.rmtree(leftover, ignore_errors=True)
-            raise
-        for entry in real:
-            self._ensure_link(entry.name)
-        self._remove_generations(keep=name)
-        self.previous = name
+            try:
+                if entry.name != keep and _generation_of(entry) is not None:
+                    shutil.rmtree(entry)
+                elif _GENERATION_NAME.fullmatch(entry.name):
+                    os.rmdir(entry)  # if empty: made by a run killed before its marker
+            except OSError:
+                pass  # the next run tries again; the current generation is intact
 
 
-def _check_in_the_way(path: Path, raw: str, tasks: Sequence[str]) -> None:
-    """Refuse, before computing, names in DIR that this run would have to replace."""
+def _layout_names(tasks: Sequence[str]) -> frozenset[str]:
+    """The names the layout links at the top of DIR: report files and every task's."""
+    from . import experiments  # read when called: tests add tasks
 
-    def refuse(name: str, what: str) -> None:
-        raise OutputFolderError(
-            f"--out {raw!r} holds {what} {name!r} where this run keeps its results; "
-            "move it away or choose another --out"
-        )
+    return frozenset((*TOP_FILES, *experiments.TASK_NAMES, *tasks))
 
-    for name in (LATEST, *REPORTS, *tasks):
-        entry = path / name
-        if entry.is_symlink() or not _lexists(entry):
-            continue
-        if name in REPORTS and entry.is_file():
-            continue
-        if name in tasks and entry.is_dir() and (entry / "metrics.json").is_file():
-            continue  # an old-layout task folder: migrated
-        refuse(name, "a folder" if entry.is_dir() else "a file")
+
+def _is_our_latest(latest: Path) -> bool:
+    return _LATEST_TARGET.fullmatch(_link_target(latest) or "") is not None
+
+
+def _check_names(path: Path, raw: str, tasks: Sequence[str]) -> None:
+    """Refuse, before computing, anything not ours under a name the layout needs."""
     runs = path / RUNS
-    if _lexists(runs) and (runs.is_symlink() or not runs.is_dir()):
-        refuse(RUNS, "a file")
+    if _lexists(runs) and not (_owns_runs(runs) or _is_empty_folder(runs)):
+        raise _foreign(raw, runs)
+    latest = path / LATEST
+    if _lexists(latest) and not _is_our_latest(latest):
+        raise _foreign(raw, latest)
+    for name in sorted(_layout_names(tasks)):
+        link = path / name
+        if _lexists(link) and _link_target(link) != f"{LATEST}/{name}":
+            raise _foreign(raw, link)

@@ -4,6 +4,11 @@ Exit statuses: 0 done; 1 the run failed (nothing was changed unless the message 
 another run is writing to the same ``--out``; 2 a mistake in the command or an ``--out`` that
 cannot be used (found before anything is computed); 130 interrupted (SIGINT, Ctrl-C); 143
 terminated (SIGTERM). Errors are one line on stderr; ``--debug`` adds the traceback.
+
+``--out`` is written as ``scratchlearn._output`` describes: a run changes only what it can
+prove it made (a ``runs/`` folder, generations, links and a ``.lock`` that carry its
+markers); anything else under a name the layout needs is refused with exit status 2 before
+computing, and everything else in the folder is left alone.
 """
 
 from __future__ import annotations
@@ -192,14 +197,14 @@ def _main(argv: Sequence[str] | None) -> int:
         print(f"scratchlearn: error: {message}", file=sys.stderr)
         return status
 
-    # The folder is checked, created, locked and tidied before anything is computed.
+    # The folder is checked, created, locked and tidied (of what is ours) before computing.
     try:
         results = ResultsFolder.open(args.out, tasks)
     except OutputFolderError as error:
         return fail(_one_line(error), 2)
     except FolderBusy as error:
         return fail(_one_line(error), 1)
-    except OSError as error:  # tidying or migrating: both keep every result as it was
+    except OSError as error:  # tidying: it keeps every result as it was
         cause = error.strerror or _one_line(error)
         return fail(
             f"could not prepare {args.out}: {cause}; no results were changed; {advice(error)}.", 1
