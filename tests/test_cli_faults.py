@@ -283,6 +283,7 @@ class Faults:
         (os, "symlink"),
         (os, "link"),
         (os, "mkdir"),
+        (os, "fsync"),
         (Path, "write_text"),
         (Figure, "savefig"),
     )

@@ -2,12 +2,14 @@
 
 The rules are in ``scratchlearn._output``'s docstring. Here: foreign trees, with random names
 and the names of old leftovers, survive complete, failed and interrupted runs byte for byte;
-foreign content under a name the layout needs is refused before computing; and a run's own
-leftovers are removed and their look-alikes are not.
+foreign content under a name the layout needs is refused before computing; a run's own
+leftovers are removed and their look-alikes are not; and the generation is fsync'ed before
+the switch, the folder after it.
 """
 
 from __future__ import annotations
 
+import errno
 import itertools
 import os
 import random
@@ -216,11 +218,16 @@ def test_foreign_trees_survive_complete_failed_and_interrupted_runs(
     # Complete: fake_b is new, fake_a is carried over.
     assert run(capsys, "fake_b", "--out", str(out)) == (0, "")
     assert theirs(out) == before
-    # Interrupted while the report is written (Ctrl-C).
+    # Interrupted while the report is written (Ctrl-C), then failed on a disk error.
     with monkeypatch.context() as patch:
         patch.setattr(report, "write_report", _raises(KeyboardInterrupt()))
         status, err = run(capsys, "fake_a", "--out", str(out))
     assert status == 130 and "no results were changed" in err
+    assert theirs(out) == before
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fsync", _raises(OSError(errno.EIO, os.strerror(errno.EIO))))
+        status, err = run(capsys, "fake_a", "--out", str(out))
+    assert status == 1 and "no results were changed" in err
     assert theirs(out) == before
     assert run(capsys, "fake_a", "fake_b", "--out", str(out)) == (0, "")
     assert theirs(out) == before
@@ -414,3 +421,92 @@ def test_a_killed_runs_leftovers_are_removed_and_look_alikes_are_not(tmp_path, c
         for rel, entry in before.items()
         if not any(rel == path or rel.startswith(f"{path}/") for path in ours_rel)
     }
+
+
+# --- durability: what a power cut keeps -------------------------------------------------------
+
+
+def record_syncs(monkeypatch) -> list[tuple[str, str]]:
+    """Record each fsync (the path of its descriptor) and each rename, in order."""
+    log: list[tuple[str, str]] = []
+    real = {name: getattr(os, name) for name in ("fsync", "rename", "replace")}
+
+    def fsync(fd):
+        log.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
+        return real["fsync"](fd)
+
+    def renamer(name):
+        def rename(src, dst, *args, **kwargs):
+            log.append((name, f"{os.fspath(src)} -> {os.fspath(dst)}"))
+            return real[name](src, dst, *args, **kwargs)
+
+        return rename
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "rename", renamer("rename"))
+    monkeypatch.setattr(os, "replace", renamer("replace"))
+    real_rmtree = shutil.rmtree
+    monkeypatch.setattr(
+        shutil,
+        "rmtree",
+        lambda path, *a, **k: (log.append(("rmtree", str(path))), real_rmtree(path, *a, **k)),
+    )
+    return log
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to name descriptors")
+@pytest.mark.parametrize("first", [True, False], ids=["new-folder", "rerun"])
+def test_the_generation_is_synced_before_the_switch_and_the_folder_after(
+    tmp_path, monkeypatch, capsys, fakes, first
+):
+    out = (tmp_path / "out").resolve()
+    if not first:
+        assert run(capsys, "fake_a", "fake_b", "--out", str(out)) == (0, "")
+    old = generations(out) if not first else []
+    log = record_syncs(monkeypatch)
+    assert run(capsys, "fake_a", "--out", str(out)) == (0, "")
+    monkeypatch.undo()
+
+    gen = out / "latest"
+    final = gen.resolve()
+    staging = final.parent / f".{final.name}.partial"
+    synced = [path for op, path in log if op == "fsync"]
+    steps = [op + " " + path for op, path in log]
+    move = steps.index(f"rename {staging} -> {final}")
+    switch = next(
+        i for i, s in enumerate(steps) if s.startswith("replace") and s.endswith(f"-> {out}/latest")
+    )
+    # Every file and folder of the generation (carried-over fake_b included), before the move.
+    tree = [staging] + [staging / p.relative_to(final) for p in final.rglob("*")]
+    for path in tree:
+        assert f"fsync {path}" in steps[:move], path
+    assert synced.count(str(final.parent)) == 1  # runs/: the move, once
+    assert move < steps.index(f"fsync {final.parent}") < switch
+    # The folder after the switch; and before it only when this run made entries in it
+    # (runs/ and the links of a new folder), so that the switch cannot outlive them.
+    assert f"fsync {out}" in steps[switch + 1 :]
+    assert synced.count(str(out)) == (2 if first else 1)
+    assert len(synced) == len(set(synced)) + (1 if first else 0)  # nothing else twice
+    # Older generations go only once the switch is durable.
+    last_sync = len(steps) - 1 - steps[::-1].index(f"fsync {out}")
+    for name in old:
+        assert steps.index(f"rmtree {out / 'runs' / name}") > last_sync
+
+
+def test_a_folder_that_cannot_be_synced_is_tolerated_a_file_is_not(
+    tmp_path, monkeypatch, capsys, fakes
+):
+    # Some file systems answer EINVAL to fsync on a folder: nothing more can be done there.
+    real = os.fsync
+
+    def fsync(fd, folders=True):
+        if stat.S_ISDIR(os.fstat(fd).st_mode) == folders:
+            raise OSError(errno.EINVAL, os.strerror(errno.EINVAL))
+        return real(fd)
+
+    out = tmp_path / "out"
+    monkeypatch.setattr(os, "fsync", fsync)
+    assert run(capsys, "fake_a", "--out", str(out)) == (0, "")
+    monkeypatch.setattr(os, "fsync", lambda fd: fsync(fd, folders=False))
+    status, err = run(capsys, "fake_a", "--out", str(out))
+    assert status == 1 and os.strerror(errno.EINVAL) in err and "no results were changed" in err

@@ -16,7 +16,10 @@ Layout of an output folder ``DIR`` (``scratchlearn run --out DIR``)::
 **The guarantee.** At every instant, whatever stops the run (an error, SIGINT, SIGTERM,
 SIGKILL), DIR holds for each task either its complete previous results or its complete new
 ones, and ``report.html``/``report.md`` describe exactly the ``metrics.json`` files beside
-them (each records the SHA-256 of every ``metrics.json`` it was built from).
+them (each records the SHA-256 of every ``metrics.json`` it was built from). After a power
+cut or an OS crash the same holds for what the disk kept: a generation's files and folders
+are fsync'ed before it is made current, and DIR after, so ``latest`` never points at a
+generation the disk has not fully kept, and a finished run survives.
 
 **Ownership.** A run deletes, renames or replaces only what it can prove it made, never an
 entry because of its name alone:
@@ -41,7 +44,7 @@ before generations (real ``task1/`` folders) is not migrated: it is refused the 
 **How.** A run writes a complete new generation into a hidden staging folder
 ``runs/.<generation>.partial``: the tasks it ran, the tasks it did not run carried over from
 the current generation (hard links, or copies where the file system has none), then the
-report, built from exactly those files. It renames the staging folder to
+report, built from exactly those files. It fsyncs them, renames the staging folder to
 ``runs/<generation>`` and makes it current in one atomic step: a new symlink, made under a
 temporary name, is renamed over ``latest`` (``os.replace``, i.e. rename(2)). Every top-level
 path resolves through ``latest``, so that one rename flips all tasks and the report at once.
@@ -58,10 +61,10 @@ computes anything; a second run into DIR gets :class:`FolderBusy` (the CLI's one
 scratchlearn run is writing to DIR" and exit status 1) instead of failing half-way or mixing.
 The lock goes with the process, however it ends; ``.lock`` itself is left in place.
 
-**Not covered:** a power cut or an OS crash (files are not fsync'ed, so a generation made
-current just before one may hold empty files); a reader who opens the report and, after a
-switch, its figures (they come from the new run; resolve ``latest`` once for a fixed
-snapshot); file systems without symlinks (refused before computing).
+**Not covered:** a reader who opens the report and, after a switch, its figures (they come
+from the new run; resolve ``latest`` once for a fixed snapshot); file systems without
+symlinks (refused before computing); a file system that acknowledges fsync without keeping
+the data (some disks with volatile write caches, some network file systems).
 """
 
 from __future__ import annotations
@@ -207,6 +210,31 @@ def _link_or_copy(src: str, dst: str) -> None:
 
 def _carry(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, symlinks=True, copy_function=_link_or_copy)
+
+
+# --- durability: what a power cut keeps -------------------------------------------------------
+
+
+def _fsync(path: Path | str, folder: bool = False) -> None:
+    """Flush ``path``'s data (a file) or entries (a folder) to the disk."""
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | (os.O_DIRECTORY if folder else 0))
+    try:
+        os.fsync(fd)
+    except OSError as error:
+        if not (folder and error.errno == errno.EINVAL):  # some file systems can't sync folders
+            raise
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(root: Path) -> None:
+    """fsync every file under ``root``, then every folder, deepest first, ``root`` last."""
+    for folder, _, files in os.walk(root, topdown=False):
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):  # a link's entry is its folder's, synced below
+                _fsync(path)
+        _fsync(folder, folder=True)
 
 
 # --- one task folder -------------------------------------------------------------------------
@@ -423,6 +451,7 @@ class ResultsFolder:
         self._staging: Path | None = None
         self._name = _generation_name()
         self._names = _layout_names(tasks)
+        self._dir_changed = False  # an entry made in DIR that no fsync of DIR has covered
         self.committed = False
         self.previous = self.current()
 
@@ -547,7 +576,7 @@ class ResultsFolder:
 
     def commit(self, write_report: Callable[[Path], object]) -> Path:
         """Complete the generation (carry over the tasks not rerun, then ``write_report`` into
-        it) and make it current in one rename. Returns the generation."""
+        it), make it durable, and make it current in one rename. Returns the generation."""
         staging = self.staging()
         current = self.current()
         if current is not None:
@@ -556,14 +585,19 @@ class ResultsFolder:
                     if not _lexists(staging / entry.name):
                         _carry(entry, staging / entry.name)
         write_report(staging)
+        _fsync_tree(staging)  # before anything can point at it
         final = self.generation
         os.rename(staging, final)
         self._staging = final
+        _fsync(final.parent, folder=True)  # the rename, and a new runs/'s marker
         for name in sorted(os.listdir(final)):
             if name in self._names:
                 self._ensure_link(name)  # dangles until the switch for a task new here
+        if self._dir_changed:  # runs/ or links made here must not be lost while latest is kept
+            _fsync(self.path, folder=True)
         self._point_latest_at(final.name)  # the switch
         self.committed = True
+        _fsync(self.path, folder=True)  # the switch survives a power cut from here on
         self._remove_generations(keep=final.name)
         return final
 
@@ -572,8 +606,10 @@ class ResultsFolder:
         runs = self.path / RUNS
         if not _lexists(runs):
             os.mkdir(runs)
+            self._dir_changed = True
         if not _owns_runs(runs):
             _write_new(runs / RUNS_MARKER, RUNS_SIGNATURE)  # O_EXCL: never over anything
+            _fsync(runs / RUNS_MARKER)  # durable before any generation relies on it
 
     # Links.
 
@@ -593,6 +629,7 @@ class ResultsFolder:
         link, target = self.path / name, f"{LATEST}/{name}"
         if _link_target(link) != target:
             os.symlink(target, link)  # FileExistsError if something appeared since the check
+            self._dir_changed = True
 
     # Tidying, under the lock.
 

@@ -8,7 +8,8 @@ terminated (SIGTERM). Errors are one line on stderr; ``--debug`` adds the traceb
 ``--out`` is written as ``scratchlearn._output`` describes: a run changes only what it can
 prove it made (a ``runs/`` folder, generations, links and a ``.lock`` that carry its
 markers); anything else under a name the layout needs is refused with exit status 2 before
-computing, and everything else in the folder is left alone.
+computing, and everything else in the folder is left alone. A finished run's results are
+fsync'ed, so they survive a power cut; an interrupted one leaves the previous results.
 """
 
 from __future__ import annotations
