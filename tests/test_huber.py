@@ -762,3 +762,92 @@ def test_a_sample_of_weight_zero_does_not_change_when_irls_stops(monkeypatch):
     np.testing.assert_allclose(model.coef_, alone.coef_, rtol=1e-12)
     np.testing.assert_allclose(model.intercept_, alone.intercept_, rtol=1e-12)
     np.testing.assert_array_equal(model.weights_[:60], alone.weights_)
+
+
+# --- any scale: X·2^k is fitted as X ------------------------------------------------------
+
+
+def unit_problem(seed, n_samples=80, n_classes=2):
+    """Weakly separated classes with far points, max |x| < 1, on a grid of 2^-20: exact
+    after multiplying by any 2^k down to the subnormals (spacing 2^-1074)."""
+    rng = np.random.default_rng(seed)
+    y = rng.permutation(np.arange(n_samples) % n_classes)
+    X = rng.uniform(-1, 1, size=(n_samples, 3))
+    X[:, 0] = 0.3 * X[:, 0] + 0.3 * (y - (n_classes - 1) / 2)
+    X[:4] = rng.choice([-0.99, 0.99], size=(4, 3))
+    return np.round(X * 2.0**20) / 2.0**20, y
+
+
+@pytest.mark.parametrize(
+    "dtype, k, alpha, n_classes",
+    [
+        (np.float64, 1000, 0.0, 2),  # about 1e301
+        (np.float64, 515, 0.0, 2),  # about 1e155, where eigh failed to converge
+        (np.float64, 7, 0.0, 3),
+        (np.float64, -50, 0.0, 2),  # about 1e-15: the bound certified a wrong fit
+        (np.float64, -531, 0.0, 3),  # about 1e-160
+        (np.float64, -1000, 0.0, 2),  # about 1e-301
+        (np.float64, -1022, 0.0, 2),  # every value subnormal
+        (np.float64, 500, 0.3, 3),
+        (np.float64, -500, 0.3, 2),
+        (np.float32, 100, 0.0, 2),
+        (np.float32, -100, 0.3, 3),
+        (np.float32, -126, 0.0, 2),  # every value a float32 subnormal
+    ],
+)
+def test_x_times_a_power_of_two_gives_the_same_fit(dtype, k, alpha, n_classes):
+    """X·2^k with the equivalent penalty α·2^(2k) is the same problem as X: the same
+    iterations, weights and predictions, and coef_ scaled by 2^(−k) to the last bit."""
+    X, y = unit_problem(70 + n_classes, n_classes=n_classes)
+    X = X.astype(dtype)
+    unit = HuberClassifier(alpha=alpha).fit(X, y)
+    X_k = np.ldexp(X, k).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        model = HuberClassifier(alpha=np.ldexp(alpha, 2 * k)).fit(X_k, y)
+    assert model.coef_.dtype == dtype
+    np.testing.assert_array_equal(model.coef_, np.ldexp(unit.coef_, -k))
+    np.testing.assert_array_equal(model.intercept_, unit.intercept_)
+    assert model.n_iter_ == unit.n_iter_
+    np.testing.assert_array_equal(model.weights_, unit.weights_)
+    np.testing.assert_array_equal(model.predict(X_k), unit.predict(X))
+
+
+@pytest.mark.parametrize("dtype, k", [(np.float64, -1062), (np.float32, -140)])
+def test_coefficients_beyond_the_float_range_are_refused_by_name(dtype, k):
+    # Outputs W x of order 1 on values near 2^-1062 need W near 2^1062: not a float.
+    X, y = unit_problem(72)
+    with pytest.raises(ValueError, match=r"HuberClassifier.*coef_.*X"):
+        HuberClassifier().fit(np.ldexp(X.astype(dtype), k), y)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.4])
+@pytest.mark.parametrize("k", [-500, -50, 50, 500])
+def test_dual_bound_is_the_same_at_every_power_of_two_scale(alpha, k):
+    """J and L for (W·2^(−k), b) on X·2^k with α·2^(2k) equal those for (W, b) on X: the same
+    objective, exactly (the bound squares X, so it is computed at one scale)."""
+    X, y = unit_problem(73, n_classes=3)
+    Y = signed_targets(y, 3)
+    rng = np.random.default_rng(73)
+    W, b, s = rng.normal(size=(3, 3)), rng.normal(size=3), rng.uniform(0.5, 2, len(X))
+    want = huber_dual_bound(W, b, X, Y, 0.6, alpha, s)
+    got = huber_dual_bound(np.ldexp(W, -k), b, np.ldexp(X, k), Y, 0.6, np.ldexp(alpha, 2 * k), s)
+    assert got == want
+    assert want[1] <= want[0]
+
+
+def test_a_column_of_small_values_is_certified_only_when_converged():
+    """One feature in units 2^33 times smaller (about 1e-10) is the same problem, its weight
+    2^33 times larger: the certified objective must be the minimum's. (A bound that lost
+    that column to pinv's cut-off once certified an objective 3% above it.)"""
+    X, y = random_problem(74)
+    Y = signed_targets(y, 2)
+    reference = HuberClassifier(tol=1e-12, max_iter=1000).fit(X, y)
+    J_star = huber_loss(reference.coef_, reference.intercept_, X, Y, 1.0)[0]
+    X_small = X.copy()
+    X_small[:, 1] = np.ldexp(X[:, 1], -33)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        model = HuberClassifier(tol=1e-8, max_iter=1000).fit(X_small, y)
+    J = huber_loss(model.coef_, model.intercept_, X_small, Y, 1.0)[0]
+    assert J_star <= J * (1 + 1e-12) and J - J_star <= 1e-8 * J_star

@@ -4,12 +4,14 @@ input, LAPACK's fallback SVD driver, and X with nothing to fit (all-constant col
 Every answer is compared with numpy.linalg.lstsq or scikit-learn.
 """
 
+import warnings
+
 import numpy as np
 import pytest
 import scipy.linalg
 from sklearn.linear_model import LinearRegression, Ridge, RidgeClassifier
 
-from scratchlearn.linear_model import LeastSquaresClassifier
+from scratchlearn.linear_model import HuberClassifier, LeastSquaresClassifier
 from scratchlearn.linear_model import _least_squares as ls
 from scratchlearn.linear_model._least_squares import solve_least_squares
 
@@ -306,3 +308,107 @@ def test_one_sample_without_intercept_is_ridge_on_that_point():
                                fit_intercept=False)
     assert W[0, 0] == pytest.approx(x * y / (x * x + alpha), rel=1e-14)
     assert b[0] == 0.0
+
+
+# --- extreme magnitudes: one power-of-two scale, exact ------------------------------------
+
+
+def scaled_problem(seed=0, n=80, d=3, t=2):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d)) + 2.0
+    Y = rng.choice([-1.0, 1.0], size=(n, t))
+    return X, Y, rng.uniform(0.2, 2.0, n)
+
+
+@pytest.mark.parametrize(
+    "k, alpha",
+    [(531, 0.0), (-531, 0.0), (1000, 0.0), (-1000, 0.0), (400, 0.3), (-400, 0.3), (-1025, 0.0)],
+)  # 2^531 ≈ 1e160 (the Gram overflowed), 2^1000 ≈ 1e301, 2^-1025: subnormal values
+def test_gram_route_at_extreme_magnitudes_is_the_unit_answer_scaled(route, k, alpha):
+    """Solving for X·2^k (and the equivalent penalty α·2^(2k)) gives W·2^(−k) and the same
+    b to the last bit, by the well-conditioned Gram route itself (no fallback to QR), with
+    no overflow, underflow or invalid value on the way."""
+    X, Y, s = scaled_problem()
+    X = np.round(X * 2.0**10) / 2.0**10  # 14 significant bits: exact even as subnormals
+    W, b = solve_least_squares(X, Y, alpha=alpha, sample_weight=s)
+    assert route == ["gram"] and np.abs(W).max() < 0.5  # W·2^1025 is then a float
+    route.clear()
+    with np.errstate(all="raise"), warnings.catch_warnings():
+        warnings.simplefilter("error")
+        W_k, b_k = solve_least_squares(
+            np.ldexp(X, k), Y, alpha=np.ldexp(alpha, 2 * k), sample_weight=s
+        )
+    assert route == ["gram"]
+    np.testing.assert_array_equal(W_k, np.ldexp(W, -k))
+    np.testing.assert_array_equal(b_k, b)
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.5])
+def test_gram_of_overflowing_values_is_not_used(alpha):
+    """A Gram matrix whose sums of squares overflowed to inf is refused (None: take the QR
+    route), not decomposed: SciPy's eigh of inf returns zero eigenvalues without complaint,
+    which with α > 0 made W = 0."""
+    X, Y, _ = scaled_problem(t=1)
+    M = ls.centred_rows(np.ldexp(X, 531), Y, np.ldexp(X.mean(axis=0), 531), Y.mean(axis=0))
+    S = ls.gram_upper(M)
+    assert np.isinf(S).any()
+    assert ls.solve_from_gram(S, X.shape[1], alpha) is None
+
+
+@pytest.mark.parametrize("k", [-1000, -531, 531, 1000])
+def test_classifier_at_extreme_magnitudes_predicts_as_at_unit_scale(k):
+    X, Y, _ = scaled_problem(seed=1, t=1)
+    y = Y[:, 0] > 0
+    unit = LeastSquaresClassifier().fit(X, y)
+    model = LeastSquaresClassifier().fit(np.ldexp(X, k), y)
+    np.testing.assert_array_equal(model.coef_, np.ldexp(unit.coef_, -k))
+    np.testing.assert_array_equal(model.intercept_, unit.intercept_)
+    np.testing.assert_array_equal(model.predict(np.ldexp(X, k)), unit.predict(X))
+
+
+@pytest.mark.parametrize("dtype, k", [(np.float64, -1062), (np.float32, -135)])
+def test_coefficients_beyond_the_float_range_are_refused(dtype, k):
+    """Values so small that W x of order 1 needs W beyond the float range: a ValueError that
+    names coef_ and X, not inf or NaN coefficients."""
+    X, Y, _ = scaled_problem(seed=2, t=1)
+    with pytest.raises(ValueError, match=r"coef_.*X") as info:
+        LeastSquaresClassifier().fit(np.ldexp(X.astype(dtype), k), Y[:, 0] > 0)
+    assert ("as float64" in str(info.value)) == (dtype == np.float32)
+
+
+@pytest.mark.parametrize("estimator", [LeastSquaresClassifier, HuberClassifier])
+def test_a_penalty_far_above_or_below_the_datas_scale(estimator):
+    """α = 1 on values near 2^-1000 outweighs their squares by about 2^2000, beyond any
+    float: W = Xcᵀ t / α to float precision for least squares (its first-order form), tiny
+    and finite for Huber, and W x + b rounds to b. On values near 2^1000 the same α is
+    negligible: the unpenalised fit, exactly."""
+    X, Y, _ = scaled_problem(seed=3, t=1)
+    y = Y[:, 0] > 0
+    X_tiny = np.ldexp(X, -1000)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tiny = estimator(alpha=1.0).fit(X_tiny, y)
+        huge = estimator(alpha=1.0).fit(np.ldexp(X, 1000), y)
+    if estimator is LeastSquaresClassifier:
+        Xc, Yc = X_tiny - X_tiny.mean(axis=0), Y - Y.mean(axis=0)
+        np.testing.assert_allclose(tiny.coef_, (Xc.T @ Yc).T, rtol=1e-12)
+    assert np.all(np.isfinite(tiny.coef_)) and np.abs(tiny.coef_).max() < 2.0**-990
+    np.testing.assert_array_equal(tiny.decision_function(X_tiny), np.full(len(X), tiny.intercept_))
+    unpenalised = estimator().fit(np.ldexp(X, 1000), y)
+    np.testing.assert_array_equal(huge.coef_, unpenalised.coef_)
+    np.testing.assert_array_equal(huge.intercept_, unpenalised.intercept_)
+
+
+def test_svd_route_with_a_penalty_on_singular_values_whose_squares_overflow():
+    """σ beyond 1e154 (an R factor of unscaled rows near 1e160, as Dask chunks give): with
+    α > 0, σ/(σ² + α) is 1/σ to float precision, not 0 from an overflowed σ²."""
+    X, Y, _ = scaled_problem(t=2)
+    M = ls.centred_rows(X, Y, X.mean(axis=0), Y.mean(axis=0))
+    R = ls._triangular_factor(M)
+    W = ls.solve_from_triangular(R, X.shape[1], 0.0, n_rows=len(X))
+    R_big = R.copy()
+    R_big[:, : X.shape[1]] = np.ldexp(R[:, : X.shape[1]], 531)  # A·2^531, B as it was
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        W_big = ls.solve_from_triangular(R_big, X.shape[1], 0.5, n_rows=len(X))
+    np.testing.assert_allclose(np.ldexp(W_big, 531), W, rtol=1e-12)

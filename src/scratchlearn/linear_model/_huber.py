@@ -9,6 +9,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .._math.losses import huber, huber_weights
+from .._math.scaling import max_abs, unit_scale
 from .._validation import check_float_param, check_int_param
 from ._least_squares import LinearSignClassifier, solve_least_squares
 
@@ -73,6 +74,15 @@ class HuberClassifier(LinearSignClassifier):
     so a ``tol`` below ~1e-14 cannot be certified. With a small ε (few residuals within it;
     ε = 1e-12 is least absolute deviations) IRLS may need thousands of iterations, and then
     stops at ``max_iter`` with the warning and the gap it certified.
+
+    **Any scale.** The fit runs on X' = X·2^(−e), the power of two that puts max |x'| in
+    [1/2, 1), with α' = α·2^(−2e), and returns W = W'·2^(−e), b = b': the same problem
+    (W x = W' x', α‖W‖² = α'‖W'‖²), and multiplying by a power of two is exact. So X·2^k
+    gives, for every k, the same iterations, objective, bound, ``weights_`` and
+    predictions as X, and ``coef_`` exactly scaled by 2^(−k), from subnormal values to
+    1e308; only coefficients beyond the float range (X below about 1e-308, or 1e-38 in
+    float32) are refused, with a ``ValueError``. (A penalty with α' beyond the float range
+    outweighs every square of X; the fit then runs on X as it is.)
 
     The threshold ε is in the units of the ±1 targets: residuals are not rescaled by an
     estimated σ as in scikit-learn's ``HuberRegressor``. ``HuberRegressor(epsilon=e)`` with
@@ -145,6 +155,11 @@ class HuberClassifier(LinearSignClassifier):
         epsilon, alpha, tol = float(self.epsilon), float(self.alpha), float(self.tol)
         fit_intercept = bool(self.fit_intercept)
         X = X.astype(np.float64, copy=False)  # residuals in float64 for float32 input too
+        # The fit runs on X' = X·2^(−e) with max |x'| ∈ [1/2, 1), α' = α·2^(−2e): exact, and
+        # the same problem (W = W'·2^(−e), b = b'), so every scale takes the same iterations.
+        exponent, alpha = unit_scale(max_abs(X), alpha)
+        if exponent:
+            X = np.ldexp(X, -exponent)
         if sample_weight is None:
             sample_weight = np.ones(X.shape[0])
         W, b = solve_least_squares(
@@ -197,7 +212,8 @@ class HuberClassifier(LinearSignClassifier):
                 ConvergenceWarning,
                 stacklevel=3,
             )
-        return W, b
+        with np.errstate(over="ignore"):  # ±inf beyond float64's range: refused by ``fit``
+            return np.ldexp(W, -exponent), b
 
 
 def huber_dual_bound(
@@ -253,6 +269,11 @@ def huber_dual_bound(
         A lower bound on min over (W, b) of J.
     """
     X = np.asarray(X, dtype=np.float64)
+    # Squares of X enter the projections and ‖v‖²: computed on X·2^(−e), max |x| ∈ [1/2, 1),
+    # which gives J and L exactly (see ``HuberClassifier._fit_targets``).
+    exponent, alpha = unit_scale(max_abs(X), alpha)
+    if exponent:
+        X, W = np.ldexp(X, -exponent), np.ldexp(W, exponent)
     N = X.shape[0]
     s = np.ones(N) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
     R = Y - X @ W.T - b
@@ -260,6 +281,10 @@ def huber_dual_bound(
     Omega = huber_weights(R, epsilon)
     columns = ([X] if alpha == 0 else []) + ([np.ones((N, 1))] if fit_intercept else [])
     C = np.hstack(columns) if columns else np.zeros((N, 0))
+    # The projection onto C's column space, with each column scaled (exactly) to max |c| in
+    # [1/2, 1): the same projection, but pinv's relative cut-off then drops only directions
+    # that C lacks, never a column of small values (which left the equalities unmet).
+    C_unit = np.ldexp(C, -np.array([unit_scale(max_abs(c))[0] for c in C.T], dtype=int))
     counted = s > 0
     lower = 0.0
     for k in range(Y.shape[1]):
@@ -269,12 +294,12 @@ def huber_dual_bound(
             lower += _scaled_dual(u, Y[:, k], X, s, epsilon, alpha, counted, 0.0)
             continue
         theta_C = np.concatenate(([W[k]] if alpha == 0 else []) + ([b[k : k + 1]] * fit_intercept))
-        M_inv = np.linalg.pinv(C.T @ ((s * omega)[:, None] * C), hermitian=True)
+        M_inv = np.linalg.pinv(C_unit.T @ ((s * omega)[:, None] * C_unit), hermitian=True)
         best = -np.inf
         for round_ in range(_DUAL_ROUNDS + 1):
             if round_:
                 u = np.clip(u, -2.0 * epsilon, 2.0 * epsilon)
-            u = u - omega * (C @ (M_inv @ (C.T @ (s * u))))
+            u = u - omega * (C_unit @ (M_inv @ (C_unit.T @ (s * u))))
             infeasible = abs(float(theta_C @ (C.T @ (s * u))))
             best = max(best, _scaled_dual(u, Y[:, k], X, s, epsilon, alpha, counted, infeasible))
         lower += best

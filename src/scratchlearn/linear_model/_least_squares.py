@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
 from .._dask import is_dask_collection
+from .._math.scaling import SQUARES_SAFE, max_abs, unit_scale
 from .._validation import check_class_labels, check_float_param
 from .._versioning import VersionedPickleMixin
 from ._base import LinearDecisionMixin, dask_linear
@@ -65,6 +66,12 @@ def solve_least_squares(
     the formula above with Uᵀ B replaced by U_Rᵀ R_B: the same minimum-norm solution and
     the same cut-off, working on A itself (condition κ, not κ²).
 
+    **Extreme magnitudes.** When max |x| lies outside [2^(e_min/4), 2^(e_max/4)] (about
+    1e-77 … 1e77 for float64), the squares in AᵀA would overflow or underflow, so the
+    problem is solved for X' = X·2^(−e) with max |x'| ∈ [1/2, 1) and α' = α·2^(−2e), and
+    W = W'·2^(−e), b = b' (``_math.scaling``): exact, since 2^e is a power of two. (Unless
+    α' would exceed the float range: α then outweighs the underflowing squares anyway.)
+
     Parameters
     ----------
     X : ndarray of shape (n_samples, n_features)
@@ -79,11 +86,18 @@ def solve_least_squares(
     Returns
     -------
     W : ndarray of shape (n_targets, n_features)
-        float64, whatever the dtype of X.
+        float64, whatever the dtype of X; ±inf where a weight exceeds the float64 range
+        (X's values near the subnormal range, about 1e-308, call for weights beyond 1e308).
     b : ndarray of shape (n_targets,)
     """
     N, D = X.shape
     T = Y.shape[1]
+    # Values whose squares would overflow or underflow are solved for at a power-of-two
+    # scale: exact, and the same answer scaled back (``_math.scaling``).
+    magnitude, exponent = max_abs(X), 0
+    if magnitude and not SQUARES_SAFE[0] <= magnitude <= SQUARES_SAFE[1]:
+        exponent, alpha = unit_scale(magnitude, alpha)
+        X = np.ldexp(X.astype(np.float64), -exponent)
     if fit_intercept and sample_weight is None:
         x_mean, y_mean = X.mean(axis=0, dtype=np.float64), Y.mean(axis=0, dtype=np.float64)
     elif fit_intercept:
@@ -95,7 +109,8 @@ def solve_least_squares(
     W = solve_from_gram(gram_upper(M), D, alpha) if N >= D else None
     if W is None:
         W = solve_from_triangular(_triangular_factor(M), D, alpha, n_rows=N)
-    return W.T, y_mean - x_mean @ W
+    with np.errstate(over="ignore"):  # ±inf: see Returns
+        return np.ldexp(W.T, -exponent), y_mean - x_mean @ W
 
 
 def centred_rows(
@@ -141,8 +156,11 @@ def solve_from_gram(S: np.ndarray, D: int, alpha: float) -> np.ndarray | None:
     Returns
     -------
     ndarray of shape (n_features, n_targets), or None
-        None when κ(AᵀA + αI) > 1e6 (or AᵀA + αI is singular): take the QR route instead.
+        None when κ(AᵀA + αI) > 1e6 (or AᵀA + αI is singular), or when S is not finite
+        (its sums of squares overflowed): take the QR route instead.
     """
+    if not np.isfinite(S).all():  # overflowed sums of squares: the QR works on A itself
+        return None
     lam, V = scipy.linalg.eigh(S[:D, :D], lower=False, check_finite=False)
     lam = np.maximum(lam, 0.0)  # AᵀA is positive semi-definite; rounding is not
     if lam[0] + alpha >= (lam[-1] + alpha) / _GRAM_MAX_CONDITION and lam[-1] + alpha > 0:
@@ -166,7 +184,11 @@ def solve_from_triangular(R: np.ndarray, D: int, alpha: float, *, n_rows: int) -
             R[:, :D], full_matrices=False, check_finite=False, lapack_driver="gesvd"
         )
     if alpha > 0:
-        d = sigma / (sigma**2 + alpha)
+        with np.errstate(over="ignore"):
+            squares = sigma**2
+        d = sigma / (squares + alpha)
+        huge = np.isinf(squares)  # σ beyond 1e154 (unscaled Dask chunks): σ/(σ² + α) = 1/σ
+        d[huge] = 1.0 / (sigma[huge] + alpha / sigma[huge])
     else:
         keep = sigma > np.finfo(float).eps * max(n_rows, D) * (sigma[0] if sigma.size else 0.0)
         d = np.divide(1.0, sigma, out=np.zeros_like(sigma), where=keep)
@@ -257,7 +279,17 @@ class LinearSignClassifier(
         sample_weight = _check_weights(sample_weight, X.shape[0])
         Y = signed_targets(codes, len(self.classes_))
         W, b = self._fit_targets(X, Y, sample_weight)
-        self.coef_, self.intercept_ = W.astype(X.dtype), b.astype(X.dtype)
+        with np.errstate(over="ignore"):  # refused just below
+            coef, intercept = W.astype(X.dtype), b.astype(X.dtype)
+        if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+            # Outputs W x of order 1 on values x near the bottom of the range need W beyond it.
+            advice = ", or pass X as float64" if X.dtype == np.float32 else ""
+            raise ValueError(
+                f"{type(self).__name__} cannot store this fit: its coefficients coef_ exceed "
+                f"the {X.dtype} range, because the values of X are so small (largest |x| = "
+                f"{max_abs(X):.3g}). Multiply X by a constant (the same at predict){advice}."
+            )
+        self.coef_, self.intercept_ = coef, intercept
         return self
 
     def _fit_dask(self, X, y, sample_weight):
