@@ -302,6 +302,7 @@ class LinearSignClassifier(
                 "X and y into NumPy arrays first, or use one of those."
             )
         rows = dask_linear().LabelledRows.persist(X, y, sample_weight, estimator=name)
+        dask_linear().check_feature_names(self, X, reset=True)  # a Dask DataFrame's names
         self.classes_, self.n_features_in_ = rows.classes, rows.n_features
         W, b = self._fit_dask_targets(rows)
         self.coef_, self.intercept_ = W.astype(rows.dtype), b.astype(rows.dtype)
