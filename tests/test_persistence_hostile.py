@@ -10,6 +10,9 @@ from __future__ import annotations
 import os
 import socket
 import stat
+import subprocess
+import sys
+import textwrap
 
 import numpy as np
 import pytest
@@ -128,3 +131,84 @@ def test_save_fsyncs_the_file_before_the_rename_and_its_folder_after(
     # The folder synced is the one the rename changed (a link's target's).
     assert calls == [("fsync", "file"), ("replace", str(tmp_path / "store")),
                      ("fsync", "folder")]
+
+
+# --- load: only a regular file, and never blocking --------------------------------------
+
+
+def run_python(code: str, *args, timeout: float = 30) -> subprocess.CompletedProcess:
+    """``code`` in a fresh interpreter; a hang fails the test instead of blocking it."""
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code), *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+LOAD_ONE = """
+    import sys, time
+    from scratchlearn import load
+    start = time.monotonic()
+    try:
+        load(sys.argv[1])
+    except ValueError as error:
+        print(f"ValueError after {time.monotonic() - start:.3f} s: {error}")
+"""
+
+
+def test_load_of_a_fifo_returns_a_value_error_at_once(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    done = run_python(LOAD_ONE, tmp_path / "fifo")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ValueError after 0.0"), done.stdout  # under 100 ms
+    assert "is a FIFO (named pipe), not a model file" in done.stdout
+    assert str(tmp_path / "fifo") in done.stdout
+
+
+def test_load_refuses_what_is_not_a_regular_file(model, tmp_path):
+    made, skipped = special_files(tmp_path)
+    del made["FIFO"]  # in a subprocess above: opening one could block this process
+    link = tmp_path / "link.npz"
+    link.symlink_to("folder")
+    made["folder"] = link  # checked through the link
+    for kind, path in made.items():
+        before = snapshot(path)
+        with pytest.raises(ValueError, match="not a model file") as raised:
+            load(path)
+        assert str(path) in str(raised.value) and kind in str(raised.value)
+        assert snapshot(path) == before
+    # A link to a model file is a model file.
+    save(model, tmp_path / "model.npz")
+    link.unlink()
+    link.symlink_to("model.npz")
+    assert type(load(link)) is KNeighborsClassifier
+    if skipped:
+        pytest.skip("; ".join(f"{kind}: {why}" for kind, why in skipped.items()))
+
+
+def test_load_checks_what_it_opened_without_blocking(tmp_path):
+    """A FIFO swapped in after the path was checked (os.stat made to say "regular file")
+    is opened without blocking and refused from its descriptor."""
+    os.mkfifo(tmp_path / "fifo")
+    done = run_python(
+        """
+        import os, stat, sys, time
+        from scratchlearn import load
+        real_stat = os.stat
+        def regular(path, *args, **kwargs):
+            result = list(real_stat(path, *args, **kwargs))
+            result[0] = stat.S_IFREG | 0o644
+            return os.stat_result(result)
+        os.stat = regular  # after the imports, which stat their files
+        start = time.monotonic()
+        try:
+            load(sys.argv[1])
+        except ValueError as error:
+            print(f"ValueError after {time.monotonic() - start:.3f} s: {error}")
+    """,
+        tmp_path / "fifo",
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ValueError after 0.0"), done.stdout
+    assert "is a FIFO (named pipe), not a model file" in done.stdout

@@ -48,7 +48,7 @@ import tokenize
 import uuid
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 import scipy.sparse as sp
@@ -422,12 +422,14 @@ def load(path: str | os.PathLike[str]) -> BaseEstimator:
         .npz), names a class that is not one of scratchlearn's estimators, was written by
         a newer format version, is truncated or corrupted, or holds attributes of the wrong
         dtype, shape or value (object arrays included). The message says which.
+        A path that is not a regular file (a folder, a device, a FIFO, a socket) is
+        refused the same way, without blocking and without reading from it.
     OSError
         If the file cannot be opened (``FileNotFoundError``, ``PermissionError``, ...).
     """
     path = Path(path)
     where = f"scratchlearn.load: {str(path)!r}"
-    with open(path, "rb") as file:
+    with _open_regular_file(path, where) as file:
         _check_signature(file, where)
         size = os.fstat(file.fileno()).st_size
         try:
@@ -447,6 +449,30 @@ def load(path: str | os.PathLike[str]) -> BaseEstimator:
         _check_state(cls, state, where)
         _restore(estimator, state, where)
     return estimator
+
+
+def _open_regular_file(path: Path, where: str) -> BinaryIO:
+    """``path`` opened for reading if it is a regular file (a link to one included).
+
+    Anything else (a folder, a device, a FIFO, a socket) is refused before it is opened.
+    The open itself does not block (``O_NONBLOCK``: a FIFO put there since the check is
+    opened at once, not when a writer comes), and what was opened is checked again.
+    """
+    mode = os.stat(path).st_mode
+    if not stat.S_ISREG(mode):
+        raise ModelFileError(f"{where} is {_file_kind(mode)}, not a model file (a regular file).")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
+    descriptor = os.open(path, flags)
+    try:
+        mode = os.fstat(descriptor).st_mode
+        if not stat.S_ISREG(mode):
+            raise ModelFileError(
+                f"{where} is {_file_kind(mode)}, not a model file (a regular file)."
+            )
+        return os.fdopen(descriptor, "rb")  # O_NONBLOCK does not change regular files
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def _check_signature(file, where: str) -> None:
