@@ -551,6 +551,13 @@ def _read_member(npz, info: zipfile.ZipInfo, name: str, where: str) -> np.ndarra
         )
     if not _plain_dtype(dtype):
         raise ModelFileError(f"{where}: member {name!r} has unsupported dtype {dtype}.")
+    if dtype.itemsize == 0:
+        # Its size would say nothing of its length: a <U0 member of 10⁹ empty strings has
+        # no bytes, but turning it into objects (or comparing them) allocates gigabytes.
+        raise ModelFileError(
+            f"{where}: member {name!r} has dtype {dtype}, of zero bytes per element (save "
+            "writes strings as <U1 or longer)."
+        )
     if any(size < 0 for size in shape):
         raise ModelFileError(f"{where}: member {name!r} has a negative shape {shape}.")
     if name == _HEADER and dtype.itemsize > 4 * _MAX_HEADER_CHARS:
