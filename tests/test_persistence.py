@@ -534,7 +534,8 @@ def test_refuses_wrong_attributes(model_file):
         "classes unsorted": ({}, {"classes_": np.array(["cat", "bee", "ant"])}, "sorted"),
         "classes 2-D": ({}, {"classes_": np.array([["a", "b", "c"]])}, "1-D"),
         "class counts": ({}, {"class_count_": np.array([90, 0, 0])}, "does not count"),
-        "prior above 1": ({}, {"class_prior_": np.array([2.0, 0, 0])}, "outside"),
+        "prior above 1": ({}, {"class_prior_": np.array([2.0, 0, 0])},
+                          r"class_prior_ is not class_count_ / n_samples_fit_"),
         "missing member": ({}, {"_y": None}, "missing member"),
         "extra member": ({}, {"spare": np.zeros(2)}, "belong to no attribute"),
         "unknown attribute": ({"attributes.evil_": {"kind": "json", "value": 1}}, {},
@@ -602,6 +603,125 @@ def test_refuses_wrong_linear_and_sparse_attributes(tmp_path):
         rewrite(sparse, header=header, **arrays)
         with pytest.raises(ValueError, match=message):
             load(sparse)
+
+
+# --- fitted values: finite, and related as fit relates them ------------------------------
+
+#: Every float attribute that fit sets, per estimator (classes_ aside: float labels are
+#: checked as labels).
+FLOAT_ATTRIBUTES = {
+    KNeighborsClassifier: ("_fit_X",),
+    KNeighborsDensity: ("_fit_X", "class_prior_"),
+    LeastSquaresClassifier: ("coef_", "intercept_"),
+    HuberClassifier: ("coef_", "intercept_", "weights_"),
+    SoftmaxRegression: ("coef_", "intercept_", "loss_curve_"),
+}
+CASES_BY_ID = {case.id: case for case in ALL_CASES}
+#: One fit per estimator and training-set kind, each with every attribute of FLOAT_ATTRIBUTES.
+FLOAT_CASES = ("knn-auto-euclidean-p2", "knn-csr-auto", "density-str-labels",
+               "density-csr-auto", "lsq-multiclass", "huber-multiclass", "softmax-gd")
+
+
+@pytest.mark.parametrize("case_id", FLOAT_CASES)
+def test_the_float_attributes_listed_are_all_there_are(case_id):
+    model, *_ = CASES_BY_ID[case_id].fit()
+    state = _persistence.fitted_state(model)
+    floats = {name for name, value in state.items()
+              if (isinstance(value, np.ndarray) or sp.issparse(value))
+              and value.dtype.kind == "f" and name != "classes_"}
+    assert floats == set(FLOAT_ATTRIBUTES[type(model)])
+
+
+def with_value(array, value):
+    """A copy of ``array`` (dense or CSR) with its first stored value set to ``value``."""
+    array = array.copy()
+    (array.data if sp.issparse(array) else array.reshape(-1))[0] = value
+    return array
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf, -np.inf])
+@pytest.mark.parametrize(("case_id", "name"), [
+    (case_id, name) for case_id in FLOAT_CASES
+    for name in FLOAT_ATTRIBUTES[type(CASES_BY_ID[case_id].make())]
+])
+def test_non_finite_attributes_are_refused_by_save_and_load(case_id, name, value, tmp_path):
+    model, *_ = CASES_BY_ID[case_id].fit()
+    path = save(model, tmp_path / "model.npz")
+    bad = with_value(getattr(model, name), value)
+    setattr(model, name, bad)
+    with pytest.raises(ValueError, match=rf"cannot save \w+: \w+ attribute {name} ") as raised:
+        save(model, tmp_path / "bad.npz")
+    if name in ("coef_", "intercept_"):  # a diverged float32 fit can leave infinite weights
+        assert "refit" in str(raised.value)
+    assert not (tmp_path / "bad.npz").exists()
+    if sp.issparse(bad):
+        rewrite(path, **{f"{name}.data": bad.data})
+    else:
+        rewrite(path, **{name: bad})
+    with pytest.raises(ValueError, match=rf"scratchlearn\.load: .* attribute {name} "):
+        load(path)
+
+
+def fit_quietly(model, X, y):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return model.fit(X, y)
+
+
+@pytest.mark.parametrize(("learning_rate", "alpha", "last"), [(1e7, 1.0, np.inf),
+                                                              (1e300, 0.0, np.nan)])
+def test_a_diverged_fit_saves_and_loads(learning_rate, alpha, last, tmp_path):
+    """The one non-finite value fit leaves: a diverged fit stops at its first non-finite
+    loss, the last entry of loss_curve_ (its weights, the last finite ones, are kept)."""
+    X, y, Q = make_data("dense", "int")
+    model = fit_quietly(SoftmaxRegression("gd", learning_rate=learning_rate, alpha=alpha,
+                                          max_iter=50), X, y)
+    np.testing.assert_array_equal(model.loss_curve_[-1], last)
+    assert np.all(np.isfinite(model.loss_curve_[:-1])) and np.all(np.isfinite(model.coef_))
+    loaded = load(save(model, tmp_path / "diverged.npz"))
+    assert_same_state(model, loaded)
+    assert_same_answers(model, loaded, Q)
+
+
+def test_attributes_that_contradict_each_other_are_refused(tmp_path):
+    X, y, _ = make_data("dense", "str")
+    density = save(KNeighborsDensity(3).fit(X, y), tmp_path / "density.npz")
+    prior = load(density).class_prior_
+    huber = save(fit_quietly(HuberClassifier(epsilon=0.5), X, y), tmp_path / "huber.npz")
+    softmax = save(SoftmaxRegression(max_iter=20).fit(X, y), tmp_path / "softmax.npz")
+    n_iter = load(softmax).n_iter_
+    classifier = save(KNeighborsClassifier(3).fit(X, y), tmp_path / "knn.npz")
+    cases = {
+        "prior one ulp off": (density, {}, {"class_prior_": np.nextafter(prior, 1)},
+                              "class_prior_ is not class_count_ / n_samples_fit_"),
+        "prior of other counts": (density, {}, {"class_prior_": np.full(3, 1 / 3)},
+                                  "class_prior_ is not class_count_ / n_samples_fit_"),
+        "class without samples": (classifier, {}, {"classes_": np.array(["a", "b", "c", "d"])},
+                                  "classes_ holds a class that no training sample"),
+        "density class without samples": (
+            density, {}, {"classes_": np.array(["a", "b", "c", "d"]),
+                          "class_count_": np.array([30, 30, 30, 0])},
+            "classes_ holds a class that no training sample"),
+        "weight above 1": (huber, {}, {"weights_": np.full((90, 3), 1.5)},
+                           r"weights_ holds values outside \[0.0, 1.0\]"),
+        "negative weight": (huber, {}, {"weights_": np.full((90, 3), -0.5)},
+                            r"weights_ holds values outside \[0.0, 1.0\]"),
+        "huber without iterations": (huber, {"attributes.n_iter_.value": 0}, {},
+                                     "n_iter_ must be an integer >= 1"),
+        "curve longer than n_iter_": (
+            softmax, {"attributes.n_iter_.value": n_iter - 1}, {},
+            rf"loss_curve_ has shape \({n_iter + 1},\); expected \({n_iter},\)"),
+        "curve shorter than n_iter_": (
+            softmax, {"attributes.n_iter_.value": n_iter + 1}, {},
+            rf"loss_curve_ has shape \({n_iter + 1},\); expected \({n_iter + 2},\)"),
+    }
+    for name, (path, header, arrays, message) in cases.items():
+        original = path.read_bytes()
+        rewrite(path, header=header, **arrays)
+        with pytest.raises(ValueError, match=message) as raised:
+            load(path)
+        assert str(raised.value).startswith(f"scratchlearn.load: {str(path)!r}"), name
+        path.write_bytes(original)
 
 
 def test_a_member_declaring_more_data_than_it_holds_is_refused_before_reading(model_file):

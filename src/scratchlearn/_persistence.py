@@ -774,8 +774,28 @@ class _Attributes:
             if value.format != "csr" or value.dtype not in _FLOAT:
                 raise self.fail(name, f"is a {value.format} matrix of {value.dtype}.")
             self.check_shape(name, value.shape, shape)
+            self.finite(name, value.data)
         else:
-            self.array(name, _FLOAT, shape)
+            self.finite(name, self.array(name, _FLOAT, shape))
+
+    # --- values: what fit's arithmetic guarantees ---
+
+    def finite(self, name: str, values: np.ndarray, cause: str = "") -> np.ndarray:
+        """Refuse NaN and infinity: a model with them answers NaN (or one class) silently.
+        ``cause``: how a fit could have left them, said when saving."""
+        bad = np.count_nonzero(~np.isfinite(values))
+        if bad:
+            advice = f" {cause}" if cause and self.where.startswith("cannot save") else ""
+            raise self.fail(
+                name, f"holds NaN or infinity ({bad} of {values.size} values), so the model "
+                f"cannot answer.{advice}"
+            )
+        return values
+
+    def within(self, name: str, values: np.ndarray, low: float, high: float) -> None:
+        """Every value in [low, high] (NaN is not)."""
+        if not np.all((values >= low) & (values <= high)):
+            raise self.fail(name, f"holds values outside [{low}, {high}] (or NaN).")
 
     def done(self) -> None:
         unknown = sorted(set(self.state) - self.read)
@@ -812,13 +832,17 @@ def _check_neighbors(cls: type, a: _Attributes) -> None:
     if cls is KNeighborsClassifier or any(a.has(name) for name in labelled):
         classes = a.labels("classes_", 1)
         codes = a.codes("_y", n_samples, len(classes))
+        counted = np.bincount(codes, minlength=len(classes))
+        if not np.all(counted):  # fit takes classes_ from y
+            raise a.fail("classes_", "holds a class that no training sample (_y) has.")
         if cls is KNeighborsDensity:
             count = a.array("class_count_", _INT, (len(classes),))
-            if not np.array_equal(count, np.bincount(codes, minlength=len(classes))):
+            if not np.array_equal(count, counted):
                 raise a.fail("class_count_", "does not count the classes of _y.")
             prior = a.array("class_prior_", _FLOAT64, (len(classes),))
-            if not np.all((prior >= 0) & (prior <= 1)):
-                raise a.fail("class_prior_", "holds values outside [0, 1].")
+            # Bit for bit what fit computes, N_c / N in float64 (NaN and infinity included).
+            if not np.array_equal(prior, count / n_samples):
+                raise a.fail("class_prior_", "is not class_count_ / n_samples_fit_.")
 
 
 def _check_linear(cls: type, a: _Attributes) -> None:
@@ -826,14 +850,21 @@ def _check_linear(cls: type, a: _Attributes) -> None:
     n_features = a.integer("n_features_in_", 1)
     a.feature_names(n_features)
     n_rows = 1 if len(classes) == 2 else len(classes)
-    coef = a.array("coef_", _FLOAT, (n_rows, n_features))
-    a.array("intercept_", (coef.dtype,), (n_rows,))
+    cause = (
+        "A fit that diverged, or whose float64 weights overflow float32 X's dtype, leaves "
+        "them: refit (with float64 X, or a smaller learning_rate)."
+    )
+    coef = a.finite("coef_", a.array("coef_", _FLOAT, (n_rows, n_features)), cause)
+    a.finite("intercept_", a.array("intercept_", (coef.dtype,), (n_rows,)), cause)
     if cls is HuberClassifier:
-        a.integer("n_iter_", 0)
-        a.array("weights_", _FLOAT64, (None, n_rows))
+        a.integer("n_iter_", 1)  # the least-squares start counts as the first
+        weights = a.array("weights_", _FLOAT64, (None, n_rows))
+        a.within("weights_", weights, 0.0, 1.0)  # min(1, ε/|r|)
     if cls is SoftmaxRegression:
-        a.integer("n_iter_", 0)
-        a.array("loss_curve_", _FLOAT64, (None,))
+        n_iter = a.integer("n_iter_", 0)
+        curve = a.array("loss_curve_", _FLOAT64, (n_iter + 1,))  # J(θ₀), then each iteration
+        # A diverged fit stops at its first non-finite J, kept as the last entry.
+        a.finite("loss_curve_", curve[:-1])
 
 
 def _restore(estimator: BaseEstimator, state: dict[str, Any], where: str) -> None:
