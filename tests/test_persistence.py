@@ -605,6 +605,53 @@ def test_refuses_wrong_linear_and_sparse_attributes(tmp_path):
             load(sparse)
 
 
+# --- members as numpy and fit write them ---------------------------------------------------
+
+
+@pytest.mark.parametrize("cls", [KNeighborsClassifier, KNeighborsDensity])
+def test_a_model_fitted_on_an_all_zero_sparse_matrix_round_trips(cls, tmp_path):
+    """No stored values: _fit_X.data and _fit_X.indices are empty members."""
+    X, y = sp.csr_matrix((12, 4)), np.arange(12) % 3
+    Q = sp.csr_matrix(np.eye(3, 4))
+    model = cls(3).fit(X, y)
+    path = save(model, tmp_path / "zeros.npz")
+    assert len(members_of(path)["_fit_X.data.npy"]) == len(npy_bytes(np.zeros(0)))
+    loaded = load(path)
+    assert_same_state(model, loaded)
+    assert_same_answers(model, loaded, Q)
+
+
+def test_members_in_npy_format_2_load(model_file):
+    """numpy writes format 2.0 when a header outgrows 1.0's (or when asked): both load."""
+    before = load(model_file)
+    members = {name: np.lib.format.read_array(io.BytesIO(data))
+               for name, data in members_of(model_file).items()}
+    rewritten = {}
+    for name, array in members.items():
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, array, version=(2, 0))
+        assert buffer.getvalue()[6:8] == b"\x02\x00"
+        rewritten[name] = buffer.getvalue()
+    write_zip(model_file, rewritten)
+    assert_same_state(before, load(model_file))
+
+
+def test_feature_names_must_be_strings(tmp_path):
+    X, y, _ = make_data("frame", "int")
+    path = save(LeastSquaresClassifier().fit(X, y), tmp_path / "model.npz")
+    original = path.read_bytes()
+    for names in (np.arange(3), np.array([0.5, 1.5, 2.5]), np.array([True, False, True])):
+        path.write_bytes(original)
+        rewrite(path, header={"attributes.feature_names_in_.kind": "array"},
+                feature_names_in_=names)
+        with pytest.raises(ValueError, match="feature_names_in_ must be an array of strings"):
+            load(path)
+    path.write_bytes(original)
+    rewrite(path, feature_names_in_=np.arange(3))
+    with pytest.raises(ValueError, match="feature_names_in_ does not hold strings"):
+        load(path)
+
+
 # --- fitted values: finite, and related as fit relates them ------------------------------
 
 #: Every float attribute that fit sets, per estimator (classes_ aside: float labels are
