@@ -567,7 +567,9 @@ def _read_member(npz, info: zipfile.ZipInfo, name: str, where: str) -> np.ndarra
             f"{where} is corrupted: member {name!r} declares shape {shape} of {dtype}, which "
             f"does not match its {info.file_size} bytes."
         )
-    return npz[name]
+    # The member just checked (npz[name] could pick another: "a.npy" for "a.npy.npy").
+    with npz.zip.open(info) as member:
+        return np.lib.format.read_array(member, allow_pickle=False)
 
 
 def _parse_header(text: str, where: str) -> dict[str, Any]:
