@@ -26,15 +26,51 @@ estimators) are not stored: ``load`` rebuilds them by the estimator's own fit co
 (``NeighborsBase._fit_neighbors``) from the stored training set, deterministically, so the
 loaded model answers exactly as the saved one.
 
-**What ``load`` checks.** The class is looked up by name in an explicit registry of
-scratchlearn's public estimators (never imported by a name read from the file). Every
-attribute is checked against what that estimator's fit produces (dtype, shape, and the
-relations between them: ``coef_`` against ``classes_`` and ``n_features_in_``, class codes
-within range, ...); anything unknown, missing, inconsistent, truncated or corrupted is a
-``ValueError`` that says what is wrong. Nothing from the file is executed: the only parsers
-are ``numpy.load`` with ``allow_pickle=False`` and ``json.loads``, and each member's size is
-checked against its ``.npy`` header before it is read, so a crafted header cannot make
-``load`` allocate more memory than the file holds.
+**Where ``save`` writes.** To a temporary file beside the file it replaces, flushed and
+fsync'ed, then renamed onto it (``os.replace``) and the folder fsync'ed. A symbolic link is
+followed (its target is replaced, or created if the link dangles; the link stays a link). A
+path that exists and is not a regular file (a folder, a device, a FIFO, a socket) is refused
+and left as it was; the check (``os.stat``) and the rename are two steps, not one.
+
+**What ``load`` checks.**
+
+- *The path.* Only a regular file (or a link to one) is read: anything else is refused before
+  it is opened, the open cannot block (``O_NONBLOCK``), and the descriptor is checked again.
+- *The class* is looked up by name in an explicit registry of scratchlearn's public
+  estimators (never imported by a name read from the file). Nothing from the file is
+  executed: the only parsers are ``numpy.load`` and ``numpy.lib.format`` with
+  ``allow_pickle=False``, and ``json.loads``.
+- *Memory.* Each member's ``.npy`` header (dtype and shape) is checked against its zip
+  entry's size before the member is read, and dtypes of zero bytes per element (``<U0``)
+  are refused, so no member holds more elements than bytes. Every allocation is then a
+  constant factor of the file's size at most: the JSON header (at most 2**20 characters),
+  object arrays of strings made from unicode members (at most about 21 bytes per byte: a
+  one-character string outside Latin-1 is a 76-byte object, for 4 bytes of the file), the
+  CSR matrix and its checks, and the kNN norms and KD-tree rebuilt from ``_fit_X`` (about
+  12 bytes per byte for float32 data of one feature, the most). Numbers in the header that
+  size something are checked against the members first (a CSR shape against its
+  ``indptr``, ``n_samples_fit_`` against ``_fit_X``, ``n_neighbors`` against the training
+  set); ``n_jobs``, ``max_iter`` and ``batch_size`` size only later work, which ``load``
+  does not do.
+- *The attributes* (``_check_state``, which ``save`` runs too): each one fit sets, no
+  other, with its dtype and shape, and the relations fit guarantees between them:
+  ``coef_`` against ``classes_`` and ``n_features_in_``; class codes ``_y`` within range,
+  and every class of ``classes_`` among them; ``class_count_`` the count of each class in
+  ``_y``; ``class_prior_`` equal to ``class_count_ / n_samples_fit_`` bit for bit;
+  ``loss_curve_`` of ``n_iter_ + 1`` entries; Huber's ``n_iter_ >= 1``. Relations to
+  parameters (``n_iter_ <= max_iter``) are not checked, since ``set_params`` may change a
+  parameter after fit; the parameters are checked by the estimator's own code, as ``fit``
+  checks them.
+- *The values.* ``coef_``, ``intercept_``, ``_fit_X`` (dense, or a CSR matrix's values)
+  and float labels hold no NaN or infinity: a model with them answers NaN, or one class,
+  silently. (A diverged float32 ``SoftmaxRegression`` can leave infinite weights once its
+  float64 weights are cast to float32; ``save`` refuses it, saying to refit.) Huber's
+  ``weights_`` lie in [0, 1], as min(1, ε/|r|) does. ``loss_curve_`` is finite except its
+  last entry, which a diverged fit leaves +inf or NaN: ``optim`` stops at the first
+  non-finite J and keeps the last finite weights, so such a model saves and loads.
+
+Anything unknown, missing, inconsistent, truncated or corrupted is a ``ValueError`` that
+says what is wrong.
 """
 
 from __future__ import annotations
