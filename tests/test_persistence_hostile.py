@@ -82,6 +82,7 @@ def test_save_refuses_what_is_not_a_regular_file_and_leaves_it(model, tmp_path):
         message = str(raised.value)
         assert str(path) in message, kind
         assert kind.removeprefix("link to ") in message, (kind, message)
+        assert ("a link to" in message) == kind.startswith("link to"), message
         assert (snapshot(path), snapshot(os.path.realpath(path))) == before, kind
         assert sorted(os.listdir(tmp_path)) == entries, kind  # no temporary file left
     assert (tmp_path / "folder" / "keep.txt").read_text() == "mine"

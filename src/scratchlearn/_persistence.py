@@ -365,7 +365,7 @@ def _file_to_replace(path: Path) -> Path:
     except FileNotFoundError:
         return target
     if not stat.S_ISREG(mode):
-        through = f" (a link to {str(target)!r})" if target != Path(os.path.abspath(path)) else ""
+        through = f" (a link to {str(target)!r})" if os.path.islink(path) else ""
         raise ModelFileError(
             f"scratchlearn.save: {str(path)!r}{through} is {_file_kind(mode)}, not a regular "
             "file; save writes a new file or replaces a regular one, so it has left this one "
@@ -878,7 +878,7 @@ def _check_neighbors(cls: type, a: _Attributes) -> None:
             if not np.array_equal(count, counted):
                 raise a.fail("class_count_", "does not count the classes of _y.")
             prior = a.array("class_prior_", _FLOAT64, (len(classes),))
-            # Bit for bit what fit computes, N_c / N in float64 (NaN and infinity included).
+            # Bit for bit what fit computes, N_c / N in float64 (so never NaN or infinity).
             if not np.array_equal(prior, count / n_samples):
                 raise a.fail("class_prior_", "is not class_count_ / n_samples_fit_.")
 
@@ -889,8 +889,8 @@ def _check_linear(cls: type, a: _Attributes) -> None:
     a.feature_names(n_features)
     n_rows = 1 if len(classes) == 2 else len(classes)
     cause = (
-        "A fit that diverged, or whose float64 weights overflow float32 X's dtype, leaves "
-        "them: refit (with float64 X, or a smaller learning_rate)."
+        "A fit leaves them when it diverged, or when its weights overflow float32 (X's "
+        "dtype): refit, on float64 X or with a smaller learning_rate."
     )
     coef = a.finite("coef_", a.array("coef_", _FLOAT, (n_rows, n_features)), cause)
     a.finite("intercept_", a.array("intercept_", (coef.dtype,), (n_rows,)), cause)
