@@ -48,7 +48,7 @@ def snapshot(path):
 
 def special_files(folder):
     """A FIFO, a folder (not empty), a Unix socket and, where mknod is permitted (root),
-    a character device: ``{name: path}``, with the reason each missing one was skipped."""
+    a character and a block device: ``{kind: path}``, with why any missing one is."""
     made, skipped = {}, {}
     os.mkfifo(folder / "fifo")
     made["FIFO"] = folder / "fifo"
@@ -59,11 +59,15 @@ def special_files(folder):
     listener.bind(str(folder / "socket"))
     listener.close()  # the socket file stays in the folder
     made["socket"] = folder / "socket"
-    try:  # the numbers of /dev/null: a harmless device if anything did write to it
-        os.mknod(folder / "device", 0o666 | stat.S_IFCHR, os.makedev(1, 3))
-        made["character device"] = folder / "device"
-    except PermissionError as error:
-        skipped["character device"] = f"mknod is not permitted here ({error})"
+    # The numbers of /dev/null and of the first loop device: harmless if anything did
+    # write to the one or open the other.
+    for kind, mode, numbers in (("character device", stat.S_IFCHR | 0o666, (1, 3)),
+                                ("block device", stat.S_IFBLK | 0o600, (7, 0))):
+        try:
+            os.mknod(folder / kind.replace(" ", "-"), mode, os.makedev(*numbers))
+            made[kind] = folder / kind.replace(" ", "-")
+        except PermissionError as error:
+            skipped[kind] = f"mknod is not permitted here ({error})"
     return made, skipped
 
 
@@ -179,18 +183,24 @@ def test_load_of_a_fifo_returns_a_value_error_at_once(tmp_path):
     assert str(tmp_path / "fifo") in done.stdout
 
 
-def test_load_refuses_what_is_not_a_regular_file(model, tmp_path):
+def test_load_refuses_what_is_not_a_regular_file(model, tmp_path, monkeypatch):
     made, skipped = special_files(tmp_path)
     del made["FIFO"]  # in a subprocess above: opening one could block this process
     link = tmp_path / "link.npz"
     link.symlink_to("folder")
     made["folder"] = link  # checked through the link
+    opened = []
+    real_open = os.open
+    monkeypatch.setattr(os, "open", lambda path, *args: opened.append(path) or real_open(
+        path, *args))
     for kind, path in made.items():
         before = snapshot(path)
         with pytest.raises(ValueError, match="not a model file") as raised:
             load(path)
         assert str(path) in str(raised.value) and kind in str(raised.value)
         assert snapshot(path) == before
+    assert opened == []  # each refused before it was opened
+    monkeypatch.undo()
     # A link to a model file is a model file.
     save(model, tmp_path / "model.npz")
     link.unlink()
