@@ -340,6 +340,7 @@ def crafted_files(folder) -> dict[str, pathlib.Path]:
     return files
 
 
+@pytest.mark.skipif(not os.path.exists("/proc/self/clear_refs"), reason="needs Linux's /proc")
 def test_crafted_files_cannot_make_load_allocate(tmp_path):
     """Each crafted file is refused (ValueError) or loads, in one subprocess whose peak
     resident memory (VmHWM, reset after warm-up loads) grows by less than 100 MB while it
