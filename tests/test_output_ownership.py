@@ -25,8 +25,9 @@ from types import SimpleNamespace
 
 import pytest
 
-from scratchlearn import _output, cli, experiments, report
+from scratchlearn import cli, experiments, report
 from scratchlearn._output import ResultsFolder
+from scratchlearn._output._proofs import layout_names, temp_link
 from scratchlearn.experiments import TASKS
 from scratchlearn.plotting import FIGURES
 
@@ -378,7 +379,7 @@ def test_every_name_the_layout_makes_is_checked(tmp_path, capsys, fakes):
     made = {name for name in os.listdir(generation) if not name.startswith(".")}
     assert made >= {"fake_a", "fake_b", "report.html", "report.md", "explorer.html"}
     assert made <= LAYOUT | {"fake_a", "fake_b"}
-    assert _output._layout_names(["fake_a"]) >= made
+    assert layout_names(["fake_a"]) >= made
     top = set(os.listdir(out))
     assert top == made | {"latest", "runs", ".lock"}
     assert all(os.readlink(out / name) == f"latest/{name}" for name in made)
@@ -397,7 +398,7 @@ def test_a_killed_runs_leftovers_are_removed_and_look_alikes_are_not(tmp_path, c
     killed.write_task("fake_b", {"run": 1}, {})
     staging = killed.staging()
     killed._ensure_link("fake_b")
-    tmp = _output._temp_link(out, f"runs/{staging.name}")
+    tmp = temp_link(out, f"runs/{staging.name}")
     os.close(killed._lock_fd)
     killed._lock_fd = None
     empty = runs / ".20200101T000000.000000Z-5.partial"  # killed before it wrote its marker
