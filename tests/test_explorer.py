@@ -1,11 +1,14 @@
-"""The explorer's data (each task's ``explorer.json``) against independent recomputation, and
-the page that embeds it (``explorer.html`` beside ``plotly.min.js``)."""
+"""The explorer's data (each task's ``explorer.json``, computed by the experiment and shaped
+by the report) against independent recomputation, and the page that embeds it
+(``explorer.html`` beside ``plotly.min.js``)."""
 
 from __future__ import annotations
 
 import json
 import re
+from fnmatch import fnmatch
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,10 +19,16 @@ from sklearn.neighbors import KNeighborsClassifier, NearestNeighbors
 
 from scratchlearn.datasets import make_blobs_with_outlier
 from scratchlearn.experiments import task2
-from scratchlearn.experiments._schema import Task1Explorer, Task2Explorer, Task3Explorer
 from scratchlearn.experiments.task1 import plane_grid
 from scratchlearn.linear_model import SoftmaxRegression
-from scratchlearn.report.explorer import explorer_json, load_explorer_data
+from scratchlearn.report.explorer import (
+    explorer_json,
+    load_explorer_data,
+    render_explorer,
+    task_explorer,
+)
+from scratchlearn.report.explorer._data import boundary_segment, rounded
+from scratchlearn.report.explorer._schema import Task1Explorer, Task2Explorer, Task3Explorer
 
 ROUNDING = 5e-4 + 1e-12  # values on the grid are rounded to 3 decimals
 
@@ -34,7 +43,7 @@ def _array(nested) -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def t1(task1_results):
-    return task1_results["explorer"]
+    return task_explorer("task1", task1_results)
 
 
 def test_task1_explorer_follows_its_schema_and_covers_every_sheet_k(
@@ -130,7 +139,7 @@ def test_task1_densities_match_their_formula(t1, task1_results, task1_config):
 
 @pytest.fixture(scope="module")
 def t2(task2_results):
-    return task2_results["explorer"]
+    return task_explorer("task2", task2_results)
 
 
 def test_task2_explorer_follows_its_schema_and_covers_the_sheet(t2, task2_config, check_schema):
@@ -197,7 +206,7 @@ def test_task2_explorer_matches_independent_fits(t2, task2_config):
 
 @pytest.fixture(scope="module")
 def t3(task3_results):
-    return task3_results["explorer"]
+    return task_explorer("task3", task3_results)
 
 
 def test_task3_explorer_follows_its_schema(t3, task3_results, task3_config, check_schema):
@@ -258,7 +267,7 @@ def test_each_task_writes_its_explorer_json(results_dir, task_results):
     assert list(found) == list(task_results)
     for task, results in task_results.items():
         text = (results_dir / task / "explorer.json").read_text(encoding="utf-8")
-        assert text == explorer_json(results["explorer"])
+        assert text == explorer_json(task_explorer(task, results))
         assert json.loads(text) == found[task]
 
 
@@ -286,3 +295,82 @@ def test_the_page_embeds_the_data_and_loads_nothing_else(results_dir):
     assert re.findall(r"<script[^>]*\bsrc=\"([^\"]+)\"", html) == ["plotly.min.js"]
     assert "fetch(" not in html and "http://" not in html and "https://" not in html
     assert (results_dir / "plotly.min.js").read_text(encoding="utf-8").startswith("/**")
+
+
+# --- the shaping helpers ----------------------------------------------------------------------
+
+
+def test_rounded_keeps_the_shape_and_writes_none_for_what_json_cannot_hold():
+    values = np.array([[0.12345, -np.inf], [np.nan, 2.0005]])
+    assert rounded(values) == [[0.123, None], [None, np.round(2.0005, 3)]]
+    assert rounded(values[0], 1) == [0.1, None]
+    assert json.loads(json.dumps(rounded(values), allow_nan=False))
+
+
+@pytest.mark.parametrize(
+    ("coef", "intercept", "expected"),
+    [
+        ((1.0, -1.0), 0.0, [[0.0, 1.0], [0.0, 1.0]]),  # x2 = x1, leaves by the top
+        ((0.0, 1.0), -0.5, [[0.0, 2.0], [0.5, 0.5]]),  # horizontal
+        ((1.0, 0.0), -1.5, [[1.5, 1.5], [0.0, 1.0]]),  # vertical
+        ((0.0, 1.0), -5.0, None),  # above the box
+        ((1.0, 1.0), 0.0, None),  # touches one corner only
+    ],
+)
+def test_boundary_segment_in_a_box(coef, intercept, expected):
+    assert boundary_segment(coef, intercept, [[0.0, 2.0], [0.0, 1.0]]) == expected
+
+
+def test_boundary_segment_runs_from_edge_to_edge_on_the_line():
+    rng = np.random.default_rng(0)
+    box = [[-1.0, 2.0], [-0.5, 1.5]]
+    (a, b), (c, d) = box
+    corners = np.array([[a, c], [a, d], [b, c], [b, d]])
+    found = 0
+    for _ in range(200):
+        coef, intercept = rng.normal(size=2), float(rng.normal())
+        segment = boundary_segment(coef, intercept, box)
+        signs = np.sign(corners @ coef + intercept)
+        if signs.min() < 0 < signs.max():  # the corners lie on both sides: it crosses the box
+            found += 1
+            xs, ys = np.array(segment)
+            np.testing.assert_allclose(intercept + coef[0] * xs + coef[1] * ys, 0, atol=1e-3)
+            on_edge = np.isclose(xs, a, atol=1e-4) | np.isclose(xs, b, atol=1e-4)
+            on_edge |= np.isclose(ys, c, atol=1e-4) | np.isclose(ys, d, atol=1e-4)
+            assert on_edge.all() and (xs[0], ys[0]) != (xs[1], ys[1])
+        else:
+            assert segment is None
+    assert found > 50
+
+
+def test_the_page_inlines_its_style_and_script_and_says_when_it_is_empty():
+    from scratchlearn.report import explorer
+
+    folder = Path(explorer.__file__).parent / "templates"
+    empty = render_explorer({})
+    assert "This run has no task with explorer data." in empty
+    for name in ("explorer.css", "explorer.js"):
+        assert (folder / name).read_text(encoding="utf-8") in empty
+    assert "<section" not in empty and "{{" not in empty and "{%" not in empty
+    one = render_explorer({"task2": {"by_scale": []}})
+    assert re.findall(r'<section id="(\w+)">', one) == ["task2"]
+
+
+def test_every_template_and_page_file_is_package_data():
+    """A wheel ships them: each file in a templates folder matches a package-data pattern."""
+    import tomllib
+
+    import scratchlearn
+
+    root = Path(scratchlearn.__file__).parent
+    project = Path(scratchlearn.__file__).parents[2] / "pyproject.toml"
+    patterns = tomllib.loads(project.read_text(encoding="utf-8"))["tool"]["setuptools"][
+        "package-data"
+    ]
+    folders = sorted(root.rglob("templates"))
+    assert folders
+    for folder in folders:
+        package = ".".join(folder.parent.relative_to(root.parent).parts)
+        for path in folder.iterdir():
+            relative = path.relative_to(folder.parent).as_posix()
+            assert any(fnmatch(relative, p) for p in patterns.get(package, [])), relative

@@ -7,7 +7,12 @@ from sklearn.neighbors import KNeighborsClassifier as SklearnKNN
 
 from scratchlearn._output import metrics_json
 from scratchlearn.experiments import task1
-from scratchlearn.experiments._schema import Task1Metrics, Task1Results, prediction_figure_stem
+from scratchlearn.experiments._schema.task1 import (
+    Task1ExplorerResults,
+    Task1Metrics,
+    Task1Results,
+    prediction_figure_stem,
+)
 
 SHEET_ACCURACY = [.94, .96, .94, .95, .99, .97, .97, .95, .94, .80]  # fmt: skip
 SHEET_RSS = [6, 4, 6, 5, 1, 3, 3, 5, 6, 20]
@@ -46,7 +51,7 @@ def test_chosen_k_reports_match_sklearn_and_the_sheet(results, task1_config):
     assert report["0"]["recall"] == pytest.approx(0.98, abs=0.005)
     assert report["1"]["precision"] == pytest.approx(0.98, abs=0.005)
     assert report["1"]["recall"] == pytest.approx(0.96, abs=0.005)
-    assert "scikit-learn" in results["texts"]["classification_report.txt"]
+    np.testing.assert_array_equal(results["y_pred_sklearn"], results["y_pred"])
 
 
 def test_class_priors_are_class_frequencies(results):
@@ -85,6 +90,7 @@ def test_cross_validation_matches_sklearn_and_picks_the_best_mean(results):
 def test_results_follow_the_documented_schema(results, check_schema):
     assert set(results) == set(Task1Results.__annotations__)
     check_schema(results["metrics"], Task1Metrics)
+    check_schema(results["explorer"], Task1ExplorerResults)
 
 
 def test_prediction_figure_follows_the_chosen_k():

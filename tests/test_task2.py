@@ -9,7 +9,7 @@ from sklearn.model_selection import train_test_split
 from scratchlearn._output import metrics_json
 from scratchlearn.datasets import make_blobs_with_outlier
 from scratchlearn.experiments import task2
-from scratchlearn.experiments._schema import Task2Metrics, Task2Results
+from scratchlearn.experiments._schema.task2 import Task2ExplorerResults, Task2Metrics, Task2Results
 from scratchlearn.plotting.task2 import task2_figures
 
 SCALES = [1, 2, 4, 8, 16, 32, 64]
@@ -190,13 +190,6 @@ def test_metrics_are_json_and_the_same_bytes_on_every_run(results, task2_config)
     assert results["metrics"]["config"]["logistic_C"] == 1.0
 
 
-def test_text_table_lists_every_scale(results):
-    table = results["texts"]["outlier_sweep.txt"]
-    for scale in SCALES:
-        assert f"({scale:g}, {1.75 * scale:g})" in table
-    assert "0.85" in table and "Huber" in table and "LR margin" in table
-
-
 # --- figures -----------------------------------------------------------------------------
 
 
@@ -233,6 +226,7 @@ def test_figures_keep_the_blobs_readable(results):
 def test_results_follow_the_documented_schema(results, check_schema):
     assert set(results) == set(Task2Results.__annotations__)
     check_schema(results["metrics"], Task2Metrics)
+    check_schema(results["explorer"], Task2ExplorerResults)
 
 
 def test_derived_facts_match_a_recomputation_from_the_sweeps(results):

@@ -9,8 +9,14 @@ import pytest
 
 from scratchlearn._output import metrics_json, write_task_outputs
 from scratchlearn.experiments import TASKS, task3
-from scratchlearn.experiments._schema import Task3Metrics, Task3Results
+from scratchlearn.experiments._rate_sweep import sweep_verdict
+from scratchlearn.experiments._schema.task3 import (
+    Task3ExplorerResults,
+    Task3Metrics,
+    Task3Results,
+)
 from scratchlearn.plotting import FIGURES, task3_figures
+from scratchlearn.report import task_files
 
 SMALL = task3.Config(
     sheet_iterations=40, max_iter=20, sweep_iterations=40, gradcheck_samples=20,
@@ -85,7 +91,7 @@ def test_learning_rate_sweep_shows_every_regime(results):
 )
 def test_sweep_verdict_rule(curve, verdict):
     # J* = 1 and good_gap = 0.01.
-    assert task3.sweep_verdict(np.array(curve), 1.0, 0.01) == verdict
+    assert sweep_verdict(np.array(curve), 1.0, 0.01) == verdict
 
 
 def test_metrics_are_the_same_apart_from_seconds():
@@ -106,7 +112,8 @@ def test_figures_and_outputs_are_written(results, tmp_path):
         "loss_vs_iteration", "loss_vs_seconds", "learning_rate_sweep", "confusion_matrix",
         "weight_templates", "misclassified",
     }  # fmt: skip
-    folder = write_task_outputs(tmp_path, "task3", results["metrics"], figures, results["texts"])
+    texts = task_files("task3", results)
+    folder = write_task_outputs(tmp_path, "task3", results["metrics"], figures, texts)
     assert (folder / "metrics.json").exists() and (folder / "optimizers.txt").exists()
     assert len(list(folder.glob("*.png"))) == 6
     assert "lbfgs" in (folder / "optimizers.txt").read_text()
@@ -116,6 +123,7 @@ def test_figures_and_outputs_are_written(results, tmp_path):
 def test_results_follow_the_documented_schema(results, check_schema):
     assert set(results) == set(Task3Results.__annotations__)
     check_schema(results["metrics"], Task3Metrics)
+    check_schema(results["explorer"], Task3ExplorerResults)
 
 
 def test_derived_facts_match_a_recomputation_from_the_sweeps(results):

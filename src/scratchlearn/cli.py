@@ -95,7 +95,7 @@ def run_tasks(
 
     from .experiments import TASKS
     from .plotting import FIGURES
-    from .report.explorer import DATA_FILE, explorer_json
+    from .report import task_files
 
     folders = []
     for name in tasks:
@@ -104,10 +104,8 @@ def run_tasks(
         outcome = module.run(module.Config(show_progress=not quiet))
         models = outcome.get("models") if save_models else None
         figures = FIGURES[name](outcome)
-        texts = dict(outcome.get("texts") or {})
-        if "explorer" in outcome:  # what explorer.html shows, written with the metrics
-            texts[DATA_FILE] = explorer_json(outcome["explorer"])
         try:
+            texts = task_files(name, outcome)  # text tables and explorer.json, by the report
             folders.append(results.write_task(name, outcome["metrics"], figures, texts, models))
         finally:  # written or not, pyplot must not keep them alive
             for figure in figures.values():

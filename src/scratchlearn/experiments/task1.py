@@ -17,18 +17,18 @@ from tqdm.auto import tqdm
 from ..datasets import load_moons_split
 from ..neighbors import KNeighborsClassifier, KNeighborsDensity
 from ._config import config_metrics
-from ._schema import (
+from ._schema.task1 import (
     ChosenK,
     CrossValidation,
     CrossValidationRow,
     DensityCheck,
     DensityRow,
+    ExplorerDensity,
+    ExplorerK,
     KEqualsNTrain,
     KSweepRow,
     RegionStats,
-    Task1Explorer,
-    Task1ExplorerDensity,
-    Task1ExplorerK,
+    Task1ExplorerResults,
     Task1Metrics,
     Task1Results,
     Task1Summary,
@@ -94,7 +94,7 @@ def run(config: Config = Config()) -> Task1Results:
     )
     progress.close()
     region_stats = [_region_stats(region["k"], region["proba"]) for region in regions]
-    explorer = explorer_data(
+    explorer = explorer_results(
         config, X_train, y_train, X_test, y_test, k_sweep_rows, cv, density_models
     )
 
@@ -128,20 +128,13 @@ def run(config: Config = Config()) -> Task1Results:
         "metrics": metrics,
         "data": {"X_train": X_train, "X_test": X_test, "y_train": y_train, "y_test": y_test},
         "y_pred": y_pred,
+        "y_pred_sklearn": y_pred_sklearn,
         "grid": {"xx": xx, "yy": yy},
         "decision_regions": regions,
         "densities": densities,
         # The fitted models the metrics describe (saved by ``scratchlearn run --save-models``).
         "models": {"knn_classifier": model, **density_models},
         "explorer": explorer,
-        "texts": {
-            "classification_report.txt": side_by_side(
-                f"scratchlearn KNeighborsClassifier, k = {config.n_neighbors}",
-                classification_report(y_test, y_pred, digits=3),
-                f"scikit-learn KNeighborsClassifier, k = {config.n_neighbors}",
-                classification_report(y_test, y_pred_sklearn, digits=3),
-            )
-        },
     }
 
 
@@ -279,15 +272,7 @@ def explorer_ks(n_train: int, at_least: int, include: tuple[int, ...] = ()) -> l
         count += 1
 
 
-def _rounded(values: np.ndarray, decimals: int = 3) -> list:
-    """A float array as (nested) lists rounded to ``decimals``; non-finite values as None."""
-    values = np.asarray(values, dtype=float)
-    out = np.round(values, decimals).astype(object)
-    out[~np.isfinite(values)] = None
-    return out.tolist()
-
-
-def explorer_data(
+def explorer_results(
     config: Config,
     X_train: np.ndarray,
     y_train: np.ndarray,
@@ -296,13 +281,14 @@ def explorer_data(
     k_sweep: list[KSweepRow],
     cv: CrossValidation,
     density_models: dict[str, KNeighborsDensity],
-) -> Task1Explorer:
+) -> Task1ExplorerResults:
     """What explorer.html shows for Task 1: for each of many ks, p(c=1|x) on a coarse grid of
     the experiment's plane, the accuracies (test, training, cross-validated) and the number of
     regions on that grid; and each density k's log p(x) and log p(x|c) on the same grid.
 
     The sweep's test and training accuracies and the cross-validation's means are reused for
-    the ks they cover; the other ks are fitted here, cross-validated on the same folds."""
+    the ks they cover; the other ks are fitted here, cross-validated on the same folds. The
+    report's explorer rounds and shapes these arrays for the page."""
     n_train = len(X_train)
     xx, yy, grid = plane_grid(np.vstack([X_train, X_test]), config.explorer_resolution)
     shape = xx.shape
@@ -311,7 +297,7 @@ def explorer_data(
     cv_means = {row["k"]: row["mean_accuracy"] for row in cv["rows"]}
     folds = StratifiedKFold(config.cv_folds, shuffle=True, random_state=config.random_state)
     smallest_fold = min(len(train) for train, _ in folds.split(X_train, y_train))
-    rows: list[Task1ExplorerK] = []
+    rows: list[ExplorerK] = []
     for k in ks:
         model = KNeighborsClassifier(n_neighbors=k).fit(X_train, y_train)
         proba = model.predict_proba(grid)[:, 1].reshape(shape)
@@ -334,36 +320,24 @@ def explorer_data(
                 "train_accuracy": float(train_accuracy),
                 "cv_accuracy": cv_accuracy,
                 "n_regions": _region_stats(k, proba)["n_regions"],
-                "proba": _rounded(proba),
+                "proba": proba,
             }
         )
-    densities: list[Task1ExplorerDensity] = []
+    densities: list[ExplorerDensity] = []
     for k in config.density_k_values:
         estimator = density_models[f"density_k{k}"]
-        class_log = estimator.class_log_density(grid).reshape(*shape, -1)
         densities.append(
             {
                 "k": k,
-                "log_density": _rounded(estimator.score_samples(grid).reshape(shape)),
-                "class_log_density": {
-                    str(c): _rounded(class_log[..., j]) for j, c in enumerate(estimator.classes_)
-                },
+                "log_density": estimator.score_samples(grid).reshape(shape),
+                "class_log_density": estimator.class_log_density(grid).reshape(*shape, -1),
                 "mean_log_density_test": float(np.mean(estimator.score_samples(X_test))),
             }
         )
     return {
-        "n_train": n_train,
-        "sheet_k_values": list(config.k_values),
-        "chosen_k": config.n_neighbors,
-        "cv_folds": config.cv_folds,
         "cv_max_k": smallest_fold,
-        "grid": {"x": _rounded(xx[0]), "y": _rounded(yy[:, 0])},
-        "points": {
-            "train": {"x1": _rounded(X_train[:, 0]), "x2": _rounded(X_train[:, 1]),
-                      "label": [int(v) for v in y_train]},
-            "test": {"x1": _rounded(X_test[:, 0]), "x2": _rounded(X_test[:, 1]),
-                     "label": [int(v) for v in y_test]},
-        },
+        "grid": {"x": xx[0], "y": yy[:, 0]},
+        "classes": np.unique(y_train),
         "by_k": rows,
         "density": densities,
     }
@@ -457,16 +431,3 @@ def _density_check(estimator: KNeighborsDensity, density: dict) -> DensityCheck:
         ),
     }
 
-
-def side_by_side(left_title: str, left: str, right_title: str, right: str) -> str:
-    """Two text blocks in columns, each under its title."""
-    left_lines = [left_title, "", *left.splitlines()]
-    right_lines = [right_title, "", *right.splitlines()]
-    width = max(map(len, left_lines)) + 4
-    rows = max(len(left_lines), len(right_lines))
-    left_lines += [""] * (rows - len(left_lines))
-    right_lines += [""] * (rows - len(right_lines))
-    return (
-        "\n".join(f"{a:<{width}}{b}".rstrip() for a, b in zip(left_lines, right_lines, strict=True))
-        + "\n"
-    )

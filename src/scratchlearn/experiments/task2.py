@@ -45,12 +45,11 @@ from tqdm.auto import tqdm
 from ..datasets import make_blobs_with_outlier
 from ..linear_model import HuberClassifier, LeastSquaresClassifier, SoftmaxRegression
 from ._config import config_metrics
-from ._schema import (
+from ._schema.task2 import (
     Baselines,
     LeastSquaresRow,
     LogisticRow,
-    Task2Explorer,
-    Task2ExplorerScale,
+    Task2ExplorerResults,
     Task2Metrics,
     Task2Results,
     Task2Summary,
@@ -226,85 +225,30 @@ def explorer_scales(at_least: int, include: tuple[float, ...] = ()) -> list[floa
         count += 1
 
 
-def boundary_segment(coef, intercept: float, box: list[list[float]]) -> list[list[float]] | None:
-    """The part of the line w·x + b = 0 inside ``box`` ([[x1 low, x1 high], [x2 low, x2 high]])
-    as [[x1 start, x1 end], [x2 start, x2 end]]; None when it misses the box."""
-    w1, w2 = float(coef[0]), float(coef[1])
-    (a, b), (c, d) = box
-    points = []
-    if abs(w2) > 1e-12:  # crossings of the left and right edges
-        points += [(x1, -(intercept + w1 * x1) / w2) for x1 in (a, b)]
-    if abs(w1) > 1e-12:  # crossings of the bottom and top edges
-        points += [(-(intercept + w2 * x2) / w1, x2) for x2 in (c, d)]
-    tol = 1e-9
-    inside = sorted(
-        {(round(x1, 9), round(x2, 9)) for x1, x2 in points
-         if a - tol <= x1 <= b + tol and c - tol <= x2 <= d + tol}
-    )
-    if len(inside) < 2:
-        return None
-    (x1a, x2a), (x1b, x2b) = inside[0], inside[-1]
-    return [[round(x1a, 4), round(x1b, 4)], [round(x2a, 4), round(x2b, 4)]]
-
-
-def explorer_data(
+def explorer_results(
     config: Config,
-    scales: list[float],
     sweeps: dict[str, list],
     references: dict[str, np.ndarray],
-    data: dict[str, np.ndarray],
-) -> Task2Explorer:
-    """What explorer.html shows for Task 2: at each of many outlier scales, the outlier, each
-    estimator's boundary within the plot (a segment of w·x + b = 0) and its test accuracy by
-    sign (and, for least squares and Huber, by the sheet's rint). Rows of the sweep (at
-    ``scales``) are reused; the other scales are fitted here as the sweep fits them."""
-    X_test, y_test = data["X_test"], data["y_test"]
-    X_all = np.vstack([data["X_train"], X_test])
-    low, high = X_all.min(axis=0) - 0.5, X_all.max(axis=0) + 0.5
-    box = [[round(float(low[0]), 3), round(float(high[0]), 3)],
-           [round(float(low[1]), 3), round(float(high[1]), 3)]]
+    X_test: np.ndarray,
+    y_test: np.ndarray,
+) -> Task2ExplorerResults:
+    """What explorer.html shows for Task 2: the outlier sweep at many scales (rows as the
+    sweep's), each estimator's fit and test accuracy. Rows of the sweep (at ``config.scales``)
+    are reused; the other scales are fitted here as the sweep fits them. The report's explorer
+    draws each boundary within the plot and rounds for the page."""
     done = {float(row["scale"]): i for i, row in enumerate(sweeps["least_squares"])}
-    rows: list[Task2ExplorerScale] = []
-    for scale in explorer_scales(
-        config.explorer_min_scales, (*config.scales, *SHEET_SCALES)
-    ):
+    rows: dict[str, list] = {name: [] for name in ESTIMATORS}
+    for scale in explorer_scales(config.explorer_min_scales, (*config.scales, *SHEET_SCALES)):
         if scale in done:
             found = {name: sweeps[name][done[scale]] for name in ESTIMATORS}
         else:
             found, _, _, _ = at_scale(config, scale, references, X_test, y_test)
-        outlier = [float(v) for v in found["least_squares"]["outlier"]]
-        row: Task2ExplorerScale = {
-            "scale": scale,
-            "outlier": outlier,
-            "outlier_in_plot": bool(box[0][0] <= outlier[0] <= box[0][1]
-                                    and box[1][0] <= outlier[1] <= box[1][1]),
-            "estimators": {},
-        }
         for name in ESTIMATORS:
-            fit = found[name]
-            row["estimators"][name] = {
-                "accuracy": float(fit["accuracy"]),
-                "accuracy_rint": float(fit["accuracy_rint"]) if "accuracy_rint" in fit else None,
-                "angle_degrees": float(fit["angle_degrees"]),
-                "coef": [float(v) for v in fit["coef"]],
-                "intercept": float(fit["intercept"]),
-                "segment": boundary_segment(fit["coef"], fit["intercept"], box),
-            }
-        rows.append(row)
-    points = {
-        split: {
-            "x1": [round(float(v), 3) for v in data[f"X_{split}"][:, 0]],
-            "x2": [round(float(v), 3) for v in data[f"X_{split}"][:, 1]],
-            "label": [int(v) for v in data[f"y_{split}"]],
-        }
-        for split in ("train", "test")
-    }
+            rows[name].append(found[name])
     return {
-        "sheet_scales": [float(s) for s in SHEET_SCALES],
-        "sheet_accuracy_rint": list(SHEET_ACCURACY),
-        "box": box,
-        "points": points,  # type: ignore[typeddict-item]
-        "by_scale": rows,
+        "outlier_sweep": rows["least_squares"],
+        "outlier_sweep_huber": rows["huber"],
+        "outlier_sweep_logistic": rows["logistic"],
     }
 
 
@@ -389,56 +333,6 @@ def run(config: Config = Config()) -> Task2Results:
         "outliers": np.array(outliers),
         "decisions": {name: np.array(values) for name, values in decisions.items()},
         "models": kept_models,
-        "texts": {"outlier_sweep.txt": sweep_table(metrics)},
-        "explorer": explorer_data(config, list(config.scales), sweeps, references, data),
+        "explorer": explorer_results(config, sweeps, references, X_test, y_test),
     }
 
-
-def sweep_table(metrics: Task2Metrics) -> str:
-    """The sweep as a fixed-width text table: least squares, Huber, logistic regression."""
-    epsilon = metrics["config"]["huber_epsilon"]
-    logistic_c = metrics["config"]["logistic_C"]
-    sheet = dict(zip(metrics["sheet"]["scales"], metrics["sheet"]["accuracy_rint"], strict=True))
-    header = (
-        f"{'scale':>5}  {'outlier':>14}  {'LS sign':>7}  {'LS rint':>7}  {'sheet':>5}  "
-        f"{'LS angle':>8}  {'leverage':>8}  {'Huber sign':>10}  {'Huber rint':>10}  "
-        f"{'Huber angle':>11}  {'Huber ω':>7}  {'LR sign':>7}  {'LR angle':>8}  {'LR margin':>9}"
-    )
-    lines = [
-        "Least squares (LS), Huber's loss "
-        f"(epsilon = {epsilon:g}) and logistic regression (LR, C = {logistic_c:g}) against the "
-        "outlier's scale s.",
-        "Accuracy on the 100 test points; 'sign' predicts by the sign of f(x), 'rint' is the",
-        "sheet's rounding (0 for |f| < 0.5); angle of the boundary to the x1-axis in degrees;",
-        "LR margin: y·f at the outlier, its logit on the correct side (no rint for logits).",
-        "",
-        header,
-        "-" * len(header),
-    ]
-    base_ls = metrics["baseline_no_outlier"]["least_squares"]
-    base_huber = metrics["baseline_no_outlier"]["huber"]
-    base_lr = metrics["baseline_no_outlier"]["logistic"]
-    lines.append(
-        f"{'none':>5}  {'':>14}  {base_ls['accuracy']:>7.2f}  {base_ls['accuracy_rint']:>7.2f}  "
-        f"{'':>5}  {base_ls['angle_degrees']:>8.1f}  {'':>8}  {base_huber['accuracy']:>10.2f}  "
-        f"{base_huber['accuracy_rint']:>10.2f}  {base_huber['angle_degrees']:>11.1f}  {'':>7}  "
-        f"{base_lr['accuracy']:>7.2f}  {base_lr['angle_degrees']:>8.1f}  {'':>9}"
-    )
-    rows = zip(
-        metrics["outlier_sweep"],
-        metrics["outlier_sweep_huber"],
-        metrics["outlier_sweep_logistic"],
-        strict=True,
-    )
-    for ls, hub, lr in rows:
-        s = ls["scale"]
-        where = f"({ls['outlier'][0]:g}, {ls['outlier'][1]:g})"
-        sheet_value = f"{sheet[s]:.2f}" if s in sheet else ""
-        lines.append(
-            f"{s:>5g}  {where:>14}  {ls['accuracy']:>7.2f}  {ls['accuracy_rint']:>7.2f}  "
-            f"{sheet_value:>5}  {ls['angle_degrees']:>8.1f}  {ls['outlier_leverage']:>8.3f}  "
-            f"{hub['accuracy']:>10.2f}  {hub['accuracy_rint']:>10.2f}  "
-            f"{hub['angle_degrees']:>11.1f}  {hub['outlier_weight']:>7.3f}  "
-            f"{lr['accuracy']:>7.2f}  {lr['angle_degrees']:>8.1f}  {lr['outlier_margin']:>9.1f}"
-        )
-    return "\n".join(lines) + "\n"

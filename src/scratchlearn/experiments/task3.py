@@ -17,13 +17,10 @@ Four parts:
 
 from __future__ import annotations
 
-import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
-from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, confusion_matrix
 from threadpoolctl import threadpool_limits
@@ -35,19 +32,20 @@ from ..datasets import load_digits_split
 from ..gradcheck import check_gradient
 from ..linear_model import SoftmaxRegression
 from ._config import config_metrics
-from ._schema import (
+from ._rate_sweep import first_verdicts, learning_rate_sweep
+from ._schema.task3 import (
+    ExplorerRun,
     GradientCheck,
     OptimizerRow,
     SheetRun,
     SklearnReference,
-    SweepRun,
-    Task3Explorer,
-    Task3ExplorerRun,
+    Task3ExplorerResults,
     Task3Metrics,
     Task3Results,
     Task3Summary,
     VerdictAt,
 )
+from ._timed_fit import timed_fit
 
 
 def _default_solvers() -> dict[str, dict]:
@@ -95,46 +93,6 @@ class Config:
     show_progress: bool = True
 
 
-@dataclass
-class _Fit:
-    model: SoftmaxRegression
-    converged: bool
-    #: Wall-clock seconds since the start of fit at each point of ``model.loss_curve_``.
-    seconds: np.ndarray
-    total_seconds: float
-
-
-def _fit(model: SoftmaxRegression, X, y, **fit_params) -> _Fit:
-    """Fit, timing every iteration and catching the ConvergenceWarning as a flag."""
-    stamps = []
-    model.set_params(callback=lambda iteration, loss: stamps.append(time.perf_counter()))
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ConvergenceWarning)
-        started = time.perf_counter()
-        model.fit(X, y, **fit_params)
-        finished = time.perf_counter()
-    model.set_params(callback=None)
-    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
-    seconds = np.array([started, *stamps]) - started
-    return _Fit(model, converged, seconds, finished - started)
-
-
-def sweep_verdict(curve: np.ndarray, f_star: float, good_gap: float) -> str:
-    """Classify a gradient-descent run by its objective curve.
-
-    - "diverging": J ends above where it started, or stops being finite;
-    - "oscillating": J rises somewhere in the last tenth (a step below 2/L never does);
-    - "good": J − J* ≤ ``good_gap`` at the end;
-    - "too slow": otherwise, a steady descent still far from J*.
-    """
-    if not np.all(np.isfinite(curve)) or curve[-1] >= curve[0]:
-        return "diverging"
-    tail = curve[-max(2, len(curve) // 10) :]
-    if np.any(np.diff(tail) > 0):
-        return "oscillating"
-    return "good" if curve[-1] - f_star <= good_gap else "too slow"
-
-
 def _gradient_check(X: np.ndarray, y: np.ndarray, alpha: float, seed: int) -> float:
     """Relative error of the softmax cross-entropy gradient at a random point."""
     C, D = 10, X.shape[1]
@@ -161,7 +119,7 @@ def sheet_runs(
         ("summed", round(config.sheet_learning_rate * N, 12)),
         ("averaged", config.sheet_learning_rate),
     ):
-        model = _fit(
+        model = timed_fit(
             SoftmaxRegression(
                 "gd", learning_rate=learning_rate, max_iter=config.sheet_iterations, tol=0.0
             ),
@@ -193,7 +151,7 @@ def sklearn_reference(
     y_test: np.ndarray,
 ) -> tuple[float, SklearnReference]:
     """J* (L-BFGS to a tight tolerance), and scikit-learn's LogisticRegression beside it."""
-    reference = _fit(
+    reference = timed_fit(
         SoftmaxRegression("lbfgs", alpha=alpha, tol=1e-10, max_iter=10_000), X_train, y_train
     ).model
     f_star = float(reference.loss_curve_[-1])
@@ -240,7 +198,7 @@ def solver_study(
     curves, models = {}, {}
     for name, settings in config.solvers.items():
         model = _study_model(name, settings, alpha, config)
-        fitted = _fit(model, X_train, y_train)
+        fitted = timed_fit(model, X_train, y_train)
         models[name] = model
         curves[name] = {"loss": model.loss_curve_, "seconds": fitted.seconds}
         optimizers.append(
@@ -267,127 +225,47 @@ def solver_study(
     return optimizers, curves, models
 
 
-def learning_rate_sweep(
+def explorer_results(
     config: Config,
     alpha: float,
-    f_star: float,
-    W0: np.ndarray,
-    X_train: np.ndarray,
-    y_train: np.ndarray,
-    X_test: np.ndarray,
-    y_test: np.ndarray,
-    tick: Callable[[], object] = lambda: None,
-) -> tuple[list[SweepRun], list[dict]]:
-    """Gradient descent from the sheet's start for each learning rate: rows and curves."""
-    N = len(X_train)
-    sweep: list[SweepRun] = []
-    sweep_curves = []
-    for gradient, rates, scale in (
-        ("summed", config.sweep_summed, N),
-        ("averaged", config.sweep_averaged, 1),
-    ):
-        for learning_rate in rates:
-            # Rounded so that 0.1 × 1347 reads 134.7 in the metrics, not 134.70000000000002.
-            mean_rate = round(learning_rate * scale, 12)
-            model = _fit(
-                SoftmaxRegression(
-                    "gd",
-                    learning_rate=mean_rate,
-                    alpha=alpha,
-                    max_iter=config.sweep_iterations,
-                    tol=0.0,
-                ),
-                X_train,
-                y_train,
-                coef_init=W0,
-            ).model
-            curve = model.loss_curve_
-            finite = bool(np.all(np.isfinite(model.coef_)))
-            sweep.append(
-                {
-                    "gradient": gradient,
-                    "learning_rate": learning_rate,
-                    "learning_rate_on_mean_gradient": mean_rate,
-                    "iterations": model.n_iter_,
-                    "final_train_loss": float(curve[-1]) if np.isfinite(curve[-1]) else None,
-                    "gap_to_minimum": float(curve[-1] - f_star) if np.isfinite(curve[-1]) else None,
-                    "test_accuracy": model.score(X_test, y_test) if finite else None,
-                    "verdict": sweep_verdict(curve, f_star, config.good_gap),
-                }
-            )
-            sweep_curves.append({**sweep[-1], "loss": curve})
-            tick()
-    return sweep, sweep_curves
-
-
-def _curve(values: np.ndarray, decimals: int) -> list[float | None]:
-    """A curve as a list rounded to ``decimals``; non-finite values as None."""
-    return [float(round(v, decimals)) if np.isfinite(v) else None for v in np.asarray(values)]
-
-
-def explorer_data(
-    config: Config,
-    alpha: float,
-    f_star: float,
-    optimizers: list[OptimizerRow],
     curves: dict[str, dict[str, np.ndarray]],
+    optimizers: list[OptimizerRow],
     X_train: np.ndarray,
     y_train: np.ndarray,
     X_test: np.ndarray,
     y_test: np.ndarray,
-) -> Task3Explorer:
+) -> Task3ExplorerResults:
     """What explorer.html shows for Task 3: per solver and learning rate (its study rate times
     each of ``Config.explorer_rate_factors``), J against iterations and against seconds, and
     the test accuracy. The study's own runs (factor 1) are reused; the others are fitted here
     with the study's settings and only the learning rate changed."""
     by_name = {row["name"]: row for row in optimizers}
-    solvers = {}
+    solvers: dict[str, list[ExplorerRun]] = {}
     for name, settings in config.solvers.items():
-        runs: list[Task3ExplorerRun] = []
-        factors = (
-            sorted({*config.explorer_rate_factors, 1.0}) if "learning_rate" in settings else [1.0]
-        )
+        rate = settings.get("learning_rate")
+        factors = sorted({*config.explorer_rate_factors, 1.0}) if rate is not None else [1.0]
+        solvers[name] = []
         for factor in factors:
             if factor == 1.0:
                 loss, seconds = curves[name]["loss"], curves[name]["seconds"]
                 accuracy: float | None = by_name[name]["test_accuracy"]
             else:
-                rate = settings["learning_rate"] * factor
-                model = _study_model(name, {**settings, "learning_rate": rate}, alpha, config)
-                fitted = _fit(model, X_train, y_train)
+                faster = {**settings, "learning_rate": rate * factor}
+                model = _study_model(name, faster, alpha, config)
+                fitted = timed_fit(model, X_train, y_train)
                 loss, seconds = model.loss_curve_, fitted.seconds
                 finite = bool(np.all(np.isfinite(model.coef_)))
                 accuracy = float(model.score(X_test, y_test)) if finite else None
-            rate = settings.get("learning_rate")
-            runs.append(
+            solvers[name].append(
                 {
-                    "learning_rate": None if rate is None else round(rate * factor, 12),
+                    "learning_rate": None if rate is None else rate * factor,
                     "factor": factor,
-                    "loss": _curve(loss, 6),
-                    "seconds": _curve(seconds, 5),
+                    "loss": loss,
+                    "seconds": seconds,
                     "test_accuracy": None if accuracy is None else float(accuracy),
-                    "final_loss": float(loss[-1]) if np.isfinite(loss[-1]) else None,
-                    "iterations": len(loss) - 1,
                 }
             )
-        solvers[name] = {
-            "iteration_unit": by_name[name]["iteration_unit"],
-            "study_index": factors.index(1.0),
-            "runs": runs,
-        }
-    return {"objective_minimum": f_star, "solvers": solvers}  # type: ignore[typeddict-item]
-
-
-def first_verdicts(runs: list[SweepRun]) -> dict[str, list[VerdictAt]]:
-    """Per gradient, each verdict at the smallest learning rate that got it, by rate."""
-    found: dict[str, list[VerdictAt]] = {}
-    for gradient in ("summed", "averaged"):
-        first_of: dict[str, int] = {}
-        for i, run in sorted(enumerate(runs), key=lambda pair: pair[1]["learning_rate"]):
-            if run["gradient"] == gradient:
-                first_of.setdefault(run["verdict"], i)
-        found[gradient] = [{"verdict": v, "index": i} for v, i in first_of.items()]
-    return found
+    return {"solvers": solvers}
 
 
 def summarize(optimizers: list[OptimizerRow], verdicts: dict[str, list[VerdictAt]]) -> Task3Summary:
@@ -433,9 +311,12 @@ def run(config: Config = Config()) -> Task3Results:
     best_model = models[best["name"]]
     y_pred = best_model.predict(X_test)
     # 4. Learning-rate sweep of gradient descent from the sheet's start.
-    sweep, sweep_curves = learning_rate_sweep(config, alpha, f_star, W0, *split, progress.update)
+    rates = {"summed": config.sweep_summed, "averaged": config.sweep_averaged}
+    sweep, sweep_curves = learning_rate_sweep(
+        rates, config.sweep_iterations, config.good_gap, alpha, f_star, W0, *split, progress.update
+    )
     verdicts = first_verdicts(sweep)
-    explorer = explorer_data(config, alpha, f_star, optimizers, curves, *split)
+    explorer = explorer_results(config, alpha, curves, optimizers, *split)
     # 5. Gradient check on part of the training set.
     rows = slice(0, config.gradcheck_samples)
     gradient_check: GradientCheck = {
@@ -497,46 +378,8 @@ def run(config: Config = Config()) -> Task3Results:
             "confusion": confusion_matrix(y_test, y_pred, labels=best_model.classes_),
             "test_accuracy": accuracy_score(y_test, y_pred),
         },
-        "texts": {"optimizers.txt": optimizer_table(metrics)},
         # One fitted model per solver (saved by ``scratchlearn run --save-models``).
         "models": {f"softmax_{name}": model for name, model in models.items()},
         "explorer": explorer,
     }
 
-
-def optimizer_table(metrics: Task3Metrics) -> str:
-    """The solvers, the sheet's run and scikit-learn's reference as a fixed-width table."""
-    lines = [
-        f"Objective: {metrics['objective']['formula']}, alpha = {metrics['objective']['alpha']:.3g}"
-        f" ({metrics['objective']['equivalent']}); J* = {metrics['objective']['minimum']:.6f}",
-        "",
-        f"{'solver':<10} {'settings':<34} {'iters':>6} {'train J':>9} {'J - J*':>9} "
-        f"{'test acc':>8} {'seconds':>8}",
-    ]
-    for row in metrics["optimizers"]:
-        settings = ", ".join(
-            f"{k}={v:g}" if isinstance(v, float) else f"{k}={v}"
-            for k, v in row["settings"].items()
-            if k not in ("alpha", "max_iter", "tol", "random_state")
-        )
-        lines.append(
-            f"{row['name']:<10} {settings or '-':<34} {row['iterations']:>6} "
-            f"{row['train_loss']:>9.5f} {row['gap_to_minimum']:>9.2e} "
-            f"{row['test_accuracy']:>8.4f} {row['seconds']:>8.3f}"
-        )
-    reference = metrics["sklearn_reference"]
-    lines += [
-        "",
-        f"scikit-learn {reference['model']}: test accuracy {reference['test_accuracy']:.4f}; "
-        f"max |p_ours - p_sklearn| = {reference['max_abs_proba_difference_test']:.1e}",
-        "",
-        "The sheet's run (GD, 1,000 iterations, N(0,1) start, no penalty):",
-    ]
-    for key in ("summed", "averaged"):
-        row = metrics["sheet_run"][key]
-        lines.append(
-            f"  lr {row['learning_rate']:g} on the {key} gradient "
-            f"(= {row['learning_rate_on_mean_gradient']:g} on the mean): "
-            f"train loss {row['train_loss']:.4f}, test accuracy {row['test_accuracy']:.4f}"
-        )
-    return "\n".join(lines) + "\n"

@@ -6,7 +6,7 @@ import matplotlib as mpl
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..experiments._schema import prediction_figure_stem
+from ..experiments._schema.task1 import prediction_figure_stem
 from ._style import (
     CLASS_COLORS,
     DENSITY_CMAP,

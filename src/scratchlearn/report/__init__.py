@@ -9,6 +9,10 @@ own section template (``task1.md.j2``, ...), whose ``differences`` macro gives i
 it; a number typed into a template fails the report. The same templates give the Markdown
 and, converted by markdown-it-py, the HTML (``report.html.j2`` is its frame).
 
+Beside its metrics, each task's folder holds files the report shapes from the task's results
+when the CLI writes them (:func:`task_files`): the text tables (``texts``) and what the
+explorer page shows (``explorer.json``, see ``explorer``).
+
 The report is built strictly: a section that cannot be built (a bug in a template, or a
 ``metrics.json`` it does not understand) raises :class:`ReportError` and no page is written.
 
@@ -46,6 +50,8 @@ from ..experiments import TASK_NAMES
 from ._inert import original
 from ._quote import EXPRESSION, RUN, Quote, plain, unquoted_numbers
 from ._render import _ENVIRONMENT, Rendering, tidy, to_html
+from .explorer import DATA_FILE, explorer_json, task_explorer
+from .texts import TEXTS
 
 LIBRARIES = ("numpy", "scipy", "scikit-learn", "matplotlib", "jinja2", "scratchlearn")
 # Per-k decision-region files duplicate the grid figure; the report shows the grid only.
@@ -114,6 +120,16 @@ def task_folders(out_dir: Path) -> dict[str, Path]:
     order; any other folder is not the report's."""
     folders = {name: out_dir / name for name in SECTIONS}
     return {name: folder for name, folder in folders.items() if (folder / "metrics.json").is_file()}
+
+
+def task_files(task: str, results: Mapping[str, Any]) -> dict[str, str]:
+    """The files shaped from a task's results, name → text: its text tables and its
+    ``explorer.json``; none for a task the report has no view of."""
+    files = TEXTS[task](results) if task in TEXTS else {}
+    explorer = task_explorer(task, results)
+    if explorer is not None:
+        files[DATA_FILE] = explorer_json(explorer)
+    return files
 
 
 def library_versions() -> dict[str, str]:
@@ -307,5 +323,6 @@ __all__ = [
     "build_document",
     "library_versions",
     "metrics_digests",
+    "task_files",
     "write_report",
 ]

@@ -18,7 +18,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markdown_it import MarkdownIt
 
-from ..experiments._schema import prediction_figure_stem
+from ..experiments._schema.task1 import prediction_figure_stem
 from ._inert import inert, original, restore
 from ._quote import Record, fmt_cell, label, plain
 
