@@ -30,8 +30,8 @@ from sklearn.linear_model import LogisticRegression, RidgeClassifier
 from threadpoolctl import threadpool_limits
 
 from scratchlearn import LeastSquaresClassifier, SoftmaxRegression
+from scratchlearn._math.least_squares import signed_targets
 from scratchlearn._math.losses import least_squares_loss, softmax_cross_entropy
-from scratchlearn.linear_model._least_squares import signed_targets
 
 N_SAMPLES, N_FEATURES, N_CLASSES = 100_000, 100, 10
 

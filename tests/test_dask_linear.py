@@ -183,6 +183,24 @@ def test_least_squares_sample_weight_and_qr_route(dask_client, data, dask_weight
     assert relative(spread.intercept_, local.intercept_) < 1e-8
 
 
+@pytest.mark.parametrize("k", [-531, 531])  # |x| about 1e-160 and 1e160
+@pytest.mark.parametrize("route", ["gram", "qr"])
+def test_least_squares_at_extreme_magnitudes_fits_as_at_unit_scale(dask_client, data, k, route):
+    # The squares of such values underflow or overflow float64: the chunks are solved at a
+    # power-of-two scale, as in memory, so X·2^k fits as X with coef_ scaled by 2^-k
+    # (unscaled, the Gram matrix is 0 or inf and the coefficients inf or NaN).
+    X, y = data
+    if route == "qr":  # a duplicated column: XᵀX is singular
+        X = np.column_stack([X, X[:, 0]])
+    unit = LeastSquaresClassifier().fit(X, y)
+    X_k = np.ldexp(X, k)
+    spread = LeastSquaresClassifier().fit(chunked(X_k, "uneven"), y)
+    assert np.isfinite(spread.coef_).all() and np.isfinite(spread.intercept_).all()
+    assert relative(np.ldexp(spread.coef_, k), unit.coef_) < 1e-8
+    assert relative(spread.intercept_, unit.intercept_) < 1e-8
+    np.testing.assert_array_equal(spread.predict(X_k), unit.predict(X))
+
+
 # ------------------------------------------------------------------- predictions
 
 

@@ -10,13 +10,14 @@ from scipy.optimize import linprog, minimize, minimize_scalar
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import HuberRegressor
 
+from scratchlearn._math import huber_bound
+from scratchlearn._math.huber_bound import huber_dual_bound
+from scratchlearn._math.least_squares import signed_targets
 from scratchlearn._math.losses import huber, huber_loss, huber_weights, least_squares_loss
 from scratchlearn._math.params import flat_objective, pack
 from scratchlearn.datasets import make_blobs_with_outlier
 from scratchlearn.gradcheck import check_gradient
 from scratchlearn.linear_model import HuberClassifier, LeastSquaresClassifier, _huber
-from scratchlearn.linear_model._huber import huber_dual_bound
-from scratchlearn.linear_model._least_squares import signed_targets
 
 
 def random_problem(seed, n_samples=120, n_features=4, n_classes=2, n_outliers=6):
@@ -476,7 +477,7 @@ def documented_dual_bound(W, b, X, Y, epsilon, alpha=0.0, s=None, fit_intercept=
         theta = np.concatenate(([W[k]] if alpha == 0 else []) + ([b[k : k + 1]] * fit_intercept))
         A = C.T * np.sqrt(s * omega)  # Δ = √(ω/s) z with A z = Cᵀ S Δ
         best = -np.inf
-        for round_ in range(_huber._DUAL_ROUNDS + 1):
+        for round_ in range(huber_bound._DUAL_ROUNDS + 1):
             if round_:
                 u = np.clip(u, -2 * epsilon, 2 * epsilon)
             z = np.linalg.lstsq(A, C.T @ (s * u), rcond=None)[0]
@@ -501,12 +502,13 @@ def test_scaled_dual_is_the_best_scaling_of_its_point(alpha, charge):
         for _ in range(3):
             u = scale * np.clip(t + rng.normal(0, 0.5, 30), -2 * epsilon, 2 * epsilon)
             u[~counted] = 0.0
-            got = _huber._scaled_dual(u, t, X, s, epsilon, alpha, counted, charge)
+            got = huber_bound._scaled_dual(u, t, X, s, epsilon, alpha, counted, charge)
             want = best_scaled_dual(u[counted], t[counted], X[counted], s[counted], epsilon,
                                     alpha, charge)  # fmt: skip
             assert got == pytest.approx(want, rel=1e-10, abs=1e-12)
     nobody = np.zeros(30, dtype=bool)  # no sample counted: the bound is 0
-    assert _huber._scaled_dual(np.zeros(30), t, X, 0 * s, epsilon, alpha, nobody, charge) == 0.0
+    zero = huber_bound._scaled_dual(np.zeros(30), t, X, 0 * s, epsilon, alpha, nobody, charge)
+    assert zero == 0.0
 
 
 @pytest.mark.parametrize("alpha", [0.0, 0.5])

@@ -11,9 +11,9 @@ import pytest
 import scipy.linalg
 from sklearn.linear_model import LinearRegression, Ridge, RidgeClassifier
 
+from scratchlearn._math import least_squares as ls
+from scratchlearn._math.least_squares import solve_least_squares
 from scratchlearn.linear_model import HuberClassifier, LeastSquaresClassifier
-from scratchlearn.linear_model import _least_squares as ls
-from scratchlearn.linear_model._least_squares import solve_least_squares
 
 
 def lstsq_with_intercept(X, Y, s=None):
@@ -404,7 +404,7 @@ def test_svd_route_with_a_penalty_on_singular_values_whose_squares_overflow():
     α > 0, σ/(σ² + α) is 1/σ to float precision, not 0 from an overflowed σ²."""
     X, Y, _ = scaled_problem(t=2)
     M = ls.centred_rows(X, Y, X.mean(axis=0), Y.mean(axis=0))
-    R = ls._triangular_factor(M)
+    R = ls.triangular_factor(M)
     W = ls.solve_from_triangular(R, X.shape[1], 0.0, n_rows=len(X))
     R_big = R.copy()
     R_big[:, : X.shape[1]] = np.ldexp(R[:, : X.shape[1]], 531)  # A·2^531, B as it was

@@ -6,15 +6,15 @@ from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import RidgeClassifier
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from scratchlearn._math.least_squares import (
+    signed_targets,
+    solve_least_squares,
+    triangular_factor,
+)
 from scratchlearn._math.losses import least_squares_loss
 from scratchlearn.datasets import make_blobs_with_outlier
 from scratchlearn.gradcheck import check_gradient
 from scratchlearn.linear_model import HuberClassifier, LeastSquaresClassifier
-from scratchlearn.linear_model._least_squares import (
-    _triangular_factor,
-    signed_targets,
-    solve_least_squares,
-)
 
 
 def random_problem(seed, n_samples=80, n_features=5, n_classes=2):
@@ -345,7 +345,7 @@ def lstsq_reference(X, Y, s=None, alpha=0.0):
 )  # fmt: skip
 def test_both_routes_equal_numpy_lstsq(monkeypatch, route, n_samples, n_features, alpha, weighted):
     # 5000 and 3000 rows: the QR route's blocks of 2,048 rows are combined.
-    module = "scratchlearn.linear_model._least_squares"
+    module = "scratchlearn._math.least_squares"
     if route == "qr":  # no Gram matrix is conditioned well enough
         monkeypatch.setattr(f"{module}._GRAM_MAX_CONDITION", 1.0)
     elif n_samples >= n_features:  # these are: the QR route must not run
@@ -353,7 +353,7 @@ def test_both_routes_equal_numpy_lstsq(monkeypatch, route, n_samples, n_features
         def fail(M):
             raise AssertionError("the QR route ran")
 
-        monkeypatch.setattr(f"{module}._triangular_factor", fail)
+        monkeypatch.setattr(f"{module}.triangular_factor", fail)
     rng = np.random.default_rng(n_samples + n_features)
     X = rng.normal(size=(n_samples, n_features)) * rng.uniform(0.5, 3, n_features) + 4.0
     Y = rng.normal(size=(n_samples, 3))
@@ -378,7 +378,7 @@ def test_tall_rank_deficient_X_gives_the_minimum_norm_solution_in_blocks():
 
 def test_triangular_factor_is_an_R_of_M():
     M = np.random.default_rng(31).normal(size=(5000, 7))
-    R = _triangular_factor(M)
+    R = triangular_factor(M)
     assert R.shape == (7, 7)
     np.testing.assert_array_equal(R, np.triu(R))
     np.testing.assert_allclose(R.T @ R, M.T @ M, rtol=1e-12, atol=1e-9)

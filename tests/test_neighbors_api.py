@@ -12,12 +12,13 @@ from scipy.spatial.distance import cdist
 from sklearn.neighbors import NearestNeighbors
 
 from scratchlearn import KNeighborsClassifier, KNeighborsDensity
-from scratchlearn.neighbors._base import check_metric, neighbor_class_votes
-from scratchlearn.neighbors._classification import (
+from scratchlearn._math.knn import (
     class_votes,
     distance_weights,
+    neighbor_class_votes,
     vote_probabilities,
 )
+from scratchlearn.neighbors._base import check_metric
 
 
 def data(seed=0, n=60, d=3):

@@ -905,7 +905,7 @@ def test_pickles_record_the_version_and_round_trip(case):
 def test_unpickling_another_version_warns(monkeypatch):
     X, y, Q = make_data("dense", "int")
     model = HuberClassifier().fit(X, y)
-    monkeypatch.setattr(scratchlearn, "__version__", "0.0.1-old")
+    monkeypatch.setattr(scratchlearn._version, "__version__", "0.0.1-old")
     old = pickle.dumps(model)
     monkeypatch.undo()
     with pytest.warns(InconsistentVersionWarning) as record:

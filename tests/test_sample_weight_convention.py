@@ -10,7 +10,7 @@ from sklearn.datasets import make_classification
 from sklearn.linear_model import LogisticRegression
 
 from scratchlearn import SoftmaxRegression
-from scratchlearn.linear_model._softmax import softmax_objective
+from scratchlearn._math.softmax_objective import softmax_objective
 
 
 def problem(n_classes, seed=21):

@@ -12,6 +12,7 @@ from scipy.spatial import KDTree
 from scipy.spatial.distance import cdist
 
 from scratchlearn import KNeighborsClassifier
+from scratchlearn._math import scaling
 from scratchlearn.neighbors import _kernel, _search
 
 
@@ -229,7 +230,7 @@ def test_ldexp_scales_exactly_and_keeps_the_dtype(dtype, sparse, exponent):
     dense = (rng.normal(size=(5, 4)) * (rng.uniform(size=(5, 4)) < 0.6)).astype(dtype)
     X = sp.csr_matrix(dense) if sparse else dense
     before = X.copy()
-    scaled = _search._ldexp(X, exponent)
+    scaled = scaling.ldexp(X, exponent)
     assert scaled.dtype == dtype and sp.issparse(scaled) == sparse
     got = scaled.toarray() if sparse else scaled
     # A power of two is exact: the float64 product of the same values, cast back.
@@ -311,8 +312,8 @@ def test_one_query_value_of_extreme_magnitude_is_rescaled_too(algorithm):
     # The largest |value| may be the query's, even a single one (a 1 × 1 query).
     X = np.array([[1.0], [2.0], [-3.0]])
     Q = np.array([[1e200]])
-    assert _search.max_abs(Q) == 1e200 and _search.max_abs(-Q) == 1e200
-    assert _search.max_abs(np.empty((0, 3))) == 0.0
+    assert scaling.max_abs(Q) == 1e200 and scaling.max_abs(-Q) == 1e200
+    assert scaling.max_abs(np.empty((0, 3))) == 0.0
     distances, indices = _search.kneighbors_search(Q, X, 2, algorithm=algorithm)
     expected_d, expected_i = sorted_reference(np.abs(Q - X.T), 2)
     np.testing.assert_array_equal(indices, expected_i)

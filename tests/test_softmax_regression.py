@@ -15,9 +15,9 @@ from threadpoolctl import threadpool_limits
 
 from scratchlearn import SoftmaxRegression
 from scratchlearn._math.losses import softmax_cross_entropy
+from scratchlearn._math.softmax_objective import softmax_objective
 from scratchlearn.datasets import load_digits_split
 from scratchlearn.linear_model import _softmax as softmax_module
-from scratchlearn.linear_model._softmax import softmax_objective
 
 SOLVERS = ["gd", "sgd", "momentum", "nesterov", "adam", "lbfgs"]
 

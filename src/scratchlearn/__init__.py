@@ -10,13 +10,9 @@ command line start without loading scikit-learn: the CLI answers a bad ``--out``
 from __future__ import annotations
 
 from importlib import import_module
-from importlib.metadata import PackageNotFoundError, version
 from typing import TYPE_CHECKING, Any
 
-try:
-    __version__ = version("scratchlearn")
-except PackageNotFoundError:  # running from a source tree that was not installed
-    __version__ = "0.0.0"
+from ._version import __version__
 
 #: Public name → the submodule that defines it.
 _LAZY = {

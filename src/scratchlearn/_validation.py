@@ -1,4 +1,4 @@
-"""Checks at the boundary: parameters, arrays, labels and fitted state.
+"""Checks at the boundary: parameters, arrays, labels and sample weights.
 
 Array checks reuse scikit-learn's ``validate_data`` so that ``n_features_in_``, NaN/inf and
 dimension errors behave exactly as in scikit-learn; this module adds the parameter checks
@@ -129,3 +129,27 @@ def _check_label_types(y: Any, estimator: str) -> None:
             "labels must be all strings or all numbers, since they are sorted into classes_. "
             "Convert them first, e.g. y = np.asarray(y).astype(str)."
         )
+
+
+def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None:
+    """``sample_weight`` as a float64 array of shape (n_samples,), or None when None.
+
+    A scalar is the same weight for every sample. Raises ``ValueError`` for the wrong
+    shape, non-finite or negative weights, or weights that are all zero.
+    """
+    if sample_weight is None:
+        return None
+    s = np.asarray(sample_weight, dtype=np.float64)
+    if s.ndim == 0:
+        s = np.full(n_samples, float(s))
+    if s.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape ({n_samples},), like y, got shape {s.shape}."
+        )
+    if not np.all(np.isfinite(s)):
+        raise ValueError("sample_weight must be finite, got NaN or infinity.")
+    if np.any(s < 0):
+        raise ValueError(f"Negative values in sample_weight are not allowed: min {s.min():g}.")
+    if not s.sum() > 0:
+        raise ValueError("sample_weight must have a positive sum, got all zeros.")
+    return s

@@ -10,6 +10,7 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
+from . import _version
 from .exceptions import InconsistentVersionWarning
 
 #: The key under which a pickled estimator's state holds the scratchlearn version.
@@ -20,28 +21,29 @@ UNKNOWN_VERSION = "unknown (pickled before scratchlearn recorded its version)"
 
 
 def current_version() -> str:
-    """``scratchlearn.__version__``, read when called (so tests can change it)."""
-    import scratchlearn
-
-    return scratchlearn.__version__
+    """``scratchlearn.__version__`` (``scratchlearn._version``), read when called (so tests
+    can change it)."""
+    return _version.__version__
 
 
 class VersionedPickleMixin:
     """Record the scratchlearn version in pickles; warn when unpickling another version.
 
-    Put it before ``BaseEstimator`` among the bases. A model fitted on Dask arrays holds
-    handles to data persisted on the workers, which mean nothing outside the running
-    cluster; its pickle (and so ``copy.deepcopy``) holds the training data gathered from
-    the workers instead, so it unpickles as the equivalent in-memory model, anywhere.
+    Put it before ``BaseEstimator`` among the bases. The state pickled is
+    ``_portable_state(state)``, a hook that returns the state unchanged here: an estimator
+    whose fitted state can hold handles that mean nothing outside the running process (a
+    model fitted on Dask arrays, whose data stay on the workers) overrides it to return the
+    equivalent plain state, so that the pickle (and ``copy.deepcopy``) unpickles anywhere.
     """
+
+    def _portable_state(self, state: dict[str, Any]) -> dict[str, Any]:
+        """The state to pickle in place of ``state`` (a copy of ``__dict__``); never
+        changes the estimator itself."""
+        return state
 
     def __getstate__(self) -> dict[str, Any]:
         state = super().__getstate__()  # may be the live __dict__: never change it in place
-        state = dict(self.__dict__ if state is None else state)
-        if state.get("_dask_training") is not None:
-            from ._persistence import gather_dask_state
-
-            state = gather_dask_state(self, state)
+        state = self._portable_state(dict(self.__dict__ if state is None else state))
         state[VERSION_KEY] = current_version()
         return state
 

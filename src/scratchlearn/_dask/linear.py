@@ -6,7 +6,7 @@ sends the small parameters to the chunks and brings back only the chunks' sums, 
 tree of tasks on the workers. What runs where:
 
 - **Workers**: per chunk, the in-memory kernels: ``softmax_objective`` (which is
-  ``softmax_cross_entropy``), ``centred_rows`` with ``gram_upper`` or ``_triangular_factor``
+  ``softmax_cross_entropy``), ``centred_rows`` with ``gram_upper`` or ``triangular_factor``
   for least squares, ``np.unique`` and ``np.searchsorted`` for the labels, and the
   estimators' own ``predict*`` methods for predictions.
 - **Client**: the optimiser (SciPy's L-BFGS or ``scratchlearn.optim``'s rules), the small
@@ -47,17 +47,17 @@ import dask.array as da
 import numpy as np
 from dask.delayed import Delayed, delayed
 
-from .._validation import check_class_labels
-from ..linear_model._least_squares import (
-    _check_weights,
-    _triangular_factor,
+from .._math.least_squares import (
     centred_rows,
     gram_upper,
     signed_targets,
     solve_from_gram,
     solve_from_triangular,
+    triangular_factor,
 )
-from ..linear_model._softmax import softmax_objective
+from .._math.scaling import max_abs, squares_scale
+from .._math.softmax_objective import softmax_objective
+from .._validation import check_class_labels, check_sample_weight
 from ..optim import minibatches
 from . import check_feature_names, chunk_shape_error, lost_data_error
 
@@ -142,6 +142,16 @@ def _held_shapes(a: da.Array) -> da.Array:
     return a.map_blocks(_shape_row, chunks=(rows, (a.ndim,)), dtype=np.int64)
 
 
+def _magnitude_row(block: np.ndarray) -> np.ndarray:
+    return np.array([[max_abs(block)]])
+
+
+def _magnitudes(X: da.Array) -> da.Array:
+    """max |x| of each row chunk of X (0 for an empty one), one row per chunk."""
+    rows = (1,) * X.numblocks[0]
+    return X.map_blocks(_magnitude_row, chunks=(rows, (1,)), dtype=np.float64)
+
+
 def _check_held_shapes(name: str, a: da.Array, held: np.ndarray) -> None:
     """Refuse chunks whose arrays are not of the shapes ``a`` declared for them."""
     start = 0
@@ -176,6 +186,7 @@ class LabelledRows:
     codes: da.Array
     sample_weight: da.Array | None
     classes: np.ndarray
+    magnitude: float = 0.0  # max |x|, for the power-of-two scaling of least squares
     estimator: str = "the estimator"  # its name, for messages
     _blocks: list = field(default_factory=list, repr=False)
 
@@ -184,14 +195,15 @@ class LabelledRows:
         """Check X and y, persist them, find ``classes_`` and encode y chunk by chunk.
 
         Three graphs: persist X and y; one small reduction for the sorted distinct labels,
-        the finiteness of X (and the weights' checks); persist the codes.
+        the finiteness and largest magnitude of X (and the weights' checks); persist the
+        codes.
         """
         X = as_samples_array(X)
         y = rows_like(y, X.chunks[0], "y")
         N = X.shape[0]
         if sample_weight is not None and not isinstance(sample_weight, da.Array):
             sample_weight = rows_like(
-                _check_weights(sample_weight, N), X.chunks[0], "sample_weight"
+                check_sample_weight(sample_weight, N), X.chunks[0], "sample_weight"
             )
         elif sample_weight is not None:
             sample_weight = rows_like(sample_weight, X.chunks[0], "sample_weight").astype(float)
@@ -201,6 +213,7 @@ class LabelledRows:
         checks = {
             "classes": da.unique(y),
             "finite": da.isfinite(X).all(),
+            "magnitude": _magnitudes(X).max(),
             "shapes": {name: _held_shapes(a) for name, a in arrays.items()},
         }
         if isinstance(sample_weight, da.Array):
@@ -216,10 +229,11 @@ class LabelledRows:
             raise ValueError("Input X contains NaN or infinity.")
         if "weights" in checks:  # the in-memory checks, on a stand-in with the same verdict
             finite, low, total = checks["weights"]
-            _check_weights(np.array([low if finite else np.nan, total]), 2)
+            check_sample_weight(np.array([low if finite else np.nan, total]), 2)
         classes, _ = check_class_labels(checks["classes"], estimator=estimator, min_classes=2)
         (codes,) = dask.persist(y.map_blocks(_encode, classes, dtype=np.intp))
-        return cls(X, codes, sample_weight, classes, estimator)
+        magnitude = float(checks["magnitude"])
+        return cls(X, codes, sample_weight, classes, magnitude, estimator)
 
     @property
     def n_samples(self) -> int:
@@ -253,7 +267,11 @@ class LabelledRows:
     def solve_least_squares(
         self, *, alpha: float = 0.0, fit_intercept: bool = True
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``linear_model.solve_least_squares`` on these rows and their ±1 targets.
+        """``_math.least_squares.solve_least_squares`` on these rows and their ±1 targets.
+
+        As in memory, values whose squares would overflow or underflow (|x| beyond about
+        1e±77) are solved for at a power-of-two scale, X' = X·2^(−e) chunk by chunk with
+        max |x'| ∈ [1/2, 1) and α' = α·2^(−2e), and W = W'·2^(−e) (``_math.scaling``).
 
         Returns
         -------
@@ -261,14 +279,16 @@ class LabelledRows:
         b : ndarray of shape (n_targets,)
         """
         C, D, N = len(self.classes), self.n_features, self.n_samples
+        exponent, alpha = squares_scale(self.magnitude, alpha)
         if fit_intercept:
             ((total, sx, sy),) = _compute(
-                self.estimator, chunkwise_sum(_weighted_sums, self, n_classes=C)
+                self.estimator,
+                chunkwise_sum(_weighted_sums, self, n_classes=C, exponent=exponent),
             )
             x_mean, y_mean = sx / total, sy / total
         else:
             x_mean, y_mean = np.zeros(D), np.zeros(1 if C == 2 else C)
-        centring = {"x_mean": x_mean, "y_mean": y_mean, "n_classes": C}
+        centring = {"x_mean": x_mean, "y_mean": y_mean, "n_classes": C, "exponent": exponent}
         W = None
         if N >= D:
             ((S,),) = _compute(self.estimator, chunkwise_sum(_gram_sums, self, **centring))
@@ -278,9 +298,10 @@ class LabelledRows:
                 self.estimator,
                 *[delayed(_r_factor, pure=True)(*block, **centring) for block in self.blocks()],
             )
-            R = _triangular_factor(np.vstack(factors))
+            R = triangular_factor(np.vstack(factors))
             W = solve_from_triangular(R, D, alpha, n_rows=N)
-        return W.T, y_mean - x_mean @ W
+        with np.errstate(over="ignore"):  # ±inf beyond float64's range, as in memory
+            return np.ldexp(W.T, -exponent), y_mean - x_mean @ W
 
 
 # ------------------------------------------------------------------------- reductions
@@ -428,9 +449,12 @@ class SoftmaxProblem:
 
 
 def _weighted_sums(
-    X: np.ndarray, codes: np.ndarray, s: np.ndarray | None = None, *, n_classes: int
+    X: np.ndarray, codes: np.ndarray, s: np.ndarray | None = None, *, n_classes: int,
+    exponent: int = 0,
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Σ s_n, Σ s_n x_n and Σ s_n y_n of one chunk (s = 1 when None), in float64."""
+    """Σ s_n, Σ s_n x_n and Σ s_n y_n of one chunk (s = 1 when None), in float64, with X
+    scaled by 2^(−``exponent``)."""
+    X = _scaled(X, exponent)
     Y = signed_targets(codes, n_classes)
     if s is None:
         return float(X.shape[0]), X.sum(axis=0, dtype=np.float64), Y.sum(axis=0)
@@ -449,11 +473,17 @@ def _r_factor(
 ) -> np.ndarray:
     """An R factor of one chunk's centred, √s-scaled rows M_k (no rows if the chunk is empty)."""
     M = _centred(X, codes, s, **centring)
-    return _triangular_factor(M) if M.shape[0] else M
+    return triangular_factor(M) if M.shape[0] else M
 
 
-def _centred(X, codes, s, *, x_mean, y_mean, n_classes) -> np.ndarray:
-    return centred_rows(X, signed_targets(codes, n_classes), x_mean, y_mean, s)
+def _centred(X, codes, s, *, x_mean, y_mean, n_classes, exponent) -> np.ndarray:
+    Y = signed_targets(codes, n_classes)
+    return centred_rows(_scaled(X, exponent), Y, x_mean, y_mean, s)
+
+
+def _scaled(X: np.ndarray, exponent: int) -> np.ndarray:
+    """X·2^(−exponent) in float64 (X itself when 0), exactly, as the in-memory solve."""
+    return np.ldexp(X.astype(np.float64), -exponent) if exponent else X
 
 
 # ----------------------------------------------------------------------- predictions

@@ -49,10 +49,15 @@ from sklearn.utils import check_array
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
+from .._math.knn import (
+    class_votes,
+    knn_class_log_density,
+    knn_log_density,
+    neighbor_class_votes,
+    sphere_log_volume,
+    vote_probabilities,
+)
 from .._validation import check_n_neighbors
-from ..neighbors._base import neighbor_class_votes
-from ..neighbors._classification import class_votes, vote_probabilities
-from ..neighbors._density import knn_class_log_density, knn_log_density, sphere_log_volume
 from ..neighbors._search import (
     GEMM_METRICS,
     kneighbors_search,

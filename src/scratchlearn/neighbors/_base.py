@@ -10,6 +10,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._dask import is_dask_collection, require_dask
+from .._math.scaling import max_abs
 from .._validation import (
     check_float_param,
     check_n_jobs,
@@ -24,37 +25,12 @@ from ._search import (
     METRICS,
     kneighbors_leave_one_out,
     kneighbors_search,
-    max_abs,
     rescaling_exponent,
     resolve_metric,
     squared_row_norms,
     tree_applicable,
     tree_metric,
 )
-
-
-def neighbor_class_votes(
-    neighbor_labels: np.ndarray, n_classes: int, weights: np.ndarray | None = None
-) -> np.ndarray:
-    """Sum the (weighted) votes of each row's neighbours per class.
-
-    Parameters
-    ----------
-    neighbor_labels : ndarray of shape (n_queries, n_neighbors)
-        Class codes in ``0..n_classes-1``.
-    n_classes : int
-    weights : ndarray of shape (n_queries, n_neighbors), optional
-        One vote each when omitted, so the result holds the counts K_c.
-
-    Returns
-    -------
-    ndarray of shape (n_queries, n_classes)
-    """
-    n_queries = neighbor_labels.shape[0]
-    flat = (np.arange(n_queries)[:, None] * n_classes + neighbor_labels).ravel()
-    flat_weights = None if weights is None else weights.ravel()
-    votes = np.bincount(flat, weights=flat_weights, minlength=n_queries * n_classes)
-    return votes.reshape(n_queries, n_classes).astype(float)
 
 
 def check_metric(metric, p) -> tuple[str, float]:
@@ -92,6 +68,14 @@ class NeighborsBase(VersionedPickleMixin, BaseEstimator):
             )
         check_n_jobs(self.n_jobs)
         return metric
+
+    def _portable_state(self, state):
+        """A Dask-fitted model's state with its training data gathered from the workers."""
+        if state.get("_dask_training") is None:
+            return state
+        from .._persistence import gather_dask_state
+
+        return gather_dask_state(self, state)
 
     def _check_estimator_metric(self, metric: str) -> None:
         """Refuse a (canonical) metric the estimator cannot use; every metric by default."""

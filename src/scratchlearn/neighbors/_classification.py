@@ -6,48 +6,9 @@ import numpy as np
 from sklearn.base import ClassifierMixin
 
 from .._dask import is_dask_collection
+from .._math.knn import class_votes, vote_probabilities
 from .._validation import check_class_labels, check_option
-from ._base import NeighborsBase, neighbor_class_votes
-
-
-def distance_weights(distances: np.ndarray) -> np.ndarray:
-    """w = 1/d per neighbour; a row with exact matches (d = 0) gives them all the weight.
-
-    This is scikit-learn's rule: a query that coincides with training points is classified
-    by those points alone, each with weight 1.
-    """
-    exact = distances == 0
-    with np.errstate(divide="ignore"):
-        weights = 1.0 / distances
-    has_exact = exact.any(axis=1)
-    weights[has_exact] = exact[has_exact].astype(float)
-    return weights
-
-
-def class_votes(
-    distances: np.ndarray, neighbor_codes: np.ndarray, n_classes: int, weights: str
-) -> np.ndarray:
-    """Σ_{i ∈ N_k(x)} w_i · 1[y_i = c] per query and class, w_i from ``weights``.
-
-    Parameters
-    ----------
-    distances : ndarray of shape (n_queries, n_neighbors)
-    neighbor_codes : ndarray of shape (n_queries, n_neighbors)
-        The neighbours' class codes in ``0..n_classes-1``.
-    n_classes : int
-    weights : {"uniform", "distance"}
-
-    Returns
-    -------
-    ndarray of shape (n_queries, n_classes)
-    """
-    w = distance_weights(distances) if weights == "distance" else None
-    return neighbor_class_votes(neighbor_codes, n_classes, w)
-
-
-def vote_probabilities(votes: np.ndarray) -> np.ndarray:
-    """p(c | x) = votes_c / Σ_c' votes_c', row by row."""
-    return votes / votes.sum(axis=1, keepdims=True)
+from ._base import NeighborsBase
 
 
 class KNeighborsClassifier(ClassifierMixin, NeighborsBase):

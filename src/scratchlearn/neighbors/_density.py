@@ -7,63 +7,15 @@ from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted
 
 from .._dask import is_dask_collection
-from .._math.ball import log_ball_volume
+from .._math.knn import (
+    knn_class_log_density,
+    knn_log_density,
+    neighbor_class_votes,
+    sphere_log_volume,
+)
 from .._validation import check_class_labels
-from ._base import NeighborsBase, neighbor_class_votes
+from ._base import NeighborsBase
 from ._search import resolve_metric
-
-
-def sphere_log_volume(distances: np.ndarray, n_features: int, p: float) -> np.ndarray:
-    """log V_d(r_K(x)), r_K the distance to the K-th (last) neighbour of each row.
-
-    Parameters
-    ----------
-    distances : ndarray of shape (n_queries, K)
-    n_features : int
-        d.
-    p : float
-        The Lp ball's order.
-
-    Returns
-    -------
-    ndarray of shape (n_queries,)
-    """
-    return log_ball_volume(n_features, distances[:, -1], p)
-
-
-def knn_log_density(log_volume: np.ndarray, n_neighbors: int, n_reference: int) -> np.ndarray:
-    """log p(x) = log K − log N − log V, with N the size of the reference set."""
-    return np.log(n_neighbors) - np.log(n_reference) - log_volume
-
-
-def knn_class_log_density(
-    log_volume: np.ndarray, neighbor_codes: np.ndarray, class_count: np.ndarray,
-    own_codes: np.ndarray | None = None,
-) -> np.ndarray:
-    """log p(x | c) = log K_c − log N_c − log V, one column per class.
-
-    Parameters
-    ----------
-    log_volume : ndarray of shape (n_queries,)
-    neighbor_codes : ndarray of shape (n_queries, K)
-        The neighbours' class codes.
-    class_count : ndarray of shape (n_classes,)
-        N_c over the training set.
-    own_codes : ndarray of shape (n_queries,), optional
-        Leave-one-out: each query's own class, whose N_c loses the query (N_c − 1).
-
-    Returns
-    -------
-    ndarray of shape (n_queries, n_classes)
-        ``-inf`` where K_c = 0.
-    """
-    counts = neighbor_class_votes(neighbor_codes, len(class_count))
-    class_sizes = np.broadcast_to(class_count.astype(float), counts.shape).copy()
-    if own_codes is not None:
-        class_sizes[np.arange(len(class_sizes)), own_codes] -= 1
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_density = np.log(counts) - np.log(class_sizes) - log_volume[:, None]
-    return np.where(counts > 0, log_density, -np.inf)
 
 
 class KNeighborsDensity(NeighborsBase):

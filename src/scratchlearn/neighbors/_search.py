@@ -52,6 +52,7 @@ from scipy.spatial import KDTree
 from scipy.spatial.distance import cdist
 from threadpoolctl import ThreadpoolController
 
+from .._math import scaling
 from . import _kernel
 
 ALGORITHMS = ("auto", "brute", "kd_tree")
@@ -138,27 +139,15 @@ def tree_applicable(n_features: int, metric: str, sparse: bool) -> bool:
 # --- extreme magnitudes (see the module docstring) --------------------------------------
 
 
-def max_abs(X) -> float:
-    """max |x_ij| of a dense array or CSR matrix (0 when empty), without a temporary."""
-    data = X.data if sp.issparse(X) else X
-    if data.size == 0:
-        return 0.0
-    return max(float(data.max()), -float(data.min()))
+def search_power(metric: str, p: float) -> float:
+    """q, the power the metric raises coordinates to (2, or p for "minkowski" with p > 2)."""
+    return max(2.0, float(p)) if metric == "minkowski" else 2.0
 
 
 def rescaling_exponent(magnitude: float, dtype, metric: str = "euclidean", p: float = 2) -> int:
     """e such that ``magnitude``·2^(−e) ∈ [2^(H−1), 2^H), H = ⌊e_max/2q⌋, or 0 when no
-    rescaling is needed.
-
-    No rescaling when ``magnitude`` (the largest |value|) is 0 or lies in
-    [2^(e_min/2q), 2^(e_max/2q)] for the dtype's exponent range [e_min, e_max] and q = 2
-    (q = p for "minkowski" with p > 2): the squares (p-th powers) of such values and of
-    their differences, summed over the features, neither overflow nor underflow.
-    """
-    low_exp, high_exp = _safe_exponents(dtype, metric, p)
-    if magnitude == 0 or 2.0**low_exp <= magnitude <= 2.0**high_exp:
-        return 0
-    return math.frexp(magnitude)[1] - math.floor(high_exp)
+    rescaling is needed (``_math.scaling.rescaling_exponent`` with q from the metric)."""
+    return scaling.rescaling_exponent(magnitude, dtype, search_power(metric, p))
 
 
 def _fit_magnitude(X_fit, tree: KDTree | None, fit_sq: np.ndarray | None, low_high) -> float:
@@ -175,16 +164,7 @@ def _fit_magnitude(X_fit, tree: KDTree | None, fit_sq: np.ndarray | None, low_hi
         low, high = low_high
         if low * math.sqrt(max(X_fit.shape[1], 1)) <= top <= high:
             return top
-    return max_abs(X_fit)
-
-
-def _ldexp(X, exponent: int):
-    """X·2^exponent (exact for normal results), dense or CSR, keeping the dtype."""
-    if sp.issparse(X):
-        X = X.copy()
-        X.data = np.ldexp(X.data, exponent).astype(X.dtype, copy=False)
-        return X
-    return np.ldexp(X, exponent).astype(X.dtype, copy=False)
+    return scaling.max_abs(X_fit)
 
 
 def _scale_back(distances: np.ndarray, exponent: int, metric: str, magnitude: float):
@@ -592,11 +572,12 @@ def kneighbors_search(
             "Use algorithm='brute' or 'auto'."
         )
     # Values whose squares would overflow or underflow are searched at a power-of-two scale.
-    low_high = [2.0**exp for exp in _safe_exponents(X_fit.dtype, metric, p)]
-    magnitude = max(_fit_magnitude(X_fit, tree, fit_sq, low_high), max_abs(X_query))
-    exponent = rescaling_exponent(magnitude, X_fit.dtype, metric, p)
+    power = search_power(metric, p)
+    low_high = [2.0**exp for exp in scaling.safe_exponents(X_fit.dtype, power)]
+    magnitude = max(_fit_magnitude(X_fit, tree, fit_sq, low_high), scaling.max_abs(X_query))
+    exponent = scaling.rescaling_exponent(magnitude, X_fit.dtype, power)
     if exponent:
-        X_query, X_fit = _ldexp(X_query, -exponent), _ldexp(X_fit, -exponent)
+        X_query, X_fit = scaling.ldexp(X_query, -exponent), scaling.ldexp(X_fit, -exponent)
         tree = fit_sq = None  # built for the unscaled values
     if method == "brute":
         distances, indices = brute_kneighbors(
@@ -613,13 +594,6 @@ def kneighbors_search(
     if exponent:
         distances = _scale_back(distances, exponent, metric, magnitude)
     return distances, indices
-
-
-def _safe_exponents(dtype, metric: str, p: float) -> tuple[float, float]:
-    """log2 of the range within which ``rescaling_exponent`` leaves values alone."""
-    info = np.finfo(dtype)
-    q = max(2.0, float(p)) if metric == "minkowski" else 2.0
-    return info.minexp / (2 * q), info.maxexp / (2 * q)
 
 
 def kneighbors_leave_one_out(
