@@ -15,7 +15,7 @@ from sklearn.base import clone
 
 from scratchlearn import KNeighborsClassifier, KNeighborsDensity
 from scratchlearn._dask import neighbors as dask_neighbors
-from scratchlearn.neighbors._search import kneighbors_leave_one_out, kneighbors_search
+from scratchlearn._search import kneighbors_leave_one_out, kneighbors_search
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -14,7 +14,7 @@ import pytest
 import scipy.sparse as sp
 from scipy.spatial import KDTree
 
-from scratchlearn.neighbors import _kernel, _search
+from scratchlearn._search import _kernel, brute, tree
 
 
 def slow_top_k(values, k):
@@ -28,7 +28,7 @@ def run_update_topk(G, fit_sq, k, tile):
     """``update_topk`` over column tiles of G, then ``merge_exact``: the k smallest of
     G + fit_sq per row, as the brute-force search computes them for exact metrics."""
     n_rows, n_cols = G.shape
-    candidates = _search._Candidates(1, n_rows, k, G.dtype)
+    candidates = brute._Candidates(1, n_rows, k, G.dtype)
     for c0 in range(0, n_cols, tile):
         c1 = min(c0 + tile, n_cols)
         _kernel.update_topk(np.ascontiguousarray(G[:, c0:c1]), fit_sq[c0:c1], c0,
@@ -125,10 +125,10 @@ def test_rerank_gives_exact_distances_or_flags_the_row(k):
     X = rng.normal(size=(120, 4)).astype(np.float32)
     Q = rng.normal(size=(7, 4)).astype(np.float32)
     Q[0] = X[11]  # an exact duplicate: distance 0
-    ops = _search._Operands(Q, X, "sqeuclidean", 2.0)
+    ops = brute._Operands(Q, X, "sqeuclidean", 2.0)
     keep = k + 8
-    candidates = _search._Candidates(1, len(Q), keep, np.float32)
-    _search._scan(ops, slice(0, len(Q)), 0, len(X), 50, candidates.state(0, slice(None)))
+    candidates = brute._Candidates(1, len(Q), keep, np.float32)
+    brute._scan(ops, slice(0, len(Q)), 0, len(X), 50, candidates.state(0, slice(None)))
     values, indices, floor = candidates.merged(slice(None))
     out_d, out_i = np.empty((len(Q), k)), np.empty((len(Q), k), dtype=np.intp)
     failed = np.zeros(len(Q), dtype=bool)
@@ -227,7 +227,7 @@ def test_kd_tree_orders_rows_that_mix_tied_and_untied_neighbours():
     X = np.array([[0.0], [3.0], [-1.0], [1.0], [2.0], [-2.0], [5.0], [1.5], [-4.0]])
     Q = np.array([[0.0], [0.5], [1.75]])
     k = 6
-    distances, indices = _search.kd_tree_kneighbors(Q, X, k, ShuffledTiesTree(X), p=2.0)
+    distances, indices = tree.kd_tree_kneighbors(Q, X, k, ShuffledTiesTree(X), p=2.0)
     D = np.abs(Q - X.T)
     expected_d, expected_i = slow_top_k(D, k)
     np.testing.assert_array_equal(indices, expected_i)
@@ -240,7 +240,7 @@ def test_kd_tree_tie_at_the_kth_place_keeps_the_smaller_index():
     X = np.array([[2.0], [-1.0], [1.0], [-2.0], [0.5]])
     Q = np.zeros((1, 1))
     for k, expected in [(1, [4]), (2, [4, 1]), (3, [4, 1, 2]), (4, [4, 1, 2, 0])]:
-        _, indices = _search.kd_tree_kneighbors(Q, X, k, ShuffledTiesTree(X), p=2.0)
+        _, indices = tree.kd_tree_kneighbors(Q, X, k, ShuffledTiesTree(X), p=2.0)
         assert indices[0].tolist() == expected, k
 
 
@@ -328,7 +328,7 @@ def test_cosine_rerank_uses_cosine_distances():
     rng = np.random.default_rng(13)
     X = rng.normal(size=(40, 3)) * rng.uniform(0.1, 5, size=(40, 1))  # various lengths
     Q = rng.normal(size=(4, 3))
-    distances, indices = _search.brute_kneighbors(Q, X, 5, metric="cosine")
+    distances, indices = brute.brute_kneighbors(Q, X, 5, metric="cosine")
     D = np.array([[slow_cosine_distance(q, x) for x in X] for q in Q])
     expected_d, expected_i = slow_top_k(D, 5)
     np.testing.assert_array_equal(indices, expected_i)
@@ -350,7 +350,7 @@ def test_csr_searches_break_ties_by_index():
         np.testing.assert_array_equal(out_i, expected_i)
         np.testing.assert_array_equal(out_d, expected_d)
         # The sparse brute-force search (running top-k, then the CSR re-rank) agrees.
-        distances, indices = _search.brute_kneighbors(Q, X, k, metric="sqeuclidean")
+        distances, indices = brute.brute_kneighbors(Q, X, k, metric="sqeuclidean")
         np.testing.assert_array_equal(indices, expected_i)
         np.testing.assert_array_equal(distances, expected_d)
 

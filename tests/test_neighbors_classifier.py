@@ -6,9 +6,9 @@ from scipy.spatial.distance import cdist
 from sklearn.exceptions import NotFittedError
 from sklearn.neighbors import KNeighborsClassifier as SklearnKNN
 
-from scratchlearn import KNeighborsClassifier
+from scratchlearn import KNeighborsClassifier, _search
+from scratchlearn._search import _kernel, brute
 from scratchlearn.datasets import load_moons_split
-from scratchlearn.neighbors import _search
 
 SHEET_ACCURACY = {1: .94, 2: .96, 4: .94, 8: .95, 16: .99, 32: .97, 64: .97, 128: .95,
                   256: .94, 512: .80}  # fmt: skip
@@ -146,21 +146,21 @@ def test_brute_force_works_in_bounded_tiles(monkeypatch, dtype):
     X_fit, X_query = rng.normal(size=(5000, 4)), rng.normal(size=(300, 4))
     X_fit, X_query = X_fit.astype(dtype), X_query.astype(dtype)
     tiles = []
-    original = _search._kernel.update_topk
+    original = _kernel.update_topk
 
     def recording(tile, *args):
         tiles.append((tile.shape, tile.dtype))
         return original(tile, *args)
 
-    monkeypatch.setattr(_search._kernel, "update_topk", recording)
+    monkeypatch.setattr(_kernel, "update_topk", recording)
     budget_mib = 0.2
-    distances, indices = _search.brute_kneighbors(X_query, X_fit, 7, working_memory_mib=budget_mib)
+    distances, indices = brute.brute_kneighbors(X_query, X_fit, 7, working_memory_mib=budget_mib)
     assert len(tiles) > 1
     # The products stay in the input's precision, and the tiles within half the budget.
     assert {tile_dtype for _, tile_dtype in tiles} == {np.dtype(dtype)}
     itemsize = np.dtype(dtype).itemsize
     assert all(r * c * itemsize <= budget_mib * 2**20 / 2 for (r, c), _ in tiles)
-    whole_d, whole_i = _search.brute_kneighbors(X_query, X_fit, 7, working_memory_mib=1e6)
+    whole_d, whole_i = brute.brute_kneighbors(X_query, X_fit, 7, working_memory_mib=1e6)
     np.testing.assert_array_equal(indices, whole_i)
     np.testing.assert_array_equal(distances, whole_d)
 

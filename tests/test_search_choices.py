@@ -8,7 +8,8 @@ import pytest
 import scipy.sparse as sp
 from scipy.spatial.distance import cdist
 
-from scratchlearn.neighbors import _search
+from scratchlearn import _search
+from scratchlearn._search import brute, policy
 
 
 def test_n_jobs_follows_scikit_learns_convention():
@@ -33,7 +34,7 @@ def test_n_jobs_follows_scikit_learns_convention():
     ],
 )
 def test_auto_picks_the_tree_up_to_its_limits(n_features, n_neighbors, n_samples, expected):
-    assert _search.KD_TREE_MAX_FEATURES == 7
+    assert policy.KD_TREE_MAX_FEATURES == 7
     got = _search.resolve_algorithm("auto", n_features, n_neighbors, n_samples)
     assert got == expected
     for algorithm in ("brute", "kd_tree"):  # an explicit choice is kept
@@ -57,26 +58,26 @@ def test_the_tree_serves_dense_minkowski_metrics_in_low_dimension(metric):
 def test_plan_stays_within_the_working_memory(n_query, n_fit, n_features, itemsize, n_threads):
     budget_mib = 4
     keep = 18
-    plan = _search._Plan(n_query, n_fit, keep, itemsize, n_threads, budget_mib, n_features)
+    plan = brute._Plan(n_query, n_fit, keep, itemsize, n_threads, budget_mib, n_features)
     budget = budget_mib * 2**20
     # Each thread's tile, and every candidate list of a wave, within half the budget each.
     assert plan.n_threads * plan.rows * plan.cols * itemsize <= budget / 2
-    per_query = plan.n_parts * _search._Candidates.bytes_per_query(keep, itemsize)
+    per_query = plan.n_parts * brute._Candidates.bytes_per_query(keep, itemsize)
     assert plan.wave * per_query <= budget / 2 or plan.wave == plan.rows
     assert plan.wave % plan.rows == 0 and plan.wave >= plan.rows >= 1
     assert 1 <= plan.cols <= n_fit and plan.rows <= n_query
     assert 1 <= plan.n_parts <= 2 * plan.n_threads
     # One thread below PARALLEL_MIN_PAIRS query × training pairs.
-    if n_query * n_fit < _search.PARALLEL_MIN_PAIRS:
+    if n_query * n_fit < brute.PARALLEL_MIN_PAIRS:
         assert plan.n_threads == 1
     else:
         assert plan.n_threads == n_threads
 
 
 def test_few_queries_against_many_points_cut_the_training_set():
-    plan = _search._Plan(3, 1_000_000, 18, 4, 2, _search.WORKING_MEMORY_MIB, 16)
+    plan = brute._Plan(3, 1_000_000, 18, 4, 2, brute.WORKING_MEMORY_MIB, 16)
     assert plan.n_threads == 2 and plan.n_parts == 4
-    many = _search._Plan(8000, 1_000_000, 18, 4, 2, _search.WORKING_MEMORY_MIB, 16)
+    many = brute._Plan(8000, 1_000_000, 18, 4, 2, brute.WORKING_MEMORY_MIB, 16)
     assert many.n_parts == 1
     # Enough query blocks for every thread: their number is a multiple of the threads.
     assert (-(-8000 // many.rows)) % 2 == 0
@@ -84,10 +85,10 @@ def test_few_queries_against_many_points_cut_the_training_set():
 
 def test_candidate_bytes_count_every_array_of_the_running_top_k():
     keep, itemsize = 10, 4
-    candidates = _search._Candidates(1, 1, keep, np.float32)
+    candidates = brute._Candidates(1, 1, keep, np.float32)
     actual = sum(a.nbytes for a in (candidates.values, candidates.indices, candidates.counts,
                                      candidates.thresholds))
-    assert _search._Candidates.bytes_per_query(keep, itemsize) == actual
+    assert brute._Candidates.bytes_per_query(keep, itemsize) == actual
 
 
 @pytest.mark.parametrize("budget_mib", [0.001, 0.05])
@@ -96,8 +97,8 @@ def test_a_tiny_working_memory_gives_the_same_answer(budget_mib, metric):
     # Narrower tiles than one row of the training set, and many waves of queries.
     rng = np.random.default_rng(4)
     X, Q = rng.normal(size=(700, 6)), rng.normal(size=(90, 6))
-    small = _search.brute_kneighbors(Q, X, 9, metric=metric, working_memory_mib=budget_mib)
-    whole = _search.brute_kneighbors(Q, X, 9, metric=metric, working_memory_mib=1e4)
+    small = brute.brute_kneighbors(Q, X, 9, metric=metric, working_memory_mib=budget_mib)
+    whole = brute.brute_kneighbors(Q, X, 9, metric=metric, working_memory_mib=1e4)
     np.testing.assert_array_equal(small[1], whole[1])
     np.testing.assert_array_equal(small[0], whole[0])
 
@@ -110,7 +111,7 @@ def test_rounding_margin_covers_the_worst_case_error_of_the_ranking(dtype, n_fea
     rng = np.random.default_rng(n_features)
     q_norms_sq = rng.uniform(0, 50, size=20)
     x_max_sq = 7.5
-    margin = _search._rounding_margin(q_norms_sq, x_max_sq, n_features, dtype)
+    margin = brute._rounding_margin(q_norms_sq, x_max_sq, n_features, dtype)
     u = np.finfo(dtype).eps / 2
     gamma = n_features * u / (1 - n_features * u)
     bound = gamma * (x_max_sq + 2 * np.sqrt(q_norms_sq) * np.sqrt(x_max_sq))
@@ -127,7 +128,7 @@ def test_rounding_margin_bounds_the_error_of_real_float32_products():
     fit_sq = _search.squared_row_norms(X)
     approx = fit_sq.astype(np.float32)[None, :] + (-2 * Q) @ X.T  # as the tiles rank them
     exact = fit_sq[None, :] - 2 * Q.astype(np.float64) @ X.astype(np.float64).T
-    margin = _search._rounding_margin(_search.squared_row_norms(Q), fit_sq.max(), 64,
+    margin = brute._rounding_margin(_search.squared_row_norms(Q), fit_sq.max(), 64,
                                       np.float32)
     error = np.abs(approx.astype(np.float64) - exact).max(axis=1)
     assert np.all(error <= margin / 2)
@@ -135,9 +136,9 @@ def test_rounding_margin_bounds_the_error_of_real_float32_products():
 
 
 def test_threads_start_at_exactly_parallel_min_pairs():
-    assert _search.PARALLEL_MIN_PAIRS == 2_000_000
-    at = _search._Plan(1000, 2000, 18, 8, 2, _search.WORKING_MEMORY_MIB, 16)
-    below = _search._Plan(999, 2000, 18, 8, 2, _search.WORKING_MEMORY_MIB, 16)
+    assert brute.PARALLEL_MIN_PAIRS == 2_000_000
+    at = brute._Plan(1000, 2000, 18, 8, 2, brute.WORKING_MEMORY_MIB, 16)
+    below = brute._Plan(999, 2000, 18, 8, 2, brute.WORKING_MEMORY_MIB, 16)
     assert at.n_threads == 2 and below.n_threads == 1
 
 
@@ -149,8 +150,8 @@ def test_threads_start_at_exactly_parallel_min_pairs():
     (3000, 1, 3),
 ])
 def test_query_blocks_are_tall_and_a_multiple_of_the_threads(n_query, n_threads, n_blocks):
-    assert _search.TILE_QUERIES == 1024
-    plan = _search._Plan(n_query, 1_000_000, 18, 4, n_threads, _search.WORKING_MEMORY_MIB, 16)
+    assert brute.TILE_QUERIES == 1024
+    plan = brute._Plan(n_query, 1_000_000, 18, 4, n_threads, brute.WORKING_MEMORY_MIB, 16)
     assert plan.n_threads == n_threads and plan.n_parts == 1
     assert plan.rows == -(-n_query // n_blocks)  # the queries shared evenly by the blocks
     assert -(-n_query // plan.rows) == n_blocks
@@ -159,11 +160,11 @@ def test_query_blocks_are_tall_and_a_multiple_of_the_threads(n_query, n_threads,
 def test_more_threads_than_training_tiles_cut_the_training_set_by_tiles():
     # 20 threads and one block of 400 queries: the 5000 training points are cut into one
     # part per tile of TILE_FIT = 256 (⌈5000 / 256⌉ = 20 < 2 × 20).
-    plan = _search._Plan(400, 5000, 18, 8, 20, _search.WORKING_MEMORY_MIB, 3)
+    plan = brute._Plan(400, 5000, 18, 8, 20, brute.WORKING_MEMORY_MIB, 3)
     assert plan.n_threads == 20 and plan.n_parts == 20 and isinstance(plan.n_parts, int)
     rng = np.random.default_rng(13)
     X, Q = rng.normal(size=(5000, 3)), rng.normal(size=(400, 3))
-    distances, indices = _search.brute_kneighbors(Q, X, 4, n_jobs=20)
+    distances, indices = brute.brute_kneighbors(Q, X, 4, n_jobs=20)
     D = cdist(Q, X)  # from the differences, as the search's exact re-rank
     expected_i = np.argsort(D, axis=1, kind="stable")[:, :4]
     np.testing.assert_array_equal(indices, expected_i)
@@ -176,16 +177,16 @@ def test_candidate_lists_stay_within_the_working_memory(monkeypatch, dtype):
     budget_mib = 0.05
     waves = []
 
-    class Recording(_search._Candidates):
+    class Recording(brute._Candidates):
         def __init__(self, n_parts, n_rows, keep, dtype):
             waves.append(n_parts * n_rows * self.bytes_per_query(keep, np.dtype(dtype).itemsize))
             waves.append(n_rows)
             super().__init__(n_parts, n_rows, keep, dtype)
 
-    monkeypatch.setattr(_search, "_Candidates", Recording)
+    monkeypatch.setattr(brute, "_Candidates", Recording)
     rng = np.random.default_rng(14)
     X, Q = rng.normal(size=(700, 6)).astype(dtype), rng.normal(size=(90, 6)).astype(dtype)
-    distances, indices = _search.brute_kneighbors(Q, X, 9, working_memory_mib=budget_mib)
+    distances, indices = brute.brute_kneighbors(Q, X, 9, working_memory_mib=budget_mib)
     nbytes, rows = waves[0::2], waves[1::2]
     assert len(rows) > 1 and sum(rows) == len(Q)
     assert max(nbytes) <= budget_mib * 2**20 / 2
@@ -234,13 +235,13 @@ def test_resolve_metric_gives_every_metric_its_exponent(metric, p, expected):
 def test_a_working_memory_below_one_tile_row_narrows_the_tiles():
     # Half of 0.001 MiB is 524 bytes: not one float64 row of a 256-wide tile, so the tile
     # is one row of the widest width that fits, 524 // 8 = 65 training points.
-    plan = _search._Plan(10, 300, 18, 8, 1, 0.001, 16)
+    plan = brute._Plan(10, 300, 18, 8, 1, 0.001, 16)
     assert plan.rows == 1 and plan.cols == 65
     # Exactly one 256-wide row fits (2048 ≤ half the budget < 4096): the tile stays 256 wide.
-    plan = _search._Plan(10, 300, 18, 8, 1, 5000 / 2**20, 16)
+    plan = brute._Plan(10, 300, 18, 8, 1, 5000 / 2**20, 16)
     assert plan.rows == 1 and plan.cols == 256
     # Half of 20 bytes holds one float64 and not two: the tile is a single product.
-    plan = _search._Plan(10, 300, 18, 8, 1, 20 / 2**20, 16)
+    plan = brute._Plan(10, 300, 18, 8, 1, 20 / 2**20, 16)
     assert plan.rows == 1 and plan.cols == 1
 
 
@@ -252,7 +253,7 @@ def test_rounding_margin_covers_gamma_of_every_rounding_it_counts(dtype, n_featu
     rng = np.random.default_rng(n_features + 1)
     q_norms_sq = rng.uniform(0, 50, size=20)
     x_max_sq = 3.25
-    margin = _search._rounding_margin(q_norms_sq, x_max_sq, n_features, dtype)
+    margin = brute._rounding_margin(q_norms_sq, x_max_sq, n_features, dtype)
     n = n_features + 6
     u = np.finfo(dtype).eps / 2
     gamma = n * u / (1 - n * u)

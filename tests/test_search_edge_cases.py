@@ -11,9 +11,9 @@ import scipy.sparse as sp
 from scipy.spatial import KDTree
 from scipy.spatial.distance import cdist
 
-from scratchlearn import KNeighborsClassifier
+from scratchlearn import KNeighborsClassifier, _search
 from scratchlearn._math import scaling
-from scratchlearn.neighbors import _kernel, _search
+from scratchlearn._search import _kernel, brute, tree
 
 
 def reference(Q, X, k, metric, **kwargs):
@@ -73,7 +73,7 @@ def test_cosine_with_many_duplicated_directions_uses_the_exact_cosine_fallback(m
     X = np.vstack([np.outer(rng.uniform(0.1, 10, 40), direction),
                    rng.normal(size=(20, 3))])
     Q = np.vstack([direction * 3, -direction, rng.normal(size=(2, 3))])
-    distances, indices = _search.brute_kneighbors(Q, X, 5, metric="cosine")
+    distances, indices = brute.brute_kneighbors(Q, X, 5, metric="cosine")
     assert calls and calls[0][0] is True
     expected_d, expected_i = sorted_reference(cosine_distances(Q, X), 5)
     np.testing.assert_array_equal(indices, expected_i)
@@ -111,7 +111,7 @@ def test_kd_tree_ties_at_the_kth_place_for_every_p(p, metric, kwargs, make_tree)
     X = distinct[rng.integers(0, 25, size=80)]
     Q = np.vstack([X[:5], rng.integers(-2, 3, size=(10, 2)) + 0.5, [[0.0, 0.0]]])
     for k in (1, 4, 9):
-        distances, indices = _search.kd_tree_kneighbors(Q, X, k, make_tree(X), p=p)
+        distances, indices = tree.kd_tree_kneighbors(Q, X, k, make_tree(X), p=p)
         expected_d, expected_i = reference(Q, X, k, metric, **kwargs)
         np.testing.assert_array_equal(indices, expected_i)
         np.testing.assert_allclose(distances, expected_d, rtol=1e-12)
@@ -242,7 +242,7 @@ def test_ldexp_scales_exactly_and_keeps_the_dtype(dtype, sparse, exponent):
 def test_kd_tree_kneighbors_defaults_to_the_euclidean_distance():
     rng = np.random.default_rng(12)
     X, Q = rng.normal(size=(50, 3)), rng.normal(size=(6, 3))
-    distances, indices = _search.kd_tree_kneighbors(Q, X, 4, KDTree(X))
+    distances, indices = tree.kd_tree_kneighbors(Q, X, 4, KDTree(X))
     expected_d, expected_i = reference(Q, X, 4, "euclidean")
     np.testing.assert_array_equal(indices, expected_i)
     np.testing.assert_allclose(distances, expected_d, rtol=1e-12)
@@ -321,7 +321,7 @@ def test_one_query_value_of_extreme_magnitude_is_rescaled_too(algorithm):
     assert np.isfinite(distances).all()
 
 
-@pytest.mark.parametrize("search", [_search.brute_kneighbors, _search.kneighbors_search])
+@pytest.mark.parametrize("search", [brute.brute_kneighbors, _search.kneighbors_search])
 def test_minkowski_defaults_to_p_2(search):
     # p defaults to 2 (scikit-learn's default): "minkowski" without p is the Euclidean
     # distance, at the entry point and in the brute force alike.
@@ -411,7 +411,7 @@ def test_an_error_in_a_worker_thread_reaches_the_caller(monkeypatch, metric):
     # the other tiles left (its futures' results are read).
     rng = np.random.default_rng(23)
     Q, X = rng.normal(size=(2048, 3)), rng.normal(size=(1024, 3))
-    assert Q.shape[0] * X.shape[0] >= _search.PARALLEL_MIN_PAIRS
+    assert Q.shape[0] * X.shape[0] >= brute.PARALLEL_MIN_PAIRS
     original, lock, threads = _kernel.update_topk, threading.Lock(), []
 
     def update_topk(*args):

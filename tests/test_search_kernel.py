@@ -11,9 +11,9 @@ from scipy.spatial.distance import cdist
 from sklearn.neighbors import KNeighborsClassifier as SklearnKNN
 from sklearn.neighbors import NearestNeighbors
 
-from scratchlearn import KNeighborsClassifier, KNeighborsDensity
+from scratchlearn import KNeighborsClassifier, KNeighborsDensity, _search
 from scratchlearn._math.ball import log_ball_volume
-from scratchlearn.neighbors import _kernel, _search
+from scratchlearn._search import _kernel, brute
 
 
 def reference(X_query, X_fit, k, metric="euclidean", p=2):
@@ -35,7 +35,7 @@ def slow_smallest_k(D, k):
 def kernel_smallest_k(D, k, tile, n_parts=1):
     """The kernel's running top-k over column tiles of D (exact values), parts merged."""
     bounds = np.linspace(0, D.shape[1], n_parts + 1).astype(int)
-    candidates = _search._Candidates(n_parts, len(D), k, D.dtype)
+    candidates = brute._Candidates(n_parts, len(D), k, D.dtype)
     for part in range(n_parts):
         for c0 in range(bounds[part], bounds[part + 1], tile):
             c1 = min(c0 + tile, bounds[part + 1])
@@ -171,25 +171,25 @@ def test_well_scaled_data_never_needs_the_fallback(monkeypatch):
 
 @pytest.mark.parametrize("k", [1, 7, 120])
 def test_few_queries_split_the_training_set_and_merge(monkeypatch, k):
-    monkeypatch.setattr(_search, "PARALLEL_MIN_PAIRS", 0)
+    monkeypatch.setattr(brute, "PARALLEL_MIN_PAIRS", 0)
     rng = np.random.default_rng(k)
     X = rng.integers(0, 5, size=(20_000, 4)).astype(float)  # many ties across the parts
     Q = rng.integers(0, 5, size=(3, 4)).astype(float)
-    plan = _search._Plan(3, 20_000, k + 8, 8, 2, _search.WORKING_MEMORY_MIB)
+    plan = brute._Plan(3, 20_000, k + 8, 8, 2, brute.WORKING_MEMORY_MIB)
     assert plan.n_parts > 1
-    distances, indices = _search.brute_kneighbors(Q, X, k, n_jobs=2)
+    distances, indices = brute.brute_kneighbors(Q, X, k, n_jobs=2)
     ref_d, ref_i = reference(Q, X, k)
     np.testing.assert_array_equal(indices, ref_i)
     np.testing.assert_allclose(distances, ref_d)
     # The exact metrics merge their parts too.
-    distances, indices = _search.brute_kneighbors(Q, X, k, metric="manhattan", n_jobs=2)
+    distances, indices = brute.brute_kneighbors(Q, X, k, metric="manhattan", n_jobs=2)
     ref_d, ref_i = reference(Q, X, k, "cityblock")
     np.testing.assert_array_equal(indices, ref_i)
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2, -1, None])
 def test_n_jobs_gives_the_same_answer(monkeypatch, n_jobs):
-    monkeypatch.setattr(_search, "PARALLEL_MIN_PAIRS", 0)
+    monkeypatch.setattr(brute, "PARALLEL_MIN_PAIRS", 0)
     rng = np.random.default_rng(5)
     X, Q = rng.normal(size=(3000, 20)), rng.normal(size=(700, 20))
     y = rng.integers(0, 2, 3000)

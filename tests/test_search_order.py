@@ -15,8 +15,7 @@ import pytest
 import scipy.sparse as sp
 
 from scratchlearn import KNeighborsClassifier, KNeighborsDensity
-from scratchlearn.neighbors import _search
-from scratchlearn.neighbors._search import kneighbors_leave_one_out, kneighbors_search
+from scratchlearn._search import brute, kneighbors_leave_one_out, kneighbors_search
 
 ALGORITHMS = ["brute", "kd_tree", "auto"]
 ESTIMATORS = [KNeighborsClassifier, KNeighborsDensity]
@@ -168,7 +167,7 @@ def test_brute_kneighbors_rows_are_sorted_and_exact(kind, d):
     # The brute-force backend called directly, with its own defaults.
     X_query, X_fit = dataset(kind, 3000, 150, d)
     k = 250
-    result = _search.brute_kneighbors(X_query, X_fit, k)
+    result = brute.brute_kneighbors(X_query, X_fit, k)
     assert_matches_reference(result, X_query, X_fit, k)
 
 

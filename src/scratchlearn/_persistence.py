@@ -90,12 +90,12 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
+from ._search import METRICS
 from ._validation import check_option
 from ._versioning import current_version
 from .linear_model import HuberClassifier, LeastSquaresClassifier, SoftmaxRegression
 from .neighbors import KNeighborsClassifier, KNeighborsDensity
 from .neighbors._base import NeighborsBase
-from .neighbors._search import METRICS
 
 __all__ = ["ESTIMATORS", "FORMAT_NAME", "FORMAT_VERSION", "load", "save"]
 

@@ -57,8 +57,7 @@ from .._math.knn import (
     sphere_log_volume,
     vote_probabilities,
 )
-from .._validation import check_n_neighbors
-from ..neighbors._search import (
+from .._search import (
     GEMM_METRICS,
     kneighbors_search,
     resolve_algorithm,
@@ -66,6 +65,7 @@ from ..neighbors._search import (
     squared_row_norms,
     tree_applicable,
 )
+from .._validation import check_n_neighbors
 from . import check_feature_names, chunk_shape_error, lost_data_error
 
 #: Rows per query chunk when NumPy queries meet a Dask-fitted model (about 4 MiB of queries).

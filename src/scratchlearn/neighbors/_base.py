@@ -5,12 +5,20 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.spatial import KDTree
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from .._dask import is_dask_collection, require_dask
-from .._math.scaling import max_abs
+from .._search import (
+    ALGORITHMS,
+    METRIC_ALIASES,
+    METRICS,
+    kneighbors_leave_one_out,
+    kneighbors_search,
+    resolve_metric,
+    training_aids,
+    tree_metric,
+)
 from .._validation import (
     check_float_param,
     check_n_jobs,
@@ -18,19 +26,6 @@ from .._validation import (
     check_option,
 )
 from .._versioning import VersionedPickleMixin
-from ._search import (
-    ALGORITHMS,
-    GEMM_METRICS,
-    METRIC_ALIASES,
-    METRICS,
-    kneighbors_leave_one_out,
-    kneighbors_search,
-    rescaling_exponent,
-    resolve_metric,
-    squared_row_norms,
-    tree_applicable,
-    tree_metric,
-)
 
 
 def check_metric(metric, p) -> tuple[str, float]:
@@ -119,14 +114,9 @@ class NeighborsBase(VersionedPickleMixin, BaseEstimator):
         self._fit_X = X
         self.n_samples_fit_ = X.shape[0]
         self.effective_metric_ = metric
-        # Out-of-range values are rescaled at search time, with the queries: nothing to keep.
-        in_range = not rescaling_exponent(max_abs(X), X.dtype, *resolve_metric(metric, self.p))
-        self._fit_sq = squared_row_norms(X) if metric in GEMM_METRICS and in_range else None
-        # "auto" decides per query (it depends on k), so keep a tree whenever it may pick one.
-        may_use_tree = self.algorithm == "kd_tree" or (
-            self.algorithm == "auto" and tree_applicable(X.shape[1], metric, sp.issparse(X))
+        self._fit_sq, self._tree = training_aids(
+            X, algorithm=self.algorithm, metric=metric, p=self.p
         )
-        self._tree = KDTree(X) if may_use_tree and in_range else None
         return X, y
 
     def kneighbors(

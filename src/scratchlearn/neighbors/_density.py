@@ -13,9 +13,9 @@ from .._math.knn import (
     neighbor_class_votes,
     sphere_log_volume,
 )
+from .._search import resolve_metric
 from .._validation import check_class_labels
 from ._base import NeighborsBase
-from ._search import resolve_metric
 
 
 class KNeighborsDensity(NeighborsBase):
