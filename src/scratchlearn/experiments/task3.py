@@ -250,8 +250,8 @@ def explorer_results(
                 loss, seconds = curves[name]["loss"], curves[name]["seconds"]
                 accuracy: float | None = by_name[name]["test_accuracy"]
             else:
-                faster = {**settings, "learning_rate": rate * factor}
-                model = _study_model(name, faster, alpha, config)
+                scaled = {**settings, "learning_rate": rate * factor}
+                model = _study_model(name, scaled, alpha, config)
                 fitted = timed_fit(model, X_train, y_train)
                 loss, seconds = model.loss_curve_, fitted.seconds
                 finite = bool(np.all(np.isfinite(model.coef_)))

@@ -46,6 +46,7 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
+from .._version import __version__
 from ..experiments import TASK_NAMES
 from ._inert import original
 from ._quote import EXPRESSION, RUN, Quote, plain, unquoted_numbers
@@ -298,8 +299,6 @@ def write_report(
     document = build_document(out_dir, total_seconds=total_seconds, task_seconds=task_seconds)
     if metrics_digests(out_dir) != digests:  # the record must be of the files read
         raise ValueError(f"metrics.json files in {out_dir} changed while the report was built")
-    from .. import __version__
-
     names = {name: html_lib.escape(name) for name in digests}
     html = _ENVIRONMENT.get_template("report.html.j2").render(
         title=document.markdown.split("\n", 1)[0][2:],

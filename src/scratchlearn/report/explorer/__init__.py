@@ -62,7 +62,7 @@ def load_explorer_data(out_dir: Path) -> dict[str, dict]:
 
 def _static(name: str) -> Markup:
     """A file of ``templates/`` as it is (not a template), to inline in the page."""
-    source, _, _ = _ENVIRONMENT.loader.get_source(_ENVIRONMENT, name)  # type: ignore[union-attr]
+    source, _, _ = _ENVIRONMENT.loader.get_source(_ENVIRONMENT, name)
     return Markup(source)
 
 
