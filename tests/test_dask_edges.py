@@ -21,7 +21,8 @@ from scratchlearn import (
     LeastSquaresClassifier,
     SoftmaxRegression,
 )
-from scratchlearn._dask.linear import LabelledRows
+from scratchlearn._dask.rows import LabelledRows
+from scratchlearn._dask.softmax import SoftmaxProblem
 
 
 @pytest.fixture(scope="module")
@@ -191,7 +192,7 @@ def test_data_lost_with_restarted_workers_is_a_clear_error(dask_client, data):
     X, y = data
     knn = KNeighborsClassifier(3).fit(da.from_array(X, 50), y)
     rows = LabelledRows.persist(da.from_array(X, 50), y, estimator="SoftmaxRegression")
-    problem = rows.softmax_problem(alpha=0.1)
+    problem = SoftmaxProblem(rows, alpha=0.1)
     dask_client.restart()
     for call in (lambda: knn.predict(X), lambda: knn.predict(da.from_array(X, 50)),
                  lambda: knn.kneighbors()):

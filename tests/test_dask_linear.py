@@ -13,7 +13,8 @@ from distributed.diagnostics.plugin import SchedulerPlugin
 from sklearn.exceptions import ConvergenceWarning
 
 from scratchlearn import HuberClassifier, LeastSquaresClassifier, SoftmaxRegression
-from scratchlearn._dask.linear import LabelledRows
+from scratchlearn._dask.rows import LabelledRows
+from scratchlearn._dask.softmax import SoftmaxProblem
 
 # Row chunkings of the 600 samples: uneven, one chunk, more chunks than workers (with an
 # empty one), and columns split in two (rejoined by the estimators).
@@ -131,7 +132,7 @@ def test_softmax_one_compute_per_iteration(dask_client, data, graphs):
     X, y = data
     rows = LabelledRows.persist(chunked(X, "many"), y, estimator="test")
     distributed.wait(rows.codes)  # persist's graph is sent asynchronously
-    problem = rows.softmax_problem(alpha=0.1)
+    problem = SoftmaxProblem(rows, alpha=0.1)
     before = graphs()
     problem.objective(np.zeros(3 * 6))
     assert graphs() - before == 1

@@ -14,8 +14,8 @@ import pytest
 from sklearn.base import clone
 
 from scratchlearn import KNeighborsClassifier, KNeighborsDensity
-from scratchlearn._dask import neighbors as dask_neighbors
-from scratchlearn._search import kneighbors_leave_one_out, kneighbors_search
+from scratchlearn._dask import knn_queries, knn_training
+from scratchlearn._search import Neighbors, kneighbors_leave_one_out, kneighbors_search
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,17 +58,17 @@ def test_partition_search_and_tree_merge_equal_one_search(d):
     for k in (1, 4, 9):
         method = "kd_tree" if d <= 7 else "brute"
         parts = [
-            dask_neighbors.prepare_partition(X[a:b], np.arange(a, b) % 3, metric="euclidean",
-                                             may_use_tree=True)
+            knn_training.prepare_partition(X[a:b], np.arange(a, b) % 3, algorithm=method,
+                                           metric="euclidean", p=2)
             for a, b in itertools.pairwise(bounds)
         ]
         partial_lists = [
-            dask_neighbors.search_partition(Q, part, k, a, method=method, metric="euclidean",
-                                            p=2, n_jobs=1)
+            knn_queries.search_partition(Q, part, k, a, method=method, metric="euclidean",
+                                         p=2, n_jobs=1)
             for part, a in zip(parts, bounds, strict=False)
         ]
-        top = dask_neighbors.tree_reduce(
-            partial_lists, lambda a, b, k=k: dask_neighbors.merge_topk(a, b, k)
+        top = knn_queries.tree_reduce(
+            partial_lists, lambda a, b, k=k: knn_queries.merge_topk(a, b, k)
         )
         distances, indices = kneighbors_search(Q, X, k)
         np.testing.assert_array_equal(top.indices, indices)
@@ -79,7 +79,7 @@ def test_partition_search_and_tree_merge_equal_one_search(d):
 def test_drop_self_follows_leave_one_out():
     X = np.repeat(np.arange(10.0)[:, None], 3, axis=0)  # triplicates: self may drop out
     distances, indices = kneighbors_search(X, X, 4, algorithm="brute")
-    top = dask_neighbors.drop_self(dask_neighbors.TopK(distances, indices, None), 0)
+    top = knn_queries.drop_self(Neighbors(distances, indices, None), 0)
     expected = kneighbors_leave_one_out(X, 3, algorithm="brute")
     np.testing.assert_array_equal(top.indices, expected[1])
     np.testing.assert_array_equal(top.distances, expected[0])
@@ -92,7 +92,7 @@ def test_tree_reduce_is_pairwise():
         calls.append((a, b))
         return f"({a}{b})"
 
-    assert dask_neighbors.tree_reduce(list("abcde"), combine) == "(((ab)(cd))e)"
+    assert knn_queries.tree_reduce(list("abcde"), combine) == "(((ab)(cd))e)"
     assert len(calls) == 4
 
 

@@ -13,7 +13,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
-from scratchlearn import SoftmaxRegression
+from scratchlearn import SoftmaxRegression, save
 from scratchlearn._math.losses import softmax_cross_entropy
 from scratchlearn._math.softmax_objective import softmax_objective
 from scratchlearn.datasets import load_digits_split
@@ -168,6 +168,22 @@ def test_divergence_is_a_warning_and_keeps_finite_weights(digits):
     with pytest.warns(ConvergenceWarning, match="finite"):
         model = SoftmaxRegression("gd", learning_rate=1e7, alpha=1.0, max_iter=2000).fit(X, y)
     assert np.all(np.isfinite(model.coef_))
+
+
+@pytest.mark.parametrize("solver", ["gd", "momentum", "sgd"])
+def test_a_diverged_float32_fit_keeps_weights_finite_in_float32(digits, solver, tmp_path):
+    # The iterates run in float64: one beyond float32's range (about 3.4e38) is finite there
+    # but not in the model's dtype. It counts as the divergence, so the weights kept are the
+    # last that fit in float32, as documented, not that iterate cast to ±inf.
+    X, _, y, _ = digits
+    model = SoftmaxRegression(solver, learning_rate=1e7, alpha=1.0, max_iter=50,
+                              batch_size=200, random_state=0)
+    with pytest.warns(ConvergenceWarning, match="Lower learning_rate"):
+        model.fit(X.astype(np.float32), y)
+    assert model.coef_.dtype == model.intercept_.dtype == np.float32
+    assert np.isfinite(model.coef_).all() and np.isfinite(model.intercept_).all()
+    assert len(model.loss_curve_) == model.n_iter_ + 1
+    save(model, tmp_path / "diverged.npz")  # finite weights: the model file takes them
 
 
 def test_sgd_is_reproducible_with_random_state(digits):

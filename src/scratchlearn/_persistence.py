@@ -91,7 +91,6 @@ import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 
 from ._search import METRICS
-from ._validation import check_option
 from ._versioning import current_version
 from .linear_model import HuberClassifier, LeastSquaresClassifier, SoftmaxRegression
 from .neighbors import KNeighborsClassifier, KNeighborsDensity
@@ -118,8 +117,6 @@ _NAMES = {cls: name for name, cls in ESTIMATORS.items()}
 
 _HEADER = "header"
 _MAX_HEADER_CHARS = 2**20
-#: Attributes rebuilt from the stored ones on load, never stored.
-_DERIVED = {NeighborsBase: ("_tree", "_fit_sq")}
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 _CSR_PARTS = ("data", "indices", "indptr")
 
@@ -234,16 +231,13 @@ def save(estimator: BaseEstimator, path: str | os.PathLike[str]) -> Path:
 
 def fitted_state(estimator: BaseEstimator) -> dict[str, Any]:
     """The attributes that fit set (everything but the parameters), as a model file
-    stores them: training data gathered from Dask workers, derived objects left out."""
+    stores them: training data gathered from Dask workers (the estimator's
+    ``_portable_state``), the attributes it declares derived left out."""
     params = estimator.get_params(deep=False)
     state = {name: value for name, value in vars(estimator).items() if name not in params}
-    if state.get("_dask_training") is not None:
-        state = gather_dask_state(estimator, state)
-    state.pop("_dask_training", None)
-    for base, names in _DERIVED.items():
-        if isinstance(estimator, base):
-            for name in names:
-                state.pop(name, None)
+    state = estimator._portable_state(state)
+    for name in (*estimator._fitted.derived, *estimator._fitted.on_dask):
+        state.pop(name, None)
     return state
 
 
@@ -388,46 +382,6 @@ def _fsync_folder(folder: Path) -> None:
         pass  # some file systems do not sync folders; the file itself is synced
     finally:
         os.close(descriptor)
-
-
-# --- Dask-fitted kNN models ------------------------------------------------------------
-
-
-def _partition_rows(partition) -> tuple[np.ndarray, np.ndarray | None]:
-    """On a worker: one training partition's rows and class codes (not its KD-tree)."""
-    return partition.X, partition.codes
-
-
-def gather_dask_state(estimator: NeighborsBase, state: dict[str, Any]) -> dict[str, Any]:
-    """The in-memory state equivalent to a Dask-fitted kNN model's ``state``.
-
-    The training partitions come back from the workers in row order; the norms and the
-    KD-tree are rebuilt by the in-memory fit code, exactly as fitting the gathered arrays
-    in memory would. Used by ``save`` and by pickling (``VersionedPickleMixin``); the
-    estimator itself is not changed.
-    """
-    import dask
-    from dask.delayed import delayed
-
-    training = state["_dask_training"]
-    try:
-        blocks = dask.compute(*[delayed(_partition_rows)(part) for part in training.partitions])
-    except Exception as error:  # whatever Dask raises, re-raised unchanged with a hint
-        error.add_note(
-            f"scratchlearn: gathering the training data of a Dask-fitted "
-            f"{type(estimator).__name__} from the workers failed; such a model can be saved "
-            "or pickled only while its Dask cluster (client) is running."
-        )
-        raise
-    X = np.concatenate([rows for rows, _ in blocks])
-    in_memory = type(estimator)(**estimator.get_params(deep=False))
-    in_memory._fit_neighbors(X)
-    gathered = {name: value for name, value in state.items() if name != "_dask_training"}
-    for name in ("_fit_X", "n_samples_fit_", "effective_metric_", "_fit_sq", "_tree"):
-        gathered[name] = getattr(in_memory, name)
-    if blocks[0][1] is not None:
-        gathered["_y"] = np.concatenate([codes for _, codes in blocks])
-    return gathered
 
 
 # --- load ----------------------------------------------------------------------------
@@ -906,39 +860,14 @@ def _check_linear(cls: type, a: _Attributes) -> None:
 
 
 def _restore(estimator: BaseEstimator, state: dict[str, Any], where: str) -> None:
-    """Set the checked attributes on the estimator built from the stored parameters, after
-    checking the parameters as ``fit`` would; rebuild what was derived."""
-    name = type(estimator).__name__
+    """Set the checked attributes on the estimator built from the stored parameters: the
+    estimator checks the parameters as ``fit`` would and rebuilds what it derives
+    (``_restore_fitted``)."""
     try:
-        if isinstance(estimator, NeighborsBase):
-            _restore_neighbors(estimator, state, where)
-        else:
-            estimator._check_params()
-            vars(estimator).update(state)
-    except ModelFileError:
-        raise
-    except ValueError as error:  # the estimator's own checks of the stored parameters
+        estimator._restore_fitted(state)
+    except ValueError as error:  # the estimator's own checks of the stored state
+        name = type(estimator).__name__
         raise ModelFileError(f"{where}: the stored {name} is invalid: {error}") from error
-
-
-def _restore_neighbors(estimator: NeighborsBase, state: dict[str, Any], where: str) -> None:
-    if isinstance(estimator, KNeighborsClassifier):
-        check_option(estimator.weights, "weights", ("uniform", "distance"))
-    X = state["_fit_X"]
-    if sp.issparse(X) and estimator.algorithm == "kd_tree":
-        raise ModelFileError(f"{where}: a sparse training set with algorithm='kd_tree'.")
-    # The fit's own code validates the parameters and the data and rebuilds the norms and
-    # the KD-tree, deterministically, from the stored training set (the density refuses a
-    # metric without a ball volume there).
-    estimator._fit_neighbors(X)
-    for attribute in ("n_samples_fit_", "n_features_in_", "effective_metric_"):
-        if getattr(estimator, attribute) != state[attribute]:
-            raise ModelFileError(
-                f"{where}: {attribute} is {state[attribute]!r}, but the stored training set "
-                f"and parameters give {getattr(estimator, attribute)!r}."
-            )
-    rest = {key: value for key, value in state.items() if key != "_fit_X"}
-    vars(estimator).update(rest)
 
 
 # --- helpers -------------------------------------------------------------------------

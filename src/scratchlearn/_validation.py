@@ -2,16 +2,20 @@
 
 Array checks reuse scikit-learn's ``validate_data`` so that ``n_features_in_``, NaN/inf and
 dimension errors behave exactly as in scikit-learn; this module adds the parameter checks
-whose messages name the parameter, the value and what to do.
+whose messages name the parameter, the value and what to do, and the constraints
+(:class:`Integer`, :class:`Real`, :class:`Options`, ...) that each estimator declares for
+its parameters.
 """
 
 from __future__ import annotations
 
 import numbers
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from sklearn.utils import check_random_state
 from sklearn.utils.multiclass import check_classification_targets
 
 
@@ -153,3 +157,88 @@ def check_sample_weight(sample_weight: Any, n_samples: int) -> np.ndarray | None
     if not s.sum() > 0:
         raise ValueError("sample_weight must have a positive sum, got all zeros.")
     return s
+
+
+# --- parameter constraints, declared once per estimator ----------------------------------
+#
+# Each estimator maps every parameter to one of these (``_parameter_constraints``) and
+# checks them all in one place (``ScratchEstimator._validate_params``), before any work.
+
+
+@dataclass(frozen=True)
+class Integer:
+    """An integer ≥ ``low`` (not a bool); None too when ``none``."""
+
+    low: int = 1
+    none: bool = False
+
+    def check(self, value: Any, name: str) -> None:
+        if not (value is None and self.none):
+            check_int_param(value, name, min_value=self.low)
+
+
+@dataclass(frozen=True)
+class Real:
+    """A finite number between ``low`` and ``high`` (None: unbounded), each end included
+    or not."""
+
+    low: float | None = None
+    high: float | None = None
+    include_low: bool = True
+    include_high: bool = True
+
+    def check(self, value: Any, name: str) -> None:
+        check_float_param(
+            value, name, min_value=self.low, max_value=self.high,
+            include_min=self.include_low, include_max=self.include_high,
+        )
+
+
+@dataclass(frozen=True)
+class Options:
+    """One of the strings ``values``."""
+
+    values: tuple[str, ...]
+
+    def check(self, value: Any, name: str) -> None:
+        check_option(value, name, self.values)
+
+
+@dataclass(frozen=True)
+class Boolean:
+    """True or False (NumPy's booleans too)."""
+
+    def check(self, value: Any, name: str) -> None:
+        if not isinstance(value, bool | np.bool_):
+            raise ValueError(f"{name} must be True or False, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class CallableOrNone:
+    """A callable, or None."""
+
+    def check(self, value: Any, name: str) -> None:
+        if value is not None and not callable(value):
+            raise ValueError(f"{name} must be callable or None, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class Threads:
+    """``n_jobs``: None, a positive number of threads, or −1, −2, … (all but |n|−1)."""
+
+    def check(self, value: Any, name: str) -> None:
+        check_n_jobs(value)
+
+
+@dataclass(frozen=True)
+class Seed:
+    """What ``sklearn.utils.check_random_state`` takes: None, an int or a RandomState."""
+
+    def check(self, value: Any, name: str) -> None:
+        try:
+            check_random_state(value)
+        except (TypeError, ValueError):
+            raise ValueError(
+                f"{name} must be None, an integer or a numpy.random.RandomState, got "
+                f"{value!r}."
+            ) from None

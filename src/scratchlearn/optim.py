@@ -149,6 +149,7 @@ def descend(
     batch_size: int | None = None,
     rng: np.random.RandomState | None = None,
     callback: Callable[[int, float], None] | None = None,
+    dtype: np.dtype | type = np.float64,
     **hyper,
 ) -> OptimizeResult:
     """Minimise ``fun`` with a first-order update rule.
@@ -174,12 +175,15 @@ def descend(
         Needed together for mini-batches.
     callback : callable, optional
         ``callback(iteration, J)`` after each iteration.
+    dtype : dtype, default=np.float64
+        The precision the model keeps θ in (float32 for float32 data): the iterates are
+        computed in float64, and one that overflows ``dtype`` counts as not finite.
 
     Returns
     -------
     OptimizeResult
-        ``diverged`` when an update made any coordinate of θ non-finite (θ is then the
-        last finite iterate, and ``grad_max`` the gradient there) or J non-finite;
+        ``diverged`` when an update made any coordinate of θ non-finite in ``dtype`` (θ is
+        then the last finite iterate, and ``grad_max`` the gradient there) or J non-finite;
         ``converged`` when neither happened and max |∇J(θ)| ≤ ``tol``.
     """
     theta, state = np.array(theta0, dtype=float), {}
@@ -196,7 +200,7 @@ def descend(
             else:
                 for batch in minibatches(n_samples, batch_size, rng):
                     theta, state = rule(theta, batch_fun(theta, batch)[1], state, **hyper)
-            if not np.all(np.isfinite(theta)):
+            if not _finite_in(theta, dtype):
                 result.diverged = True
                 break
             loss, grad = fun(theta)
@@ -216,6 +220,12 @@ def descend(
         f"tol = {tol:g}"
     )
     return result
+
+
+def _finite_in(theta: np.ndarray, dtype) -> bool:
+    """Whether every coordinate of θ is finite once cast to ``dtype``."""
+    with np.errstate(over="ignore"):
+        return bool(np.all(np.isfinite(theta.astype(dtype, copy=False))))
 
 
 def converged(diverged: bool, grad_max: float, tol: float) -> bool:

@@ -1,12 +1,15 @@
-"""Dask at the boundary: estimators hand Dask collections to this package, which maps the
-same in-memory kernels over blocks. Dask is an optional extra (``scratchlearn[dask]``) and
-is imported only here, only when a Dask collection arrives."""
+"""Dask at the boundary: the estimators hand Dask collections to this package, which maps
+the same in-memory kernels (``_math``, ``_search``) over blocks and returns values; it
+never imports an estimator nor sets an estimator's attributes.
+
+Dask is an optional extra (``scratchlearn[dask]``): this module imports none of it, and
+its submodules (``rows``, ``softmax``, ``least_squares``, ``knn_training``,
+``knn_queries``, ``arrays``) are imported only when a Dask collection arrives.
+"""
 
 from __future__ import annotations
 
-from typing import Any
-
-from sklearn.utils.validation import validate_data
+from typing import Any, NamedTuple
 
 INSTALL_HINT = (
     "Dask input needs the optional extra: pip install 'scratchlearn[dask]' "
@@ -28,20 +31,22 @@ def require_dask() -> None:
         raise ImportError(INSTALL_HINT) from error
 
 
-def check_feature_names(estimator: Any, X: Any, *, reset: bool) -> None:
-    """Set (``reset=True``, in ``fit``) or check ``feature_names_in_`` and ``n_features_in_``
-    from a Dask X by scikit-learn's own rules (``validate_data``), as for a pandas frame.
-
-    A Dask DataFrame's column names are its feature names when they are all strings (an
-    empty pandas frame with the same columns stands in for it, so nothing is computed);
-    other names, or a Dask array, record none. At predict, other names than at fit raise
-    scikit-learn's ``ValueError``.
-    """
+def feature_stand_in(X: Any) -> Any:
+    """What scikit-learn's ``validate_data`` reads the feature names and count from, for a
+    Dask X: an empty pandas frame with a Dask DataFrame's columns (nothing is computed),
+    else X itself (a Dask array has a shape and no names)."""
     if is_dask_collection(X) and hasattr(X, "columns"):
         import pandas as pd  # a Dask DataFrame needs pandas
 
-        X = pd.DataFrame(columns=X.columns)
-    validate_data(estimator, X, reset=reset, skip_check_array=True)
+        return pd.DataFrame(columns=X.columns)
+    return X
+
+
+class Spec(NamedTuple):
+    """The shape of one answer per query after the first axis, and its dtype."""
+
+    tail: tuple[int, ...]
+    dtype: Any
 
 
 def chunk_shape_error(

@@ -26,6 +26,8 @@ the compiled ``_kernel``) and ``tree``; callers use only what this package expor
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 from scipy.spatial import KDTree
@@ -52,6 +54,7 @@ __all__ = [
     "GEMM_METRICS",
     "METRICS",
     "METRIC_ALIASES",
+    "Neighbors",
     "effective_n_jobs",
     "kneighbors_leave_one_out",
     "kneighbors_search",
@@ -63,6 +66,17 @@ __all__ = [
     "tree_applicable",
     "tree_metric",
 ]
+
+
+class Neighbors(NamedTuple):
+    """Neighbour lists of a block of queries, each row sorted by (distance, training
+    index), with what callers carry along: the neighbours' class codes and, when the
+    queries are the training rows themselves (leave-one-out), their own class codes."""
+
+    distances: np.ndarray  # (n_queries, k) float64
+    indices: np.ndarray  # (n_queries, k) rows of the training set
+    codes: np.ndarray | None = None  # (n_queries, k) the neighbours' class codes
+    own_codes: np.ndarray | None = None  # (n_queries,) leave-one-out: each query's own
 
 
 def kneighbors_search(

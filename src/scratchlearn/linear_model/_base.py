@@ -1,29 +1,69 @@
-"""What every linear model here shares: the affine outputs f(x) = W x + b."""
+"""What every linear model here shares: the affine outputs f(x) = W x + b, the fitted
+coefficients, and their score."""
 
 from __future__ import annotations
 
-from types import ModuleType
+from typing import Any
 
 import numpy as np
+from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._dask import is_dask_collection, require_dask
+from .._dask import Spec, is_dask_collection
+from .._estimator import ScratchEstimator
 
 
-def dask_linear() -> ModuleType:
-    """``scratchlearn._dask.linear``, imported only when a Dask collection arrives."""
-    require_dask()
-    from .._dask import linear
-
-    return linear
+def _outputs(F: np.ndarray) -> np.ndarray:
+    """``decision_function``'s answer: the affine outputs themselves."""
+    return F
 
 
-class LinearDecisionMixin:
+class LinearClassifier(ClassifierMixin, ScratchEstimator):
     """``decision_function`` from the fitted ``coef_`` and ``intercept_``, and ``score``.
 
-    Every prediction method of the linear models takes a Dask array as well: it is then
-    applied to each chunk of rows (``map_blocks``) and returns a lazy Dask array.
+    Every query method answers from the affine outputs F = X Wᵀ + b (``_core``), in
+    memory or, for a Dask array, chunk by chunk on the workers (a lazy Dask array): only
+    ``coef_``, ``intercept_``, ``classes_`` and ``n_features_in_`` travel there.
     """
+
+    #: What a prediction needs of a fitted linear model; only this travels to the workers.
+    _PREDICTION_STATE = ("coef_", "intercept_", "classes_", "n_features_in_")
+
+    def _core(self, X) -> np.ndarray:
+        """F = X Wᵀ + b, one column per row of ``coef_`` (1-D for a single row)."""
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        F = X @ self.coef_.T + self.intercept_
+        return F[:, 0] if F.shape[1] == 1 else F
+
+    def _blockwise_copy(self) -> LinearClassifier:
+        """A bare instance with only the state predictions read (no callbacks, no
+        per-sample attributes), shipped to the workers with each answer."""
+        fitted = object.__new__(type(self))
+        fitted.__dict__.update({name: getattr(self, name) for name in self._PREDICTION_STATE})
+        return fitted
+
+    def _set_coefficients(self, W: np.ndarray, b: np.ndarray, dtype, magnitude: float) -> None:
+        """``coef_`` and ``intercept_`` from the float64 solution, in X's dtype; refused
+        when they do not fit in it (``magnitude``: the largest |x|, for the message)."""
+        with np.errstate(over="ignore"):  # refused just below
+            coef, intercept = W.astype(dtype), b.astype(dtype)
+        if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
+            # Outputs W x of order 1 on values x near the bottom of the range need W beyond it.
+            advice = ", or pass X as float64" if dtype == np.float32 else ""
+            raise ValueError(
+                f"{type(self).__name__} cannot store this fit: its coefficients coef_ exceed "
+                f"the {np.dtype(dtype)} range, because the values of X are so small (largest "
+                f"|x| = {magnitude:.3g}). Multiply X by a constant (the same at predict)"
+                f"{advice}."
+            )
+        self.coef_, self.intercept_ = coef, intercept
+
+    def _decision_spec(self, X: Any) -> Spec:
+        """The shape and dtype of the affine outputs for the (Dask) queries X."""
+        n_rows = self.coef_.shape[0]
+        dtype = getattr(X, "dtype", np.float64)
+        x_dtype = dtype if dtype in (np.float32, np.float64) else np.float64
+        return Spec(() if n_rows == 1 else (n_rows,), np.result_type(x_dtype, self.coef_.dtype))
 
     def decision_function(self, X) -> np.ndarray:
         """The affine outputs f(x) = W x + b, one per row of ``coef_``.
@@ -43,11 +83,7 @@ class LinearDecisionMixin:
             ``classes_[1]``. float32 when both X and ``coef_`` are, else float64.
         """
         check_is_fitted(self)
-        if is_dask_collection(X):
-            return dask_linear().predict_blocks(self, "decision_function", X)
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        F = X @ self.coef_.T + self.intercept_
-        return F[:, 0] if F.shape[1] == 1 else F
+        return self._answer(X, _outputs, self._decision_spec(X))
 
     def score(self, X, y, sample_weight=None) -> float:
         """Mean accuracy of ``predict(X)`` against y, weighted by ``sample_weight``.
@@ -64,5 +100,7 @@ class LinearDecisionMixin:
         float
         """
         if is_dask_collection(X):
-            return dask_linear().score(self, X, y, sample_weight)
+            from .._dask.arrays import accuracy
+
+            return accuracy(self.predict(X), y, sample_weight)
         return super().score(X, y, sample_weight=sample_weight)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from functools import partial
+from typing import Any, ClassVar
 
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
@@ -12,7 +13,7 @@ from .._math.huber_bound import huber_dual_bound
 from .._math.least_squares import solve_least_squares
 from .._math.losses import huber_weights
 from .._math.scaling import max_abs, unit_scale
-from .._validation import check_float_param, check_int_param
+from .._validation import Integer, Real
 from ._least_squares import LinearSignClassifier
 
 
@@ -132,6 +133,16 @@ class HuberClassifier(LinearSignClassifier):
     1.0
     """
 
+    _fitted = LinearSignClassifier._fitted._replace(
+        stored=(*LinearSignClassifier._fitted.stored, "weights_", "n_iter_")
+    )
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **LinearSignClassifier._parameter_constraints,
+        "epsilon": Real(0, include_low=False),
+        "max_iter": Integer(1),
+        "tol": Real(0),
+    }
+
     def __init__(
         self,
         epsilon: float = 1.0,
@@ -146,12 +157,6 @@ class HuberClassifier(LinearSignClassifier):
         self.max_iter = max_iter
         self.tol = tol
         self.fit_intercept = fit_intercept
-
-    def _check_params(self) -> None:
-        super()._check_params()
-        check_float_param(self.epsilon, "epsilon", min_value=0, include_min=False)
-        check_int_param(self.max_iter, "max_iter", min_value=1)
-        check_float_param(self.tol, "tol", min_value=0)
 
     def _fit_targets(self, X, Y, sample_weight):
         epsilon, alpha, tol = float(self.epsilon), float(self.alpha), float(self.tol)

@@ -2,34 +2,41 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any, ClassVar
+
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._dask import is_dask_collection
+from .._dask import Spec
+from .._estimator import FittedState, check_dask_features
 from .._math.least_squares import signed_targets, solve_least_squares
 from .._math.scaling import max_abs
-from .._validation import check_class_labels, check_float_param, check_sample_weight
-from .._versioning import VersionedPickleMixin
-from ._base import LinearDecisionMixin, dask_linear
+from .._validation import Boolean, Real, check_class_labels, check_sample_weight
+from ._base import LinearClassifier
 
 
-class LinearSignClassifier(
-    LinearDecisionMixin, ClassifierMixin, VersionedPickleMixin, BaseEstimator
-):
+def _sign_predictions(F: np.ndarray, *, classes: np.ndarray) -> np.ndarray:
+    """``classes[1]`` where f(x) > 0 else ``classes[0]`` (one output), else the argmax."""
+    codes = (F > 0).astype(int) if F.ndim == 1 else np.argmax(F, axis=1)
+    return classes[codes]
+
+
+class LinearSignClassifier(LinearClassifier):
     """What the linear ±1-target classifiers share: target coding, decisions, predictions.
 
     Subclasses implement ``_fit_targets(X, Y, sample_weight)`` returning (W, b), and
     ``_fit_dask_targets(rows)`` where they take Dask input.
     """
 
+    _fitted = FittedState(("n_features_in_", "feature_names_in_", "classes_", "coef_",
+                           "intercept_"))
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "alpha": Real(0), "fit_intercept": Boolean(),
+    }
+
     #: Whether ``fit`` takes Dask input (``_fit_dask_targets``).
     _takes_dask = False
-
-    def _check_params(self) -> None:
-        check_float_param(self.alpha, "alpha", min_value=0)
-        if not isinstance(self.fit_intercept, bool | np.bool_):
-            raise ValueError(f"fit_intercept must be True or False, got {self.fit_intercept!r}.")
 
     def fit(self, X, y, sample_weight=None):
         """Fit the linear model to the ±1 coding of y.
@@ -47,8 +54,8 @@ class LinearSignClassifier(
         -------
         self
         """
-        self._check_params()
-        if is_dask_collection(X) or is_dask_collection(y):
+        self._validate_params()
+        if self._dask_input(X, y, sample_weight):
             return self._fit_dask(X, y, sample_weight)
         # float32 stays float32 (the fit itself runs in float64; coef_ then takes X's dtype).
         X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
@@ -56,17 +63,7 @@ class LinearSignClassifier(
         sample_weight = check_sample_weight(sample_weight, X.shape[0])
         Y = signed_targets(codes, len(self.classes_))
         W, b = self._fit_targets(X, Y, sample_weight)
-        with np.errstate(over="ignore"):  # refused just below
-            coef, intercept = W.astype(X.dtype), b.astype(X.dtype)
-        if not (np.isfinite(coef).all() and np.isfinite(intercept).all()):
-            # Outputs W x of order 1 on values x near the bottom of the range need W beyond it.
-            advice = ", or pass X as float64" if X.dtype == np.float32 else ""
-            raise ValueError(
-                f"{type(self).__name__} cannot store this fit: its coefficients coef_ exceed "
-                f"the {X.dtype} range, because the values of X are so small (largest |x| = "
-                f"{max_abs(X):.3g}). Multiply X by a constant (the same at predict){advice}."
-            )
-        self.coef_, self.intercept_ = coef, intercept
+        self._set_coefficients(W, b, X.dtype, max_abs(X))
         return self
 
     def _fit_dask(self, X, y, sample_weight):
@@ -78,11 +75,13 @@ class LinearSignClassifier(
                 "input is supported by LeastSquaresClassifier and SoftmaxRegression. Compute "
                 "X and y into NumPy arrays first, or use one of those."
             )
-        rows = dask_linear().LabelledRows.persist(X, y, sample_weight, estimator=name)
-        dask_linear().check_feature_names(self, X, reset=True)  # a Dask DataFrame's names
+        from .._dask.rows import LabelledRows
+
+        rows = LabelledRows.persist(X, y, sample_weight, estimator=name)
+        check_dask_features(self, X, reset=True)  # a Dask DataFrame's names, as pandas'
         self.classes_, self.n_features_in_ = rows.classes, rows.n_features
         W, b = self._fit_dask_targets(rows)
-        self.coef_, self.intercept_ = W.astype(rows.dtype), b.astype(rows.dtype)
+        self._set_coefficients(W, b, rows.dtype, rows.magnitude)
         return self
 
     def predict(self, X) -> np.ndarray:
@@ -97,12 +96,9 @@ class LinearSignClassifier(
         ndarray of shape (n_samples,)
             A lazy Dask array when X is one.
         """
-        if is_dask_collection(X):
-            check_is_fitted(self)
-            return dask_linear().predict_blocks(self, "predict", X)
-        F = self.decision_function(X)
-        codes = (F > 0).astype(int) if F.ndim == 1 else np.argmax(F, axis=1)
-        return self.classes_[codes]
+        check_is_fitted(self)
+        return self._answer(X, partial(_sign_predictions, classes=self.classes_),
+                            Spec((), self.classes_.dtype))
 
 
 class LeastSquaresClassifier(LinearSignClassifier):
@@ -177,8 +173,10 @@ class LeastSquaresClassifier(LinearSignClassifier):
     _takes_dask = True
 
     def _fit_dask_targets(self, rows):
-        return rows.solve_least_squares(
-            alpha=float(self.alpha), fit_intercept=bool(self.fit_intercept)
+        from .._dask.least_squares import solve_least_squares as solve_on_workers
+
+        return solve_on_workers(
+            rows, alpha=float(self.alpha), fit_intercept=bool(self.fit_intercept)
         )
 
     def _fit_targets(self, X, Y, sample_weight):

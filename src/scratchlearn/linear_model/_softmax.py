@@ -4,28 +4,31 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from functools import partial
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
-from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import ThreadpoolController
 
 from .. import optim
-from .._dask import check_feature_names, is_dask_collection
+from .._dask import Spec
+from .._estimator import FittedState, check_dask_features
 from .._math.params import unpack
 from .._math.softmax import log_softmax, softmax
-from .._math.softmax_objective import softmax_objective
+from .._math.softmax_objective import all_logits, softmax_objective
 from .._validation import (
+    CallableOrNone,
+    Integer,
+    Options,
+    Real,
+    Seed,
     check_class_labels,
-    check_float_param,
-    check_int_param,
-    check_option,
     check_sample_weight,
 )
-from .._versioning import VersionedPickleMixin
-from ._base import LinearDecisionMixin, dask_linear
+from ._base import LinearClassifier
 
 SOLVERS = ("gd", "sgd", "momentum", "nesterov", "adam", "lbfgs")
 
@@ -37,9 +40,7 @@ SOLVERS = ("gd", "sgd", "momentum", "nesterov", "adam", "lbfgs")
 _SINGLE_THREAD_BELOW = 2**24
 
 
-class SoftmaxRegression(
-    LinearDecisionMixin, ClassifierMixin, VersionedPickleMixin, BaseEstimator
-):
+class SoftmaxRegression(LinearClassifier):
     r"""Softmax regression: a linear model whose logits go through a softmax.
 
     For a sample x ∈ ℝ^D the model has one logit per class and turns them into
@@ -153,6 +154,20 @@ class SoftmaxRegression(
     0.96
     """
 
+    _fitted = FittedState(("n_features_in_", "feature_names_in_", "classes_", "coef_",
+                           "intercept_", "n_iter_", "loss_curve_"))
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "solver": Options(SOLVERS),
+        "learning_rate": Real(0, include_low=False),
+        "max_iter": Integer(1),
+        "batch_size": Integer(1, none=True),
+        "alpha": Real(0),
+        "tol": Real(0),
+        "momentum": Real(0, 1, include_high=False),
+        "random_state": Seed(),
+        "callback": CallableOrNone(),
+    }
+
     def __init__(
         self,
         solver: str = "lbfgs",
@@ -175,18 +190,6 @@ class SoftmaxRegression(
         self.momentum = momentum
         self.random_state = random_state
         self.callback = callback
-
-    def _check_params(self) -> None:
-        check_option(self.solver, "solver", SOLVERS)
-        check_float_param(self.learning_rate, "learning_rate", min_value=0, include_min=False)
-        check_int_param(self.max_iter, "max_iter", min_value=1)
-        if self.batch_size is not None:
-            check_int_param(self.batch_size, "batch_size", min_value=1)
-        check_float_param(self.alpha, "alpha", min_value=0)
-        check_float_param(self.tol, "tol", min_value=0)
-        check_float_param(self.momentum, "momentum", min_value=0, max_value=1, include_max=False)
-        if self.callback is not None and not callable(self.callback):
-            raise ValueError(f"callback must be callable or None, got {self.callback!r}.")
 
     def fit(
         self, X, y, sample_weight=None, coef_init=None, intercept_init=None
@@ -235,45 +238,12 @@ class SoftmaxRegression(
             weights (``max_iter`` ran out, or L-BFGS stalled at float64's limit), or the
             iterates stopped being finite.
         """
-        self._check_params()
-        if is_dask_collection(X) or is_dask_collection(y) or is_dask_collection(sample_weight):
-            data = dask_linear().LabelledRows.persist(
-                X, y, sample_weight, estimator="SoftmaxRegression"
-            )
-            check_feature_names(self, X, reset=True)  # a Dask DataFrame's, as pandas'
-            self.classes_, self.n_features_in_, dtype = data.classes, data.n_features, data.dtype
-            problem = data.softmax_problem(float(self.alpha))
-            N, D, K = data.n_samples, data.n_features, problem.K
-            objective, epoch = problem.objective, problem.epoch
+        self._validate_params()
+        if self._dask_input(X, y, sample_weight):
+            problem = self._dask_problem(X, y, sample_weight)
         else:
-            # float32 stays float32: the products with X then run in single precision.
-            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
-            self.classes_, codes = check_class_labels(
-                y, estimator="SoftmaxRegression", min_classes=2
-            )
-            weights = check_sample_weight(sample_weight, X.shape[0])
-            (N, D), dtype, epoch = X.shape, X.dtype, None
-            mean_weight = None if weights is None else float(weights.sum()) / N  # S/N
-            K = 1 if len(self.classes_) == 2 else len(self.classes_)  # free rows (docstring)
-            codes = np.asarray(codes, dtype=np.intp)  # the one-hot Y, as class codes
-            # The loss's blocks of rows run on as many threads as BLAS would have used
-            # (OPENBLAS_NUM_THREADS and the like are respected), each block's BLAS on one.
-            n_threads = max([lib.num_threads for lib in _blas().lib_controllers], default=1)
-            if N * D * K < _SINGLE_THREAD_BELOW:
-                n_threads = 1
-
-            def objective(theta, rows=None):
-                if weights is None:
-                    X_, y_ = (X, codes) if rows is None else (X[rows], codes[rows])
-                    return softmax_objective(theta, X_, y_, K, self.alpha, n_threads=n_threads)
-                if rows is None:
-                    return softmax_objective(theta, X, codes, K, self.alpha, sample_weight=weights)
-                # A batch's weighted sum over |B|·S/N: unbiased for the full weighted mean.
-                return softmax_objective(
-                    theta, X[rows], codes[rows], K, self.alpha, sample_weight=weights[rows],
-                    weight_total=len(rows) * mean_weight,
-                )  # fmt: skip
-
+            problem = self._in_memory_problem(X, y, sample_weight)
+        objective, epoch, N, D, K, dtype = problem
         rng = check_random_state(self.random_state)
         theta0 = np.zeros(K * (D + 1))
         W0, b0 = unpack(theta0, K)  # views: writing them writes θ₀
@@ -282,8 +252,9 @@ class SoftmaxRegression(
         if intercept_init is not None:
             b0[:] = _check_init(intercept_init, "intercept_init", (K,))
         with _blas().limit(limits=1):
-            result = self._minimise(objective, theta0, N, rng, epoch)
-        # The solvers work in float64; the fitted weights take X's precision, as in scikit-learn.
+            result = self._minimise(objective, theta0, N, rng, epoch, dtype)
+        # The solvers work in float64; the fitted weights take X's precision, as in
+        # scikit-learn, and they stay finite in it (a divergence keeps the last finite ones).
         coef, intercept = unpack(result.theta, K)
         self.coef_, self.intercept_ = coef.astype(dtype), intercept.astype(dtype)
         self.n_iter_ = int(result.n_iter)
@@ -304,12 +275,57 @@ class SoftmaxRegression(
             )
         return self
 
-    def _minimise(self, objective, theta0, n_samples, rng, epoch=None) -> optim.OptimizeResult:
+    def _in_memory_problem(self, X, y, sample_weight) -> _Problem:
+        """The objective on in-memory data (``classes_`` set on the way)."""
+        # float32 stays float32: the products with X then run in single precision.
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        self.classes_, codes = check_class_labels(y, estimator="SoftmaxRegression", min_classes=2)
+        weights = check_sample_weight(sample_weight, X.shape[0])
+        N, D = X.shape
+        mean_weight = None if weights is None else float(weights.sum()) / N  # S/N
+        K = 1 if len(self.classes_) == 2 else len(self.classes_)  # free rows (docstring)
+        codes = np.asarray(codes, dtype=np.intp)  # the one-hot Y, as class codes
+        # The loss's blocks of rows run on as many threads as BLAS would have used
+        # (OPENBLAS_NUM_THREADS and the like are respected), each block's BLAS on one.
+        n_threads = max([lib.num_threads for lib in _blas().lib_controllers], default=1)
+        if N * D * K < _SINGLE_THREAD_BELOW:
+            n_threads = 1
+
+        def objective(theta, rows=None):
+            if weights is None:
+                X_, y_ = (X, codes) if rows is None else (X[rows], codes[rows])
+                return softmax_objective(theta, X_, y_, K, self.alpha, n_threads=n_threads)
+            if rows is None:
+                return softmax_objective(theta, X, codes, K, self.alpha, sample_weight=weights)
+            # A batch's weighted sum over |B|·S/N: unbiased for the full weighted mean.
+            return softmax_objective(
+                theta, X[rows], codes[rows], K, self.alpha, sample_weight=weights[rows],
+                weight_total=len(rows) * mean_weight,
+            )  # fmt: skip
+
+        return _Problem(objective, None, N, D, K, X.dtype)
+
+    def _dask_problem(self, X, y, sample_weight) -> _Problem:
+        """The objective on data persisted on the Dask workers (``_dask.softmax``), with
+        one ``compute`` per evaluation (or per epoch of mini-batches)."""
+        from .._dask.rows import LabelledRows
+        from .._dask.softmax import SoftmaxProblem
+
+        data = LabelledRows.persist(X, y, sample_weight, estimator="SoftmaxRegression")
+        check_dask_features(self, X, reset=True)  # a Dask DataFrame's names, as pandas'
+        self.classes_, self.n_features_in_ = data.classes, data.n_features
+        problem = SoftmaxProblem(data, float(self.alpha))
+        return _Problem(problem.objective, problem.epoch, data.n_samples, data.n_features,
+                        problem.K, data.dtype)
+
+    def _minimise(self, objective, theta0, n_samples, rng, epoch=None,
+                  dtype=np.float64) -> optim.OptimizeResult:
         """Run ``solver`` on ``objective(θ[, rows]) -> (J, ∇J)``.
 
         ``epoch(rule, batch_size, rng)``, given for Dask input, returns an update rule that
         takes a whole epoch of mini-batch steps at once (on the workers) and leaves J and
-        ∇J at its end ready for the next ``objective`` call.
+        ∇J at its end ready for the next ``objective`` call. ``dtype`` is the model's: an
+        iterate that does not fit in it has diverged.
         """
         if self.solver == "lbfgs":
             return optim.lbfgs(
@@ -337,12 +353,9 @@ class SoftmaxRegression(
             batch_size=batch_size,
             rng=rng,
             callback=self.callback,
+            dtype=dtype,
             **hyper,
         )
-
-    def _all_logits(self, X) -> np.ndarray:
-        G = self.decision_function(X)
-        return np.column_stack([np.zeros_like(G), G]) if G.ndim == 1 else G
 
     def predict_log_proba(self, X) -> np.ndarray:
         """log p(c | x) = g_c − logsumexp(g), finite even where p underflows.
@@ -356,10 +369,8 @@ class SoftmaxRegression(
         ndarray of shape (n_samples, n_classes)
             A lazy Dask array when X is one.
         """
-        if is_dask_collection(X):
-            check_is_fitted(self)
-            return dask_linear().predict_blocks(self, "predict_log_proba", X)
-        return log_softmax(self._all_logits(X))
+        check_is_fitted(self)
+        return self._answer(X, _log_probabilities, Spec((len(self.classes_),), np.float64))
 
     def predict_proba(self, X) -> np.ndarray:
         """p(c | x) = softmax(g)_c, one column per class in ``classes_`` order.
@@ -373,10 +384,8 @@ class SoftmaxRegression(
         ndarray of shape (n_samples, n_classes)
             Each row sums to 1. A lazy Dask array when X is one.
         """
-        if is_dask_collection(X):
-            check_is_fitted(self)
-            return dask_linear().predict_blocks(self, "predict_proba", X)
-        return softmax(self._all_logits(X))
+        check_is_fitted(self)
+        return self._answer(X, _probabilities, Spec((len(self.classes_),), np.float64))
 
     def predict(self, X) -> np.ndarray:
         """The class with the largest logit (equivalently, probability).
@@ -390,11 +399,33 @@ class SoftmaxRegression(
         ndarray of shape (n_samples,)
             A lazy Dask array when X is one.
         """
-        if is_dask_collection(X):
-            check_is_fitted(self)
-            return dask_linear().predict_blocks(self, "predict", X)
-        G = self._all_logits(X)  # checks the fitted state before classes_ is read
-        return self.classes_[np.argmax(G, axis=1)]
+        check_is_fitted(self)
+        return self._answer(X, partial(_predictions, classes=self.classes_),
+                            Spec((), self.classes_.dtype))
+
+
+class _Problem(NamedTuple):
+    """What a solver needs of the training data: J(θ[, rows]) and ∇J, the Dask epoch rule
+    (None in memory), and the sizes and dtype of the model."""
+
+    objective: Callable
+    epoch: Callable | None
+    n_samples: int
+    n_features: int
+    n_rows: int  # K, the free rows of W
+    dtype: np.dtype
+
+
+def _log_probabilities(G: np.ndarray) -> np.ndarray:
+    return log_softmax(all_logits(G))
+
+
+def _probabilities(G: np.ndarray) -> np.ndarray:
+    return softmax(all_logits(G))
+
+
+def _predictions(G: np.ndarray, *, classes: np.ndarray) -> np.ndarray:
+    return classes[np.argmax(all_logits(G), axis=1)]
 
 
 def _blas():

@@ -1,18 +1,23 @@
 """What the kNN classifier and the kNN density estimator share: the fitted training set,
-the neighbour search and the per-class vote count."""
+its parameters, and the neighbour lists every answer starts from."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
+from typing import Any, ClassVar
+
 import numpy as np
 import scipy.sparse as sp
-from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._dask import is_dask_collection, require_dask
+from .._dask import Spec, is_dask_collection
+from .._estimator import FittedState, ScratchEstimator, check_dask_features
 from .._search import (
     ALGORITHMS,
     METRIC_ALIASES,
     METRICS,
+    Neighbors,
     kneighbors_leave_one_out,
     kneighbors_search,
     resolve_metric,
@@ -20,12 +25,13 @@ from .._search import (
     tree_metric,
 )
 from .._validation import (
+    Integer,
+    Options,
+    Threads,
     check_float_param,
-    check_n_jobs,
     check_n_neighbors,
     check_option,
 )
-from .._versioning import VersionedPickleMixin
 
 
 def check_metric(metric, p) -> tuple[str, float]:
@@ -38,11 +44,34 @@ def check_metric(metric, p) -> tuple[str, float]:
     return resolve_metric(metric, p)
 
 
-class NeighborsBase(VersionedPickleMixin, BaseEstimator):
+def _neighbor_lists(top: Neighbors, *, return_distance: bool):
+    """``kneighbors``' answer from the neighbour lists."""
+    return (top.distances, top.indices) if return_distance else top.indices
+
+
+class NeighborsBase(ScratchEstimator):
     """Stores the training set and answers ``kneighbors``; subclasses add the statistics.
 
-    Subclasses store ``n_neighbors``, ``algorithm``, ``metric``, ``p`` and ``n_jobs``.
+    Subclasses store ``n_neighbors``, ``algorithm``, ``metric``, ``p`` and ``n_jobs``. Every
+    answer is a pure function (``finish``) of the neighbour lists (``_core``), computed in
+    memory or, for Dask queries or a model fitted on Dask arrays, on the Dask workers
+    (``ScratchEstimator._answer``).
     """
+
+    _fitted = FittedState(
+        stored=("n_features_in_", "feature_names_in_", "n_samples_fit_", "effective_metric_",
+                "_fit_X", "classes_", "_y"),
+        # Rebuilt from _fit_X: ‖x‖² for brute force, and the KD-tree when it may be used.
+        derived=("_fit_sq", "_tree"),
+        # A Dask fit's training partitions, persisted on the workers (``_dask.knn_training``).
+        on_dask=("_dask_training",),
+    )
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        "n_neighbors": Integer(1),
+        "algorithm": Options(ALGORITHMS),
+        "metric": Options(METRICS + tuple(METRIC_ALIASES)),
+        "n_jobs": Threads(),
+    }
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -50,9 +79,8 @@ class NeighborsBase(VersionedPickleMixin, BaseEstimator):
         tags.input_tags.sparse = self.algorithm != "kd_tree"
         return tags
 
-    def _check_search_params(self) -> str:
-        """Validate ``algorithm``, ``metric``, ``p`` and ``n_jobs``; return the metric."""
-        check_option(self.algorithm, "algorithm", ALGORITHMS)
+    def _check_params_together(self) -> None:
+        """``p`` for "minkowski", the metrics the estimator can use, and the KD-tree's."""
         metric, _ = check_metric(self.metric, self.p)
         self._check_estimator_metric(metric)
         if self.algorithm == "kd_tree" and not tree_metric(metric):
@@ -61,38 +89,16 @@ class NeighborsBase(VersionedPickleMixin, BaseEstimator):
                 "the Minkowski family (euclidean, sqeuclidean, manhattan, chebyshev, "
                 "minkowski). Use algorithm='brute' or 'auto'."
             )
-        check_n_jobs(self.n_jobs)
-        return metric
-
-    def _portable_state(self, state):
-        """A Dask-fitted model's state with its training data gathered from the workers."""
-        if state.get("_dask_training") is None:
-            return state
-        from .._persistence import gather_dask_state
-
-        return gather_dask_state(self, state)
 
     def _check_estimator_metric(self, metric: str) -> None:
         """Refuse a (canonical) metric the estimator cannot use; every metric by default."""
 
-    def _dask_backend(self, X):
-        """The Dask module (``scratchlearn._dask.neighbors``) when X is a Dask collection
-        or the model was fitted on one; None for in-memory work. Imports Dask only then."""
-        if not (is_dask_collection(X) or getattr(self, "_dask_training", None) is not None):
-            return None
-        require_dask()
-        from .._dask import neighbors
+    # --- fit -----------------------------------------------------------------------------
 
-        return neighbors
-
-    def _fit_neighbors(self, X, y=None):
-        """Validate and store X (and y): its squared norms for brute force, and the
-        KD-tree when it may be used. float32 stays float32; CSR stays sparse.
-
-        Values so large or small that their squares overflow or underflow (beyond about
-        1e±77 in float64) are searched at a power-of-two scale (``_search``'s "Extreme
-        magnitudes"); the norms and the tree are then built per search, at that scale."""
-        metric = self._check_search_params()
+    def _validate_training_set(self, X, y=None):
+        """X (and y) validated as ``fit`` takes them: float32 stays float32, CSR stays
+        sparse (with sorted indices), and at least ``n_neighbors`` rows."""
+        metric, _ = resolve_metric(self.metric, self.p)
         accept_sparse = "csr" if self.algorithm != "kd_tree" else False
         dtypes = [np.float64, np.float32]
         if y is None:
@@ -110,14 +116,109 @@ class NeighborsBase(VersionedPickleMixin, BaseEstimator):
         if sp.issparse(X) and not X.has_sorted_indices:
             X = X.sorted_indices()
         check_n_neighbors(self.n_neighbors, X.shape[0])
-        self.__dict__.pop("_dask_training", None)  # a previous fit on Dask arrays
-        self._fit_X = X
-        self.n_samples_fit_ = X.shape[0]
-        self.effective_metric_ = metric
-        self._fit_sq, self._tree = training_aids(
-            X, algorithm=self.algorithm, metric=metric, p=self.p
-        )
         return X, y
+
+    def _training_state(self, X) -> dict[str, Any]:
+        """The fitted state of a validated in-memory training set: X, its size, the
+        canonical metric, and what the search reads (``_search.training_aids``; values
+        whose squares overflow or underflow are rescaled per search instead)."""
+        metric, _ = resolve_metric(self.metric, self.p)
+        fit_sq, tree = training_aids(X, algorithm=self.algorithm, metric=metric, p=self.p)
+        return {"_fit_X": X, "n_samples_fit_": X.shape[0], "effective_metric_": metric,
+                "_fit_sq": fit_sq, "_tree": tree}
+
+    def _fit_dask(self, X, y, *, classify: bool):
+        """Persist the training partitions on the Dask workers (``_dask.knn_training``):
+        the fitted state every kNN estimator has, and what the fit returned (the classes
+        and their counts, with labels)."""
+        from .._dask import knn_training
+
+        metric, _ = resolve_metric(self.metric, self.p)
+        fitted = knn_training.fit(
+            X, y, n_neighbors=self.n_neighbors, algorithm=self.algorithm, metric=metric,
+            p=self.p, classify=classify, name=type(self).__name__,
+        )
+        check_dask_features(self, X, reset=True)  # a Dask DataFrame's names, as pandas'
+        state = {"n_features_in_": fitted.n_features, "n_samples_fit_": fitted.n_samples,
+                 "effective_metric_": metric, "_dask_training": fitted.training}
+        return state, fitted
+
+    def _restore_fitted(self, state: dict[str, Any]) -> None:
+        """Rebuild the norms and the KD-tree from the stored training set, by the fit's own
+        code, after checking that the stored state agrees with it."""
+        self._validate_params()
+        if sp.issparse(state["_fit_X"]) and self.algorithm == "kd_tree":
+            raise ValueError("a sparse training set cannot be searched with "
+                             "algorithm='kd_tree'.")
+        X, _ = self._validate_training_set(state["_fit_X"])
+        rebuilt = {**self._training_state(X), "n_features_in_": self.n_features_in_}
+        for name in ("n_samples_fit_", "n_features_in_", "effective_metric_"):
+            if rebuilt[name] != state[name]:
+                raise ValueError(
+                    f"{name} is {state[name]!r}, but the stored training set and parameters "
+                    f"give {rebuilt[name]!r}."
+                )
+        self._set_fitted(**{**state, **rebuilt})
+
+    def _portable_state(self, state: dict[str, Any]) -> dict[str, Any]:
+        """A Dask-fitted model's state with its training data gathered from the workers:
+        the state of the equivalent in-memory model (``_dask.knn_training.gather``)."""
+        training = state.pop("_dask_training", None)
+        if training is None:
+            return state
+        from .._dask import knn_training
+
+        X, codes = knn_training.gather(training, type(self).__name__)
+        state.update(self._training_state(X))
+        if codes is not None:
+            state["_y"] = codes
+        return state
+
+    # --- answers -------------------------------------------------------------------------
+
+    def _n_neighbors(self, X, n_neighbors: int | None = None) -> int:
+        """k, checked against the training points that can be neighbours (all of them, or
+        all but the query itself for ``X=None``)."""
+        k = self.n_neighbors if n_neighbors is None else n_neighbors
+        return check_n_neighbors(k, self.n_samples_fit_ - (1 if X is None else 0))
+
+    def _core(self, X, *, n_neighbors: int) -> Neighbors:
+        """The k nearest training points of each query (``X=None``: of each training point
+        among the others), with their class codes when fitted with labels."""
+        options = {
+            "algorithm": self.algorithm, "metric": self.metric, "p": self.p,
+            "tree": self._tree, "n_jobs": self.n_jobs, "fit_sq": self._fit_sq,
+        }
+        codes = self.__dict__.get("_y")
+        if X is None:
+            distances, indices = kneighbors_leave_one_out(self._fit_X, n_neighbors, **options)
+            own_codes = codes
+        else:
+            X = validate_data(
+                self, X, dtype=[np.float64, np.float32], reset=False,
+                accept_sparse="csr" if sp.issparse(self._fit_X) else False,
+            )
+            distances, indices = kneighbors_search(X, self._fit_X, n_neighbors, **options)
+            own_codes = None
+        return Neighbors(distances, indices, None if codes is None else codes[indices],
+                         own_codes)
+
+    def _answer_on_workers(self, X, finish: Callable[[Neighbors], Any], specs, *,
+                           n_neighbors: int):
+        """The answer of a Dask-fitted model: searched on the workers that hold the
+        training partitions (``_dask.knn_queries``)."""
+        from .._dask import knn_queries
+
+        if is_dask_collection(X):
+            check_dask_features(self, X, reset=False)
+        elif X is not None:
+            X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        return knn_queries.answer(
+            self._dask_training, X, k=n_neighbors, finish=finish, specs=specs,
+            algorithm=self.algorithm, metric=self.metric, p=self.p, n_jobs=self.n_jobs,
+            n_samples=self.n_samples_fit_, n_features=self.n_features_in_,
+            name=type(self).__name__,
+        )
 
     def kneighbors(
         self,
@@ -136,8 +237,8 @@ class NeighborsBase(VersionedPickleMixin, BaseEstimator):
             Queries (dense, CSR or a Dask array). ``None`` means the training points, each
             excluded from its own list.
             A model fitted on Dask arrays, or given Dask queries, searches on the workers
-            (``scratchlearn._dask.neighbors``) and answers Dask queries, and ``None`` after
-            a Dask fit, with lazy Dask arrays, NumPy queries with NumPy arrays.
+            (``scratchlearn._dask.knn_queries``) and answers Dask queries, and ``None``
+            after a Dask fit, with lazy Dask arrays, NumPy queries with NumPy arrays.
         n_neighbors : int, default=None
             Defaults to the ``n_neighbors`` given at construction.
         return_distance : bool, default=True
@@ -149,22 +250,10 @@ class NeighborsBase(VersionedPickleMixin, BaseEstimator):
         indices : ndarray of shape (n_queries, n_neighbors)
             Row numbers in the training set.
         """
-        if (dask_backend := self._dask_backend(X)) is not None:
-            return dask_backend.kneighbors(self, X, n_neighbors, return_distance)
         check_is_fitted(self)
-        k = self.n_neighbors if n_neighbors is None else n_neighbors
-        options = {
-            "algorithm": self.algorithm, "metric": self.metric, "p": self.p,
-            "tree": self._tree, "n_jobs": self.n_jobs, "fit_sq": self._fit_sq,
-        }
-        if X is None:
-            k = check_n_neighbors(k, self.n_samples_fit_ - 1)
-            distances, indices = kneighbors_leave_one_out(self._fit_X, k, **options)
-        else:
-            X = validate_data(
-                self, X, dtype=[np.float64, np.float32], reset=False,
-                accept_sparse="csr" if sp.issparse(self._fit_X) else False,
-            )
-            k = check_n_neighbors(k, self.n_samples_fit_)
-            distances, indices = kneighbors_search(X, self._fit_X, k, **options)
-        return (distances, indices) if return_distance else indices
+        k = self._n_neighbors(X, n_neighbors)
+        specs = [Spec((k,), np.float64), Spec((k,), np.intp)]
+        return self._answer(
+            X, partial(_neighbor_lists, return_distance=return_distance),
+            specs if return_distance else specs[1], n_neighbors=k,
+        )

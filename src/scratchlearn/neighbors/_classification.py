@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+from functools import partial
+from typing import Any, ClassVar
+
 import numpy as np
 from sklearn.base import ClassifierMixin
+from sklearn.utils.validation import check_is_fitted
 
-from .._dask import is_dask_collection
+from .._dask import Spec
 from .._math.knn import class_votes, vote_probabilities
-from .._validation import check_class_labels, check_option
+from .._search import Neighbors
+from .._validation import Options, check_class_labels
 from ._base import NeighborsBase
+
+
+def _probabilities(top: Neighbors, *, n_classes: int, weights: str) -> np.ndarray:
+    """p(c | x) from the neighbours' (weighted) votes."""
+    return vote_probabilities(class_votes(top.distances, top.codes, n_classes, weights))
+
+
+def _predictions(top: Neighbors, *, classes: np.ndarray, weights: str) -> np.ndarray:
+    """The most-voted class of each query; argmax returns the first maximum, that is the
+    smallest label in ``classes``."""
+    votes = class_votes(top.distances, top.codes, len(classes), weights)
+    return classes[np.argmax(votes, axis=1)]
 
 
 class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
@@ -77,6 +94,11 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
     0.97
     """
 
+    _parameter_constraints: ClassVar[dict[str, Any]] = {
+        **NeighborsBase._parameter_constraints,
+        "weights": Options(("uniform", "distance")),
+    }
+
     def __init__(
         self,
         n_neighbors: int = 5,
@@ -112,16 +134,17 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         -------
         self
         """
-        check_option(self.weights, "weights", ("uniform", "distance"))
-        if is_dask_collection(X):
-            return self._dask_backend(X).fit_classifier(self, X, y)
-        X, y = self._fit_neighbors(X, y)
-        self.classes_, self._y = check_class_labels(y, estimator="KNeighborsClassifier")
+        self._validate_params()
+        if self._dask_input(X):
+            if y is None:
+                raise ValueError("KNeighborsClassifier needs labels y.")
+            state, fitted = self._fit_dask(X, y, classify=True)
+            self._set_fitted(**state, classes_=fitted.classes)
+            return self
+        X, y = self._validate_training_set(X, y)
+        classes, codes = check_class_labels(y, estimator="KNeighborsClassifier")
+        self._set_fitted(**self._training_state(X), classes_=classes, _y=codes)
         return self
-
-    def _votes(self, X) -> np.ndarray:
-        distances, indices = self.kneighbors(X)
-        return class_votes(distances, self._y[indices], len(self.classes_), self.weights)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities p(c | x).
@@ -136,9 +159,11 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         ndarray of shape (n_queries, n_classes)
             Columns in ``classes_`` order; each row sums to 1.
         """
-        if (dask_backend := self._dask_backend(X)) is not None:
-            return dask_backend.classifier_predict_proba(self, X)
-        return vote_probabilities(self._votes(X))
+        check_is_fitted(self)
+        n_classes = len(self.classes_)
+        finish = partial(_probabilities, n_classes=n_classes, weights=self.weights)
+        return self._answer(X, finish, Spec((n_classes,), np.float64),
+                            n_neighbors=self._n_neighbors(X))
 
     def predict(self, X) -> np.ndarray:
         """Most-voted class of each query; a tie goes to the smallest label.
@@ -152,8 +177,7 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         -------
         ndarray of shape (n_queries,)
         """
-        if (dask_backend := self._dask_backend(X)) is not None:
-            return dask_backend.classifier_predict(self, X)
-        votes = self._votes(X)
-        # argmax returns the first maximum, that is the smallest label in classes_.
-        return self.classes_[np.argmax(votes, axis=1)]
+        check_is_fitted(self)
+        finish = partial(_predictions, classes=self.classes_, weights=self.weights)
+        return self._answer(X, finish, Spec((), self.classes_.dtype),
+                            n_neighbors=self._n_neighbors(X))

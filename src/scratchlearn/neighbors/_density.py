@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 from sklearn.utils import ClassifierTags
 from sklearn.utils.validation import check_is_fitted
 
-from .._dask import is_dask_collection
+from .._dask import Spec
 from .._math.knn import (
     knn_class_log_density,
     knn_log_density,
     neighbor_class_votes,
     sphere_log_volume,
 )
-from .._search import resolve_metric
+from .._search import Neighbors, resolve_metric
 from .._validation import check_class_labels
 from ._base import NeighborsBase
+
+
+def _log_density(top: Neighbors, *, n_features: int, p: float, k: int,
+                 n_reference: int) -> np.ndarray:
+    """log p(x) from the distance to each query's K-th neighbour."""
+    return knn_log_density(sphere_log_volume(top.distances, n_features, p), k, n_reference)
+
+
+def _class_log_density(top: Neighbors, *, n_features: int, p: float,
+                       class_count: np.ndarray) -> np.ndarray:
+    """log p(x | c) from the same sphere and the classes inside it (leave-one-out: each
+    query's own class loses the query)."""
+    log_volume = sphere_log_volume(top.distances, n_features, p)
+    return knn_class_log_density(log_volume, top.codes, class_count, top.own_codes)
+
+
+def _posterior(top: Neighbors, *, n_classes: int, k: int) -> np.ndarray:
+    """p(c | x) = K_c / K."""
+    return neighbor_class_votes(top.codes, n_classes) / k
 
 
 class KNeighborsDensity(NeighborsBase):
@@ -74,6 +95,10 @@ class KNeighborsDensity(NeighborsBase):
         p(c) = N_c / N.
     """
 
+    _fitted = NeighborsBase._fitted._replace(
+        stored=(*NeighborsBase._fitted.stored, "class_count_", "class_prior_")
+    )
+
     def __init__(
         self,
         n_neighbors: int = 5,
@@ -114,17 +139,22 @@ class KNeighborsDensity(NeighborsBase):
         -------
         self
         """
-        self._check_search_params()  # with the metric check below, before any Dask work
-        if is_dask_collection(X):
-            return self._dask_backend(X).fit_density(self, X, y)
-        X, y = self._fit_neighbors(X, y)
-        if y is None:
-            for name in ("classes_", "class_count_", "class_prior_", "_y"):
-                self.__dict__.pop(name, None)
-        else:  # validated as KNeighborsClassifier does: continuous or mixed labels refused
-            self.classes_, self._y = check_class_labels(y, estimator="KNeighborsDensity")
-            self.class_count_ = np.bincount(self._y, minlength=len(self.classes_))
-            self.class_prior_ = self.class_count_ / self.n_samples_fit_
+        self._validate_params()  # the metric too (one with a ball volume), before any Dask work
+        if self._dask_input(X):
+            state, fitted = self._fit_dask(X, y, classify=False)
+            if fitted.classes is not None:
+                state.update(classes_=fitted.classes, class_count_=fitted.class_count,
+                             class_prior_=fitted.class_count / fitted.n_samples)
+            self._set_fitted(**state)
+            return self
+        X, y = self._validate_training_set(X, y)
+        state = self._training_state(X)
+        if y is not None:  # validated as KNeighborsClassifier does: continuous or mixed refused
+            classes, codes = check_class_labels(y, estimator="KNeighborsDensity")
+            class_count = np.bincount(codes, minlength=len(classes))
+            state.update(classes_=classes, _y=codes, class_count_=class_count,
+                         class_prior_=class_count / X.shape[0])
+        self._set_fitted(**state)
         return self
 
     def _check_estimator_metric(self, metric: str) -> None:
@@ -136,13 +166,9 @@ class KNeighborsDensity(NeighborsBase):
                 "are not a norm of x - x', so K / (N·V) has no volume V to divide by."
             )
 
-    def _sphere(self, X):
-        """Radius-K neighbourhoods: (log V, neighbour indices, reference set sizes)."""
-        distances, indices = self.kneighbors(X)
-        _, p = resolve_metric(self.effective_metric_, self.p)
-        log_volume = sphere_log_volume(distances, self.n_features_in_, p)
-        n_reference = self.n_samples_fit_ - (1 if X is None else 0)
-        return log_volume, indices, n_reference
+    def _ball_order(self) -> float:
+        """p of the Lp ball whose volume measures the density (the metric's own)."""
+        return resolve_metric(self.effective_metric_, self.p)[1]
 
     def score_samples(self, X=None) -> np.ndarray:
         """log p(x) = log K − log N − log V_d(r_K(x)).
@@ -156,10 +182,12 @@ class KNeighborsDensity(NeighborsBase):
         -------
         ndarray of shape (n_queries,)
         """
-        if (dask_backend := self._dask_backend(X)) is not None:
-            return dask_backend.density_score_samples(self, X)
-        log_volume, _, n_reference = self._sphere(X)
-        return knn_log_density(log_volume, self.n_neighbors, n_reference)
+        check_is_fitted(self)
+        finish = partial(
+            _log_density, n_features=self.n_features_in_, p=self._ball_order(),
+            k=self.n_neighbors, n_reference=self.n_samples_fit_ - (1 if X is None else 0),
+        )
+        return self._answer(X, finish, Spec((), np.float64), n_neighbors=self._n_neighbors(X))
 
     def score(self, X=None, y=None) -> float:
         """Total log-likelihood Σ log p(x) (the scikit-learn convention of KernelDensity)."""
@@ -186,12 +214,11 @@ class KNeighborsDensity(NeighborsBase):
         ndarray of shape (n_queries, n_classes)
             Columns in ``classes_`` order; ``-inf`` where no neighbour is of class c.
         """
-        if (dask_backend := self._dask_backend(X)) is not None:
-            return dask_backend.density_class_log_density(self, X)
         self._require_labels()
-        log_volume, indices, _ = self._sphere(X)
-        own_codes = self._y if X is None else None
-        return knn_class_log_density(log_volume, self._y[indices], self.class_count_, own_codes)
+        finish = partial(_class_log_density, n_features=self.n_features_in_,
+                         p=self._ball_order(), class_count=self.class_count_)
+        return self._answer(X, finish, Spec((len(self.classes_),), np.float64),
+                            n_neighbors=self._n_neighbors(X))
 
     def predict_proba(self, X=None) -> np.ndarray:
         """p(c | x) = K_c / K: the same as KNeighborsClassifier with the same k.
@@ -200,8 +227,8 @@ class KNeighborsDensity(NeighborsBase):
         -------
         ndarray of shape (n_queries, n_classes)
         """
-        if (dask_backend := self._dask_backend(X)) is not None:
-            return dask_backend.density_predict_proba(self, X)
         self._require_labels()
-        indices = self.kneighbors(X, return_distance=False)
-        return neighbor_class_votes(self._y[indices], len(self.classes_)) / self.n_neighbors
+        n_classes = len(self.classes_)
+        finish = partial(_posterior, n_classes=n_classes, k=self.n_neighbors)
+        return self._answer(X, finish, Spec((n_classes,), np.float64),
+                            n_neighbors=self._n_neighbors(X))
