@@ -669,6 +669,17 @@ FLOAT_CASES = ("knn-auto-euclidean-p2", "knn-csr-auto", "density-str-labels",
                "density-csr-auto", "lsq-multiclass", "huber-multiclass", "softmax-gd")
 
 
+@pytest.mark.parametrize("case", [cases[0] for cases in CASES.values()], ids=lambda c: c.id)
+def test_a_model_file_stores_what_the_estimator_declares(case):
+    # Each estimator declares its fitted attributes once (``_fitted``): a fit sets only
+    # those, and a model file stores the declared ones that are not derived.
+    model, *_ = case.fit()
+    declared = type(model)._fitted
+    params = set(model.get_params(deep=False))
+    assert set(vars(model)) - params <= set(declared.names)
+    assert set(_persistence.fitted_state(model)) <= set(declared.stored)
+
+
 @pytest.mark.parametrize("case_id", FLOAT_CASES)
 def test_the_float_attributes_listed_are_all_there_are(case_id):
     model, *_ = CASES_BY_ID[case_id].fit()
