@@ -22,8 +22,10 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 run: $(VENV)/.installed
 	$(BIN)/scratchlearn run --out $(OUT)
 
+# ruff, and import-linter's layers contract (pyproject.toml, [tool.importlinter]).
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports --no-cache
 
 # The report's browser test drives Debian's Chromium; install it when missing (CI runs as
 # root; elsewhere sudo is used if there is one).
