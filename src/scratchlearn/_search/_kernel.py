@@ -1,6 +1,6 @@
 """Compiled pieces of the brute-force search: a fused running top-k and the exact re-rank.
 
-The search (``_search.py``) computes one matrix product per tile of queries × training
+The brute force (``brute.py``) computes one matrix product per tile of queries × training
 points in the input's own precision; these numba functions do the per-entry work that NumPy
 would do in several passes. All of them release the GIL, so the search runs tiles on
 several Python threads at once.

@@ -73,7 +73,7 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
     Dask arrays (chunked along samples) are accepted by ``fit`` and every query method:
     the training partitions stay on the workers, each query chunk is searched against
     every partition there and the partial lists are merged exactly (see
-    ``scratchlearn._dask.neighbors``); the answers equal the in-memory ones, ties included.
+    ``scratchlearn._dask.knn_queries``); the answers equal the in-memory ones, ties included.
 
     Attributes
     ----------
