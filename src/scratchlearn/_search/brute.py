@@ -7,8 +7,9 @@ running top-K' per query (``_kernel.update_topk``); the candidates are then re-r
 exactly in float64, with a proof that they hold the answer (``_kernel``'s module
 docstring). Many queries are split across threads by blocks of queries; few queries by
 blocks of training points, whose partial lists are merged. Other metrics ("manhattan",
-"chebyshev", "minkowski") fill the same tiles with ``scipy.spatial.distance.cdist``'s exact
-float64 distances and need no re-rank.
+"chebyshev", "minkowski", "haversine", callables, and "cosine" on CSR data) fill the same
+tiles with exact float64 distances (``pairwise.exact_tile``) and need no re-rank; for
+"precomputed" the tiles are the queries' own columns.
 """
 
 from __future__ import annotations
@@ -19,11 +20,11 @@ from functools import cache, partial
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.spatial.distance import cdist
 from threadpoolctl import ThreadpoolController
 
 from . import _kernel
-from .policy import GEMM_METRICS, effective_n_jobs
+from .pairwise import exact_tile
+from .policy import GEMM_METRICS, PRECOMPUTED, Metric, effective_n_jobs
 
 #: Working memory for the search's temporary arrays, in MiB: the tiles in flight and the
 #: candidate lists. Results (n_queries × k) come on top.
@@ -139,15 +140,18 @@ class _Operands:
     precision), the ranking term per training point, and what the exact re-rank reads.
 
     For the Euclidean family a tile holds −2q·x and ``fit_sq`` is ‖x‖²; ``margin`` is 2E per
-    query (``_kernel``). For other metrics a tile holds exact distances from ``cdist``,
-    ``fit_sq`` is zero and ``margin`` is None: no re-rank is needed.
+    query (``_kernel``). For other metrics a tile holds exact distances
+    (``pairwise.exact_tile``), ``fit_sq`` is zero and ``margin`` is None: no re-rank is
+    needed.
     """
 
-    def __init__(self, X_query, X_fit, metric: str, p: float, fit_sq=None):
-        self.metric, self.p = metric, p
+    def __init__(self, X_query, X_fit, metric: Metric, p: float, fit_sq=None,
+                 kwargs: dict | None = None):
+        self.metric, self.p, self.kwargs = metric, p, kwargs or {}
         self.sparse = sp.issparse(X_fit)
         self.Q_exact, self.X_exact = X_query, X_fit
-        if metric not in GEMM_METRICS:
+        self.ranked = uses_product(metric, self.sparse)
+        if not self.ranked:
             self.dtype = np.float64
             self.Q, self.X = X_query, X_fit
             self.fit_sq = np.zeros(X_fit.shape[0])
@@ -176,12 +180,14 @@ class _Operands:
     def product(self, rows: slice):
         """A function ``(c0, c1, out)`` writing the tile of query ``rows`` × training c0..c1."""
         Q = self.Q[rows]
-        if self.metric not in GEMM_METRICS:
-            kwargs = {"p": self.p} if self.metric == "minkowski" else {}
-            name = "cityblock" if self.metric == "manhattan" else self.metric
+        if self.metric == PRECOMPUTED:
 
             def product(c0, c1, out):
-                out[...] = cdist(Q, self.X[c0:c1], name, **kwargs)
+                out[...] = Q[:, c0:c1]
+        elif not self.ranked:
+
+            def product(c0, c1, out):
+                out[...] = exact_tile(Q, self.X[c0:c1], self.metric, self.p, self.kwargs)
         elif self.sparse:
             Q = -2 * Q
 
@@ -215,6 +221,12 @@ class _Operands:
                                        rows, out_dist, out_idx)
 
 
+def uses_product(metric: Metric, sparse: bool) -> bool:
+    """Whether the brute force ranks ``metric`` by a matrix product and re-ranks exactly
+    (the Euclidean family; "cosine" on dense data only)."""
+    return metric in GEMM_METRICS and not (sparse and metric == "cosine")
+
+
 def squared_row_norms(X) -> np.ndarray:
     """‖x‖² per row in float64 (each square exact), for dense or sparse X."""
     if sp.issparse(X):
@@ -240,22 +252,24 @@ def _rounding_margin(q_norms_sq, x_max_sq: float, n_features: int, dtype) -> np.
 
 
 def brute_kneighbors(
-    X_query, X_fit, n_neighbors: int, *, metric: str = "euclidean", p: float = 2,
+    X_query, X_fit, n_neighbors: int, *, metric: Metric = "euclidean", p: float = 2,
     n_jobs: int | None = None, fit_sq: np.ndarray | None = None,
-    working_memory_mib: float = WORKING_MEMORY_MIB,
+    working_memory_mib: float = WORKING_MEMORY_MIB, kwargs: dict | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Exact kNN by tiles of queries × training points; see the module docstring.
 
     Returns distances in the metric's own units (squared for "sqeuclidean") and indices,
-    each row sorted by (distance, index).
+    each row sorted by (distance, index). For "precomputed", ``X_query`` holds distances
+    to the rows of ``X_fit`` (only its number of rows is read).
     """
-    ops = _Operands(X_query, X_fit, metric, p, fit_sq)
+    ops = _Operands(X_query, X_fit, metric, p, fit_sq, kwargs)
     n_query, n_fit = X_query.shape[0], X_fit.shape[0]
     k = n_neighbors
     exact = ops.margin is None
     # Exact values need no spare candidates; approximate ones keep k + m to prove the cut.
     n_keep = min(n_fit, k if exact else k + max(8, k // 8))
-    n_jobs = effective_n_jobs(n_jobs)
+    # A Python callable holds the GIL: threads would only take turns.
+    n_jobs = 1 if callable(metric) else effective_n_jobs(n_jobs)
     plan = _Plan(n_query, n_fit, n_keep, np.dtype(ops.dtype).itemsize, n_jobs,
                  working_memory_mib, X_fit.shape[1])
     n_parts = plan.n_parts
