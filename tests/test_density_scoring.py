@@ -132,10 +132,11 @@ def test_class_densities_with_queries_use_the_full_class_sizes():
 
 def test_defaults_and_parameters_round_trip():
     model = KNeighborsDensity()
-    assert model.get_params() == {"n_neighbors": 5, "algorithm": "auto", "metric": "euclidean",
-                                  "p": 2, "n_jobs": None}
-    params = {"n_neighbors": 3, "algorithm": "brute", "metric": "minkowski", "p": 3,
-              "n_jobs": 1}
+    assert model.get_params() == {"n_neighbors": 5, "algorithm": "auto", "leaf_size": 30,
+                                  "metric": "minkowski", "p": 2, "metric_params": None,
+                                  "n_jobs": None}
+    params = {"n_neighbors": 3, "algorithm": "brute", "leaf_size": 30, "metric": "minkowski",
+              "p": 3, "metric_params": None, "n_jobs": 1}
     assert KNeighborsDensity(**params).get_params() == params
 
 

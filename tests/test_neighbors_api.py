@@ -28,10 +28,10 @@ def data(seed=0, n=60, d=3):
 
 @pytest.mark.parametrize("Estimator", [KNeighborsClassifier, KNeighborsDensity])
 def test_sparse_input_tag_follows_the_algorithm(Estimator):
-    # Brute force takes CSR input, the KD-tree does not; scikit-learn reads the tag.
+    # Every algorithm takes CSR input (by brute force, as scikit-learn's); it reads the tag.
     assert Estimator(algorithm="brute").__sklearn_tags__().input_tags.sparse
     assert Estimator(algorithm="auto").__sklearn_tags__().input_tags.sparse
-    assert not Estimator(algorithm="kd_tree").__sklearn_tags__().input_tags.sparse
+    assert Estimator(algorithm="kd_tree").__sklearn_tags__().input_tags.sparse
 
 
 @pytest.mark.parametrize("Estimator", [KNeighborsClassifier, KNeighborsDensity])
@@ -89,7 +89,7 @@ def test_csr_with_unsorted_indices_gives_the_sorted_answer(metric):
     np.testing.assert_array_equal(ours.kneighbors()[1], ref.kneighbors()[1])
 
 
-@pytest.mark.parametrize("metric", ["cosine", "manhattan", "chebyshev", "minkowski"])
+@pytest.mark.parametrize("metric", ["chebyshev", "minkowski"])
 def test_csr_training_data_with_other_metrics_is_refused(metric):
     # The sparse path is the Euclidean product only; it used to rank cosine by squared
     # Euclidean distance (silently wrong) and to fail inside SciPy for the cdist metrics.
@@ -98,7 +98,7 @@ def test_csr_training_data_with_other_metrics_is_refused(metric):
     y = np.arange(40) % 2
     params = {"p": 3} if metric == "minkowski" else {}
     model = KNeighborsClassifier(4, metric=metric, algorithm="brute", **params)
-    with pytest.raises(ValueError, match=rf"^sparse X works with metric='euclidean'.*{metric}"):
+    with pytest.raises(ValueError, match=rf"^Metric '{metric}' not valid for sparse input"):
         model.fit(sp.csr_matrix(dense), y)
     model.fit(dense, y)  # dense input is fine, and so is the suggested conversion
     np.testing.assert_array_equal(
@@ -115,8 +115,9 @@ def test_check_metric_resolves_minkowski_and_refuses_small_p():
     assert check_metric("minkowski", 2) == ("euclidean", 2.0)
     assert check_metric("minkowski", 3) == ("minkowski", 3.0)
     assert check_metric("l1", 5) == ("manhattan", 1.0)  # p only matters for minkowski
-    with pytest.raises(ValueError, match=r"^p must be a finite number in \[1, inf\), got 0\.5"):
-        check_metric("minkowski", 0.5)
+    assert check_metric("minkowski", 0.5) == ("minkowski", 0.5)  # brute force only
+    with pytest.raises(ValueError, match=r"^p must be a number > 0.*got 0"):
+        check_metric("minkowski", 0)
     with pytest.raises(ValueError, match=r"^metric must be one of"):
         check_metric("hamming", 2)
 
@@ -152,8 +153,8 @@ def test_distance_weighted_probabilities_by_hand():
 
 def test_defaults():
     assert KNeighborsClassifier().get_params() == {
-        "n_neighbors": 5, "weights": "uniform", "algorithm": "auto", "metric": "euclidean",
-        "p": 2, "n_jobs": None}
+        "n_neighbors": 5, "weights": "uniform", "algorithm": "auto", "leaf_size": 30,
+        "metric": "minkowski", "p": 2, "metric_params": None, "n_jobs": None}
 
 
 @pytest.mark.parametrize("algorithm", ["brute", "kd_tree"])
@@ -182,8 +183,7 @@ def test_csr_input_without_labels_and_dense_fit_with_csr_queries():
                                KNeighborsDensity(3, algorithm="brute").fit(X).score_samples(Q),
                                rtol=1e-12)
     dense = KNeighborsClassifier(3).fit(X, np.arange(40) % 2)
-    with pytest.raises(TypeError, match="Sparse data was passed"):
-        dense.kneighbors(sp.csr_matrix(Q))
+    np.testing.assert_array_equal(dense.kneighbors(sp.csr_matrix(Q))[1], dense.kneighbors(Q)[1])
 
 
 def test_refusal_messages_name_the_metric_and_the_way_out():
@@ -195,10 +195,10 @@ def test_refusal_messages_name_the_metric_and_the_way_out():
             "algorithm='brute' or 'auto'.") + "$"):
         KNeighborsClassifier(3, algorithm="kd_tree", metric="cosine").fit(X, y)
     with pytest.raises(ValueError, match="^" + re.escape(
-            "sparse X works with metric='euclidean' or 'sqeuclidean', got metric='cityblock'; "
-            "pass X.toarray() for 'cityblock', or normalise the rows "
-            "(sklearn.preprocessing.normalize) and use 'euclidean' for cosine.") + "$"):
-        KNeighborsClassifier(3, algorithm="brute", metric="cityblock").fit(sp.csr_matrix(X), y)
+            "Metric 'chebyshev' not valid for sparse input: sparse X works with metric "
+            "'euclidean', 'sqeuclidean', 'manhattan', 'cosine', 'precomputed' or a callable. "
+            "Pass X.toarray() for 'chebyshev'.") + "$"):
+        KNeighborsClassifier(3, algorithm="brute", metric="chebyshev").fit(sp.csr_matrix(X), y)
 
 
 @pytest.mark.parametrize("metric", ["euclidean", "cosine"])

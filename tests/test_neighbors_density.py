@@ -117,7 +117,6 @@ MIXED = r"mixes strings with other label types"
         (np.array([1, "a"] * 5, dtype=object), MIXED + r" \(int, str\)", False),
         ([None, "a"] * 5, MIXED + r" \(NoneType, str\)", False),
         (np.array([0.0, 1.0] * 4 + [np.nan, 1.0]), "Input y contains NaN", True),
-        (np.zeros((10, 2)), "y should be a 1d array", False),  # scikit-learn: multi-output
         (np.arange(9), "inconsistent numbers of samples", True),
     ],
 )

@@ -15,12 +15,14 @@ from scratchlearn import (
     KNeighborsClassifier,
     KNeighborsDensity,
     LeastSquaresClassifier,
+    NearestNeighbors,
     SoftmaxRegression,
 )
 from scratchlearn._validation import (
     Boolean,
     CallableOrNone,
     Integer,
+    Mapping,
     Options,
     Real,
     Seed,
@@ -29,7 +31,7 @@ from scratchlearn._validation import (
 
 ESTIMATORS = [
     HuberClassifier, KNeighborsClassifier, KNeighborsDensity, LeastSquaresClassifier,
-    SoftmaxRegression,
+    NearestNeighbors, SoftmaxRegression,
 ]
 #: Parameters whose check depends on another one: the kNN ``p`` (for "minkowski" only).
 CHECKED_TOGETHER = {"p"}
@@ -52,7 +54,9 @@ def bad_values(constraint) -> list:
                 values.append(constraint.high)
         return values
     if isinstance(constraint, Options):
-        return ["nonsense", 3, None]
+        return ["nonsense", 3] + ([] if constraint.none else [None])
+    if isinstance(constraint, Mapping):
+        return ["p=3", 3, [("p", 3)]]
     if isinstance(constraint, Boolean):
         return ["yes", 1, None]
     if isinstance(constraint, CallableOrNone):

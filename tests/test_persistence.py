@@ -36,6 +36,7 @@ from scratchlearn import (
     KNeighborsClassifier,
     KNeighborsDensity,
     LeastSquaresClassifier,
+    NearestNeighbors,
     SoftmaxRegression,
     _persistence,
     _versioning,
@@ -135,6 +136,13 @@ CASES: dict[type, list[Case]] = {
         Case("density-unlabelled-csr", lambda: KNeighborsDensity(4), data="csr", labels=None),
         Case("density-unlabelled-float32", lambda: KNeighborsDensity(4), data="float32",
              labels=None),
+    ],
+    NearestNeighbors: [
+        Case("nn-auto", lambda: NearestNeighbors(n_neighbors=4, radius=0.8), labels=None),
+        Case("nn-csr-cosine", lambda: NearestNeighbors(n_neighbors=3, metric="cosine"),
+             data="csr", labels=None),
+        Case("nn-weighted-minkowski", lambda: NearestNeighbors(
+            metric_params={"p": 3, "w": [1.0, 2.0, 0.5]}), labels=None),
     ],
     LeastSquaresClassifier: [
         Case("lsq-binary", LeastSquaresClassifier, n_classes=2),
@@ -597,7 +605,6 @@ def test_refuses_wrong_linear_and_sparse_attributes(tmp_path):
         ({}, {"_fit_X.indices": X.indices.astype(np.float64)}, "CSR"),
         ({}, {"_fit_X.indptr": X.indptr[:-1]}, "inconsistent shapes"),
         ({"attributes._fit_X.shape": [90]}, {}, "not a valid CSR"),
-        ({"params.algorithm": "kd_tree"}, {}, "sparse training set"),
     ):
         sparse.write_bytes(original)
         rewrite(sparse, header=header, **arrays)

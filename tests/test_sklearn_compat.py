@@ -2,7 +2,7 @@
 
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from scratchlearn import KNeighborsClassifier, KNeighborsDensity
+from scratchlearn import KNeighborsClassifier, KNeighborsDensity, NearestNeighbors
 
 
 @parametrize_with_checks(
@@ -10,6 +10,7 @@ from scratchlearn import KNeighborsClassifier, KNeighborsDensity
         KNeighborsClassifier(),
         KNeighborsClassifier(n_neighbors=3, weights="distance", algorithm="brute"),
         KNeighborsDensity(),
+        NearestNeighbors(),
     ]
 )
 def test_sklearn_compatible_estimator(estimator, check):

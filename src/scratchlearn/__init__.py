@@ -21,6 +21,7 @@ _LAZY = {
     "SoftmaxRegression": ".linear_model",
     "KNeighborsClassifier": ".neighbors",
     "KNeighborsDensity": ".neighbors",
+    "NearestNeighbors": ".neighbors",
     "load": "._persistence",
     "save": "._persistence",
 }
@@ -29,7 +30,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see
     from . import exceptions
     from ._persistence import load, save
     from .linear_model import HuberClassifier, LeastSquaresClassifier, SoftmaxRegression
-    from .neighbors import KNeighborsClassifier, KNeighborsDensity
+    from .neighbors import KNeighborsClassifier, KNeighborsDensity, NearestNeighbors
 
 
 def __getattr__(name: str) -> Any:
@@ -51,6 +52,7 @@ __all__ = [
     "KNeighborsClassifier",
     "KNeighborsDensity",
     "LeastSquaresClassifier",
+    "NearestNeighbors",
     "SoftmaxRegression",
     "__version__",
     "exceptions",

@@ -196,12 +196,33 @@ class Real:
 
 @dataclass(frozen=True)
 class Options:
-    """One of the strings ``values``."""
+    """One of the strings ``values``; None too when ``none``, any callable when
+    ``callables``."""
 
     values: tuple[str, ...]
+    none: bool = False
+    callables: bool = False
 
     def check(self, value: Any, name: str) -> None:
-        check_option(value, name, self.values)
+        if (value is None and self.none) or (self.callables and callable(value)):
+            return
+        if not (self.none or self.callables):
+            check_option(value, name, self.values)
+            return
+        if not isinstance(value, str) or value not in self.values:
+            choices = ", ".join(repr(option) for option in self.values)
+            extra = ", None" if self.none else ""
+            extra += " or a callable" if self.callables else ""
+            raise ValueError(f"{name} must be one of {choices}{extra}, got {value!r}.")
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A dict (its keys checked by the estimator), or None."""
+
+    def check(self, value: Any, name: str) -> None:
+        if value is not None and not isinstance(value, dict):
+            raise ValueError(f"{name} must be a dict or None, got {value!r}.")
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,14 @@ training partitions, then k_j·24 bytes (distance, index, class code) from each 
 into the merge tree, and the answer (the k neighbours, or one row of probabilities) to
 wherever the caller wants it. Training rows never move.
 
-What the answer is (the neighbours, votes, densities) is the estimator's ``finish``, a
-pure function of each block's merged :class:`~scratchlearn._search.Neighbors`, the same
-function the in-memory estimator applies to its own search.
+Radius queries go the same way: each partition's points within r (``radius_search``,
+global indices), and two lists merged by concatenating each row's entries and sorting them
+by (distance, global index), all of them kept.
+
+What the answer is (the neighbours, votes, densities, graphs) is the estimator's
+``finish``, a pure function of each block's merged :class:`~scratchlearn._search.Neighbors`
+(or :class:`~scratchlearn._search.Within`), the same function the in-memory estimator
+applies to its own search.
 """
 
 from __future__ import annotations
@@ -43,7 +48,15 @@ import numpy as np
 from dask.delayed import delayed
 from sklearn.utils import check_array
 
-from .._search import Neighbors, kneighbors_search, resolve_algorithm, resolve_metric
+from .._search import (
+    Neighbors,
+    Within,
+    kneighbors_search,
+    radius_search,
+    resolve_algorithm,
+    resolve_metric,
+    without_self,
+)
 from . import chunk_shape_error
 from .arrays import as_dask_array, assemble, blocks_and_rows
 from .knn_training import DaskTrainingSet, Partition, check_alive, lost_training
@@ -67,18 +80,30 @@ def check_queries(
 
 
 def search_partition(
-    Q: np.ndarray, part: Partition, k: int, offset: int, *, method: str, metric: str,
-    p: float, n_jobs: int | None,
-) -> Neighbors:
-    """The k_j = min(k, n_j) nearest rows of one partition, with global indices (local + o_j)
-    and their class codes; ``method`` is the path resolved for the whole training set."""
+    Q: np.ndarray, part: Partition, k: int | None, offset: int, *, method: str, metric: Any,
+    p: float, n_jobs: int | None, metric_params: dict | None = None,
+    radius: float | None = None,
+) -> Neighbors | Within:
+    """The k_j = min(k, n_j) nearest rows of one partition (or those within ``radius``),
+    with global indices (local + o_j) and their class codes; ``method`` is the path
+    resolved for the whole training set."""
+    if radius is not None:
+        if Q.shape[0] == 0:
+            empty = np.empty(0, dtype=np.intp)
+            return Within(np.empty(0), empty, np.zeros(1, dtype=np.intp),
+                          None if part.codes is None else empty)
+        found = radius_search(Q, part.X, radius, algorithm=method, metric=metric, p=p,
+                              metric_params=metric_params, tree=part.tree, n_jobs=n_jobs,
+                              fit_sq=part.fit_sq)
+        codes = None if part.codes is None else part.codes[found.indices]
+        return found._replace(indices=found.indices + offset, codes=codes)
     k_j = min(k, part.X.shape[0])
     if Q.shape[0] == 0:
         empty = np.empty((0, k_j), dtype=np.intp)
         return Neighbors(np.empty((0, k_j)), empty, None if part.codes is None else empty)
     distances, local = kneighbors_search(
         Q, part.X, k_j, algorithm=method, metric=metric, p=p, tree=part.tree, n_jobs=n_jobs,
-        fit_sq=part.fit_sq,
+        fit_sq=part.fit_sq, metric_params=metric_params,
     )
     codes = None if part.codes is None else part.codes[local]
     return Neighbors(distances, local + offset, codes)
@@ -97,6 +122,21 @@ def merge_topk(a: Neighbors, b: Neighbors, k: int) -> Neighbors:
     )
 
 
+def merge_within(a: Within, b: Within) -> Within:
+    """Two radius lists of the same queries as one, each row sorted by (distance, global
+    index)."""
+    rows = np.concatenate([a.row_ids(), b.row_ids()])
+    distances = np.concatenate([a.distances, b.distances])
+    indices = np.concatenate([a.indices, b.indices])
+    order = np.lexsort((indices, distances, rows))
+    counts = np.bincount(rows, minlength=a.n_queries)
+    codes = None
+    if a.codes is not None:
+        codes = np.concatenate([a.codes, b.codes])[order]
+    return Within(distances[order], indices[order],
+                  np.concatenate([[0], np.cumsum(counts)]).astype(np.intp), codes)
+
+
 def tree_reduce(items: Sequence[Any], combine: Callable[[Any, Any], Any]) -> Any:
     """Combine neighbours pairwise, level by level: depth ⌈log₂ len(items)⌉."""
     items = list(items)
@@ -108,10 +148,14 @@ def tree_reduce(items: Sequence[Any], combine: Callable[[Any, Any], Any]) -> Any
     return items[0]
 
 
-def drop_self(top: Neighbors, offset: int, own_codes: np.ndarray | None = None) -> Neighbors:
+def drop_self(top: Neighbors | Within, offset: int,
+              own_codes: np.ndarray | None = None) -> Neighbors | Within:
     """Leave-one-out on a (k + 1)-list of training rows offset … offset + n − 1: drop each
     row's own index, or the last column where duplicates pushed it out (as
-    ``kneighbors_leave_one_out`` does); ``own_codes`` are the rows' own class codes."""
+    ``kneighbors_leave_one_out`` does); ``own_codes`` are the rows' own class codes. Radius
+    lists lose each row's own index only (as ``radius_leave_one_out`` does)."""
+    if isinstance(top, Within):
+        return without_self(top, offset)._replace(own_codes=own_codes)
     n, width = top.indices.shape
     is_self = top.indices == (offset + np.arange(n))[:, None]
     is_self[~is_self.any(axis=1), -1] = True
@@ -160,11 +204,13 @@ def _prepare_queries(training: DaskTrainingSet, X, n_features: int, name: str) -
 
 
 def answer(
-    training: DaskTrainingSet, X, *, k: int, finish: Callable[[Neighbors], Any], specs,
-    algorithm: str, metric: str, p: float, n_jobs: int | None, n_samples: int,
-    n_features: int, name: str,
+    training: DaskTrainingSet, X, *, k: int | None, finish: Callable[[Any], Any], specs,
+    algorithm: str, metric: Any, p: float, n_jobs: int | None, n_samples: int,
+    n_features: int, name: str, metric_params: dict | None = None,
+    radius: float | None = None,
 ):
-    """``finish`` of the k nearest training rows of each query, searched where the rows are.
+    """``finish`` of the k nearest training rows of each query (or of those within
+    ``radius``), searched where the rows are.
 
     X is None (each training row among the others: leave-one-out, the rows' own class codes
     in ``Neighbors.own_codes``), validated NumPy queries (answered in NumPy) or a Dask
@@ -173,22 +219,29 @@ def answer(
     """
     check_alive(training, name)
     queries = _prepare_queries(training, X, n_features, name)
-    k_search = k + 1 if queries.offsets is not None else k
+    if radius is None:
+        k_search = k + 1 if queries.offsets is not None else k
+    else:
+        k_search = None
+    canonical, exponent = resolve_metric(metric, p, metric_params)
     method = resolve_algorithm(
-        algorithm, n_features, k_search, n_samples, metric=resolve_metric(metric, p)[0]
+        algorithm, n_features, k_search or 1, n_samples, metric=canonical, p=exponent,
+        weighted=not callable(metric) and (metric_params or {}).get("w") is not None,
     )
     # The workers' threads are the parallelism: by default each block's search takes one
     # core, so that the searches running side by side on a machine do not oversubscribe it.
     search = partial(search_partition, method=method, metric=metric, p=p,
-                     n_jobs=1 if n_jobs is None else n_jobs)
-    merge = delayed(merge_topk)
+                     n_jobs=1 if n_jobs is None else n_jobs, metric_params=metric_params,
+                     radius=radius)
+    merge = delayed(merge_topk) if radius is None else delayed(merge_within)
     results = []
     for i, block in enumerate(queries.blocks):
         partials = [
             delayed(search)(block, part, k_search, offset)
             for part, offset in zip(training.partitions, training.offsets, strict=True)
         ]
-        top = tree_reduce(partials, lambda a, b: merge(a, b, k_search))
+        top = tree_reduce(partials, lambda a, b: merge(a, b, k_search) if radius is None
+                          else merge(a, b))
         if queries.offsets is not None:
             top = delayed(drop_self)(top, queries.offsets[i], queries.own_codes[i])
         results.append(delayed(finish)(top))

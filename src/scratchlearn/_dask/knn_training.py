@@ -58,14 +58,16 @@ class KnnFit(NamedTuple):
 
 
 def prepare_partition(
-    X: np.ndarray, codes: np.ndarray | None, *, algorithm: str, metric: str, p: float
+    X: np.ndarray, codes: np.ndarray | None, *, algorithm: str, metric: Any, p: float,
+    metric_params: dict | None = None,
 ) -> Partition:
     """Validate one block of training rows (finite, float32 or float64, as the in-memory
     ``fit`` does) and precompute what the search reads (``_search.training_aids``)."""
     # No rows is allowed here: a chunk that holds fewer rows than declared is reported by
     # ``fit`` with the chunk's declared and held shapes.
     X = check_array(X, dtype=[np.float64, np.float32], ensure_min_samples=0, input_name="X")
-    fit_sq, tree = training_aids(X, algorithm=algorithm, metric=metric, p=p)
+    fit_sq, tree = training_aids(X, algorithm=algorithm, metric=metric, p=p,
+                                 metric_params=metric_params)
     return Partition(X, codes, fit_sq, tree)
 
 
@@ -125,12 +127,12 @@ def check_alive(training: DaskTrainingSet, name: str) -> None:
 
 
 def fit(
-    X: Any, y: Any = None, *, n_neighbors: int, algorithm: str, metric: str, p: float,
-    classify: bool, name: str,
+    X: Any, y: Any = None, *, n_neighbors: int, algorithm: str, metric: Any, p: float,
+    metric_params: dict | None = None, classify: bool, name: str,
 ) -> KnnFit:
     """Persist the training partitions of X (with the class codes of y) on the workers.
 
-    ``metric`` is the canonical metric (parameters validated by the estimator);
+    ``metric``, ``p`` and ``metric_params`` are the estimator's (validated by it);
     ``classify`` refuses continuous labels, as the classifier does. Only the classes and
     their counts come back to the client.
     """
@@ -160,7 +162,8 @@ def fit(
     offsets = np.concatenate([[0], np.cumsum(X.chunks[0])[:-1]]).astype(int)
     kept = [j for j, size in enumerate(X.chunks[0]) if size > 0]
     x_blocks = X.to_delayed().ravel()
-    prepare = partial(prepare_partition, algorithm=algorithm, metric=metric, p=p)
+    prepare = partial(prepare_partition, algorithm=algorithm, metric=metric, p=p,
+                      metric_params=metric_params)
     partitions = dask.persist(*[delayed(prepare)(x_blocks[j], codes_blocks[j]) for j in kept])
     # Wait for the partitions (raising here, in fit, if a block holds NaN) and check that
     # every block holds the shape X declared (the empty ones too, which are not kept).

@@ -59,8 +59,37 @@ def distance_weights(distances: np.ndarray) -> np.ndarray:
     return weights
 
 
+def neighbor_weights(distances: np.ndarray, weights) -> np.ndarray | None:
+    """w_i per neighbour from ``weights``: None for "uniform" (or None), 1/d for
+    "distance", ``weights(distances)`` for a callable (scikit-learn's ``weights``).
+
+    Raises
+    ------
+    ValueError
+        When a callable returns another shape, or every neighbour of some query gets
+        weight 0 (its vote would be 0/0), as scikit-learn does.
+    """
+    if weights is None or (isinstance(weights, str) and weights == "uniform"):
+        return None
+    if isinstance(weights, str) and weights == "distance":
+        return distance_weights(distances)
+    w = np.asarray(weights(distances), dtype=np.float64)
+    if w.shape != distances.shape:
+        raise ValueError(
+            f"weights={weights!r} returned an array of shape {w.shape} for distances of "
+            f"shape {distances.shape}; a weights function must return one weight per "
+            "neighbour, of the same shape."
+        )
+    if w.size and np.any(np.all(w == 0, axis=1)):
+        raise ValueError(
+            "All neighbors of some sample is getting zero weights. Please modify 'weights' "
+            "to avoid this case if you are using a user-defined function."
+        )
+    return w
+
+
 def class_votes(
-    distances: np.ndarray, neighbor_codes: np.ndarray, n_classes: int, weights: str
+    distances: np.ndarray, neighbor_codes: np.ndarray, n_classes: int, weights
 ) -> np.ndarray:
     """Σ_{i ∈ N_k(x)} w_i · 1[y_i = c] per query and class, w_i from ``weights``.
 
@@ -70,14 +99,14 @@ def class_votes(
     neighbor_codes : ndarray of shape (n_queries, n_neighbors)
         The neighbours' class codes in ``0..n_classes-1``.
     n_classes : int
-    weights : {"uniform", "distance"}
+    weights : {"uniform", "distance"}, None or callable
+        As in :func:`neighbor_weights`.
 
     Returns
     -------
     ndarray of shape (n_queries, n_classes)
     """
-    w = distance_weights(distances) if weights == "distance" else None
-    return neighbor_class_votes(neighbor_codes, n_classes, w)
+    return neighbor_class_votes(neighbor_codes, n_classes, neighbor_weights(distances, weights))
 
 
 def vote_probabilities(votes: np.ndarray) -> np.ndarray:

@@ -90,7 +90,7 @@ from sklearn.base import BaseEstimator
 
 from .._versioning import current_version
 from ..linear_model import HuberClassifier, LeastSquaresClassifier, SoftmaxRegression
-from ..neighbors import KNeighborsClassifier, KNeighborsDensity
+from ..neighbors import KNeighborsClassifier, KNeighborsDensity, NearestNeighbors
 from . import archive, codec
 from .format import FORMAT_NAME, FORMAT_VERSION, ModelFileError, is_int
 from .schema import check_state
@@ -105,6 +105,7 @@ ESTIMATORS: dict[str, type[BaseEstimator]] = {
         KNeighborsClassifier,
         KNeighborsDensity,
         LeastSquaresClassifier,
+        NearestNeighbors,
         SoftmaxRegression,
     )
 }

@@ -12,9 +12,9 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .._search import METRICS
+from .._search import METRICS, PRECOMPUTED
 from ..linear_model import HuberClassifier, LeastSquaresClassifier, SoftmaxRegression
-from ..neighbors import KNeighborsClassifier, KNeighborsDensity
+from ..neighbors import KNeighborsClassifier, KNeighborsDensity, NearestNeighbors
 from .format import (
     FLOAT,
     FLOAT64,
@@ -161,11 +161,14 @@ def check_state(cls: type, state: dict[str, Any], where: str) -> None:
 def _check_neighbors(cls: type, a: _Attributes) -> None:
     n_features = a.integer("n_features_in_", 1)
     n_samples = a.integer("n_samples_fit_", 1)
-    a.option("effective_metric_", METRICS)
+    a.option("effective_metric_", (*METRICS, PRECOMPUTED))
     a.feature_names(n_features)
     a.training_matrix("_fit_X", (n_samples, n_features))
     labelled = ("classes_", "_y", "class_count_", "class_prior_")
-    if cls is KNeighborsClassifier or any(a.has(name) for name in labelled):
+    # NearestNeighbors has no labels: any labelled attribute is then refused as unknown.
+    if cls is KNeighborsClassifier or (
+        cls is KNeighborsDensity and any(a.has(name) for name in labelled)
+    ):
         classes = a.labels("classes_", 1)
         codes = a.codes("_y", n_samples, len(classes))
         counted = np.bincount(codes, minlength=len(classes))
@@ -207,6 +210,7 @@ def _check_linear(cls: type, a: _Attributes) -> None:
 _SCHEMAS = {
     KNeighborsClassifier: _check_neighbors,
     KNeighborsDensity: _check_neighbors,
+    NearestNeighbors: _check_neighbors,
     LeastSquaresClassifier: _check_linear,
     HuberClassifier: _check_linear,
     SoftmaxRegression: _check_linear,

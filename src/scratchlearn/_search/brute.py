@@ -33,6 +33,8 @@ WORKING_MEMORY_MIB = 64
 #: core's L2 cache, so the top-k reads the product while it is still in cache.
 TILE_QUERIES = 1024
 TILE_FIT = 256
+#: Where exact tiles hold +inf or NaN (the top-k admits values below +inf only).
+LARGEST = np.finfo(np.float64).max
 #: Below this many query × training pairs one thread is faster than starting a pool.
 PARALLEL_MIN_PAIRS = 2_000_000
 
@@ -188,6 +190,9 @@ class _Operands:
 
             def product(c0, c1, out):
                 out[...] = exact_tile(Q, self.X[c0:c1], self.metric, self.p, self.kwargs)
+                # The top-k admits values below +inf only: an infinite (or NaN) distance, as
+                # a callable may return, ranks last as the largest float instead.
+                np.nan_to_num(out, copy=False, nan=LARGEST, posinf=LARGEST)
         elif self.sparse:
             Q = -2 * Q
 
@@ -309,6 +314,8 @@ def brute_kneighbors(
 
     if failed.any():  # rare: candidates not provably complete
         ops.exact_search(np.flatnonzero(failed), distances, indices)
+    if not ops.ranked:
+        distances[distances == LARGEST] = np.inf
     if metric == "euclidean":
         np.sqrt(distances, out=distances)
     return distances, indices

@@ -2,7 +2,8 @@
 product, and given (query, training point) pairs for the exact re-rank of candidates.
 
 Tiles (:func:`exact_tile`): ``scipy.spatial.distance.cdist`` for the dense Minkowski
-family (weighted too) and haversine; scikit-learn's ``manhattan_distances`` and
+family (weighted too); scikit-learn's ``haversine_distances`` and
+``nan_euclidean_distances``; scikit-learn's ``manhattan_distances`` and
 ``pairwise_distances`` for CSR data and callables (the rows a callable receives are those
 scikit-learn's brute force passes it); for "precomputed" the tile is the queries' own
 columns.
@@ -18,7 +19,12 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 from scipy.spatial.distance import cdist
-from sklearn.metrics.pairwise import haversine_distances, manhattan_distances, pairwise_distances
+from sklearn.metrics.pairwise import (
+    haversine_distances,
+    manhattan_distances,
+    nan_euclidean_distances,
+    pairwise_distances,
+)
 
 from .policy import PRECOMPUTED, Metric
 
@@ -43,6 +49,8 @@ def exact_tile(Q, X, metric: Metric, p: float, kwargs: dict) -> np.ndarray:
         raise ValueError(f"metric={metric!r} has no sparse tile")  # refused by the estimator
     if metric == "haversine":
         return haversine_distances(Q, X)
+    if metric == "nan_euclidean":
+        return nan_euclidean_distances(Q, X)
     Q = np.asarray(Q, dtype=np.float64)
     X = np.asarray(X, dtype=np.float64)
     extra = {"p": p, **kwargs} if metric == "minkowski" else {}

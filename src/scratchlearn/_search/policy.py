@@ -27,7 +27,7 @@ ALGORITHMS = ("auto", "ball_tree", "brute", "kd_tree")
 
 #: Canonical metric names, and scikit-learn's aliases for them.
 METRICS = ("euclidean", "sqeuclidean", "cosine", "manhattan", "chebyshev", "minkowski",
-           "haversine")
+           "haversine", "nan_euclidean")
 METRIC_ALIASES = {"l2": "euclidean", "l1": "manhattan", "cityblock": "manhattan"}
 #: Rows of distances instead of features.
 PRECOMPUTED = "precomputed"

@@ -15,9 +15,10 @@ from .._math.knn import (
     neighbor_class_votes,
     sphere_log_volume,
 )
-from .._search import Neighbors, resolve_metric
+from .._search import Neighbors
 from .._validation import check_class_labels
 from ._base import NeighborsBase
+from ._params import is_weighted
 
 
 def _log_density(top: Neighbors, *, n_features: int, p: float, k: int,
@@ -37,6 +38,12 @@ def _class_log_density(top: Neighbors, *, n_features: int, p: float,
 def _posterior(top: Neighbors, *, n_classes: int, k: int) -> np.ndarray:
     """p(c | x) = K_c / K."""
     return neighbor_class_votes(top.codes, n_classes) / k
+
+
+def _most_probable(top: Neighbors, *, classes: np.ndarray) -> np.ndarray:
+    """argmax_c p(c | x) = argmax_c K_c; a tie goes to the smallest label, as in
+    :class:`KNeighborsClassifier`."""
+    return classes[np.argmax(neighbor_class_votes(top.codes, len(classes)), axis=1)]
 
 
 class KNeighborsDensity(NeighborsBase):
@@ -60,19 +67,27 @@ class KNeighborsDensity(NeighborsBase):
 
     The sphere is the ball of the metric: for Minkowski metrics (``metric`` "euclidean",
     "manhattan", "chebyshev" or "minkowski" with ``p``) V is the volume of the Lp ball
-    (``scratchlearn._math.ball.log_ball_volume``). "cosine" and "sqeuclidean" are not norms
-    of x − x', so they have no ball volume and are refused.
+    (``scratchlearn._math.ball.log_ball_volume``). "cosine", "sqeuclidean", "haversine",
+    weighted Minkowski, "precomputed" and callables have no such volume and are refused.
+
+    With labels, ``predict`` gives the most probable class, argmax_c p(c | x) (a tie goes to
+    the smallest label, as in :class:`KNeighborsClassifier`), so the estimator works where
+    a classifier is expected (``CalibratedClassifierCV``, for instance).
 
     Parameters
     ----------
     n_neighbors : int, default=5
         K.
-    algorithm : {"auto", "brute", "kd_tree"}, default="auto"
+    algorithm : {"auto", "ball_tree", "brute", "kd_tree"}, default="auto"
         As in :class:`KNeighborsClassifier`.
-    metric : {"euclidean", "manhattan", "chebyshev", "minkowski"}, default="euclidean"
+    leaf_size : int, default=30
+        Accepted for scikit-learn's sake, as in :class:`KNeighborsClassifier`.
+    metric : {"minkowski", "euclidean", "manhattan", "chebyshev"}, default="minkowski"
         The distance whose balls measure the density; "l2", "l1" and "cityblock" work too.
     p : float, default=2
-        The exponent of "minkowski", p >= 1.
+        The exponent of "minkowski", p > 0.
+    metric_params : dict, default=None
+        {"p": ...} takes the place of ``p``, as in :class:`KNeighborsClassifier`.
     n_jobs : int, default=None
         Threads for the search: None or -1 use every core, 1 one thread.
 
@@ -104,14 +119,18 @@ class KNeighborsDensity(NeighborsBase):
         n_neighbors: int = 5,
         *,
         algorithm: str = "auto",
-        metric: str = "euclidean",
+        leaf_size: int = 30,
+        metric: str = "minkowski",
         p: float = 2,
+        metric_params: dict | None = None,
         n_jobs: int | None = None,
     ):
         self.n_neighbors = n_neighbors
         self.algorithm = algorithm
+        self.leaf_size = leaf_size
         self.metric = metric
         self.p = p
+        self.metric_params = metric_params
         self.n_jobs = n_jobs
 
     def __sklearn_tags__(self):
@@ -157,9 +176,11 @@ class KNeighborsDensity(NeighborsBase):
         self._set_fitted(**state)
         return self
 
-    def _check_estimator_metric(self, metric: str) -> None:
-        """Only metrics with a ball volume: "cosine" and "sqeuclidean" are refused."""
-        if metric in ("cosine", "sqeuclidean"):
+    def _check_estimator_metric(self, metric) -> None:
+        """Only metrics with a ball volume: the unweighted Minkowski family."""
+        minkowski = ("euclidean", "manhattan", "chebyshev", "minkowski")
+        if callable(metric) or metric not in minkowski or is_weighted(self.metric,
+                                                                     self.metric_params):
             raise ValueError(
                 f"KNeighborsDensity needs a metric with a ball volume (euclidean, manhattan, "
                 f"chebyshev or minkowski), got metric={self.metric!r}: {metric} distances "
@@ -168,7 +189,7 @@ class KNeighborsDensity(NeighborsBase):
 
     def _ball_order(self) -> float:
         """p of the Lp ball whose volume measures the density (the metric's own)."""
-        return resolve_metric(self.effective_metric_, self.p)[1]
+        return self._metric()[1]
 
     def score_samples(self, X=None) -> np.ndarray:
         """log p(x) = log K − log N − log V_d(r_K(x)).
@@ -231,4 +252,22 @@ class KNeighborsDensity(NeighborsBase):
         n_classes = len(self.classes_)
         finish = partial(_posterior, n_classes=n_classes, k=self.n_neighbors)
         return self._answer(X, finish, Spec((n_classes,), np.float64),
+                            n_neighbors=self._n_neighbors(X))
+
+    def predict(self, X=None) -> np.ndarray:
+        """The most probable class, argmax_c p(c | x) = argmax_c K_c; a tie goes to the
+        smallest label.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), default=None
+            ``None`` evaluates the training points leave-one-out.
+
+        Returns
+        -------
+        ndarray of shape (n_queries,)
+        """
+        self._require_labels()
+        finish = partial(_most_probable, classes=self.classes_)
+        return self._answer(X, finish, Spec((), self.classes_.dtype),
                             n_neighbors=self._n_neighbors(X))

@@ -1,0 +1,220 @@
+"""The neighbours interface every kNN estimator has: ``kneighbors``, ``kneighbors_graph``,
+``radius_neighbors`` and ``radius_neighbors_graph``, as scikit-learn's ``KNeighborsMixin``
+and ``RadiusNeighborsMixin`` answer them, from the one search (``NeighborsBase._core``).
+
+Each answer is a pure function (a ``finish``) of the neighbour lists, so it is computed
+the same way in memory and on Dask workers (``ScratchEstimator._answer``). Every list is
+sorted by (distance, training index), radius lists included (``sort_results`` is
+accepted, and always true in effect).
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+from sklearn import get_config
+from sklearn.utils.validation import check_is_fitted
+
+from .._dask import Spec
+from .._search import Neighbors, Within
+from .._validation import check_float_param
+
+MODES = ("connectivity", "distance")
+
+
+def _neighbor_lists(top: Neighbors, *, return_distance: bool):
+    """``kneighbors``' answer from the neighbour lists."""
+    return (top.distances, top.indices) if return_distance else top.indices
+
+
+def _csr(data, indices, indptr, shape):
+    """A CSR matrix, or array, as scikit-learn's ``sparse_interface`` setting asks."""
+    make = sp.csr_array if get_config().get("sparse_interface") == "sparray" else sp.csr_matrix
+    return make((data, indices, indptr), shape=shape)
+
+
+def _knn_graph(top: Neighbors, *, mode: str, n_fit: int):
+    """The k-neighbours graph: row i holds query i's neighbours in order, with 1 or their
+    distance."""
+    n_queries, k = top.indices.shape
+    data = np.ones(n_queries * k) if mode == "connectivity" else top.distances.ravel()
+    indptr = np.arange(0, n_queries * k + 1, k)
+    return _csr(data, top.indices.ravel(), indptr, (n_queries, n_fit))
+
+
+def _object_rows(values: np.ndarray, indptr: np.ndarray) -> np.ndarray:
+    """One array per query, in an object array (scikit-learn's radius answer)."""
+    rows = np.empty(len(indptr) - 1, dtype=object)
+    rows[:] = np.split(values, indptr[1:-1])
+    return rows
+
+
+def _radius_lists(found: Within, *, return_distance: bool):
+    """``radius_neighbors``' answer: object arrays of per-query arrays."""
+    indices = _object_rows(found.indices.astype(np.intp, copy=False), found.indptr)
+    if not return_distance:
+        return indices
+    return _object_rows(found.distances, found.indptr), indices
+
+
+def _radius_graph(found: Within, *, mode: str, n_fit: int):
+    """The radius-neighbours graph: row i holds the points within the radius of query i."""
+    data = np.ones(len(found.indices)) if mode == "connectivity" else found.distances
+    return _csr(data, found.indices, found.indptr, (found.n_queries, n_fit))
+
+
+def _check_mode(mode: Any) -> None:
+    if mode not in MODES:
+        raise ValueError(
+            'Unsupported mode, must be one of "connectivity", or "distance" but got '
+            f'"{mode}" instead'
+        )
+
+
+class NeighborsQueries:
+    """The four neighbour queries, on any estimator with ``_core(X, n_neighbors=…)`` and
+    ``_core(X, radius=…)`` (``NeighborsBase``)."""
+
+    def _radius(self, radius: Any) -> float:
+        """The radius of a query: the given one, else the estimator's ``radius``."""
+        if radius is None:
+            radius = getattr(self, "radius", None)
+            if radius is None:
+                raise ValueError(
+                    f"{type(self).__name__} has no radius parameter: pass radius=... to "
+                    "radius_neighbors or radius_neighbors_graph."
+                )
+        if np.ndim(radius) != 0:
+            raise ValueError(
+                "radius must be one number for every query, got an array; query each group "
+                "of rows with its own radius."
+            )
+        return check_float_param(radius, "radius", min_value=0)
+
+    def kneighbors(self, X=None, n_neighbors: int | None = None, return_distance: bool = True):
+        """Find the k nearest training points of each query.
+
+        Neighbours are sorted by distance, ties by training index (the smaller index first,
+        also when the tie falls on the k-th place).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_queries, n_features), default=None
+            Queries (dense, CSR or a Dask array); for ``metric="precomputed"`` their
+            distances to the training points, of shape (n_queries, n_samples_fit), dense
+            or a sparse graph. ``None`` means the training points, each excluded from its
+            own list.
+            A model fitted on Dask arrays, or given Dask queries, searches on the workers
+            (``scratchlearn._dask.knn_queries``) and answers Dask queries, and ``None``
+            after a Dask fit, with lazy Dask arrays, NumPy queries with NumPy arrays.
+        n_neighbors : int, default=None
+            Defaults to the ``n_neighbors`` given at construction.
+        return_distance : bool, default=True
+
+        Returns
+        -------
+        distances : ndarray of shape (n_queries, n_neighbors)
+            Distances in ``metric``, only when ``return_distance`` is true.
+        indices : ndarray of shape (n_queries, n_neighbors)
+            Row numbers in the training set.
+        """
+        check_is_fitted(self)
+        k = self._n_neighbors(X, n_neighbors)
+        specs = [Spec((k,), np.float64), Spec((k,), np.intp)]
+        return self._answer(
+            X, partial(_neighbor_lists, return_distance=return_distance),
+            specs if return_distance else specs[1], n_neighbors=k,
+        )
+
+    def kneighbors_graph(self, X=None, n_neighbors: int | None = None,
+                         mode: str = "connectivity"):
+        """The graph of each query's k nearest training points, as a CSR matrix.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_queries, n_features), default=None
+            As in :meth:`kneighbors`.
+        n_neighbors : int, default=None
+            Defaults to the ``n_neighbors`` given at construction.
+        mode : {"connectivity", "distance"}, default="connectivity"
+            Edges of weight 1, or the distances.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix of shape (n_queries, n_samples_fit)
+            Row i stores query i's neighbours in :meth:`kneighbors`' order (so its column
+            indices are not sorted), as scikit-learn's does; a ``csr_array`` when
+            scikit-learn's ``sparse_interface`` is "sparray". For Dask queries (or
+            ``None`` after a Dask fit) a Dask array whose blocks are such matrices.
+        """
+        check_is_fitted(self)
+        _check_mode(mode)
+        k = self._n_neighbors(X, n_neighbors)
+        finish = partial(_knn_graph, mode=mode, n_fit=self.n_samples_fit_)
+        return self._answer(X, finish, Spec((self.n_samples_fit_,), np.float64),
+                            n_neighbors=k)
+
+    def radius_neighbors(self, X=None, radius: float | None = None,
+                         return_distance: bool = True, sort_results: bool = False):
+        """Find the training points within a distance ``radius`` of each query.
+
+        Points on the boundary (distance == radius) are included. Each query's neighbours
+        are sorted by (distance, training index) whatever ``sort_results`` says
+        (scikit-learn leaves them unsorted unless it is true).
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_queries, n_features), default=None
+            As in :meth:`kneighbors`; ``None`` leaves each training point out of its own
+            list (its duplicates stay).
+        radius : float, default=None
+            Defaults to the estimator's ``radius`` (``NearestNeighbors``); the classifier
+            and the density estimator have none, so it must be given.
+        return_distance : bool, default=True
+        sort_results : bool, default=False
+            Accepted for scikit-learn's sake; ``True`` needs ``return_distance=True``.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_queries,) of object
+            One float64 array per query, only when ``return_distance`` is true.
+        indices : ndarray of shape (n_queries,) of object
+            One array of training rows per query.
+        """
+        check_is_fitted(self)
+        if sort_results and not return_distance:
+            raise ValueError("return_distance must be True if sort_results is True.")
+        radius = self._radius(radius)
+        finish = partial(_radius_lists, return_distance=return_distance)
+        specs = [Spec((), object), Spec((), object)]
+        return self._answer(X, finish, specs if return_distance else specs[1],
+                            radius=radius)
+
+    def radius_neighbors_graph(self, X=None, radius: float | None = None,
+                               mode: str = "connectivity", sort_results: bool = False):
+        """The graph of the training points within ``radius`` of each query, as CSR.
+
+        Parameters
+        ----------
+        X : array-like or sparse matrix of shape (n_queries, n_features), default=None
+            As in :meth:`radius_neighbors`.
+        radius : float, default=None
+            As in :meth:`radius_neighbors`.
+        mode : {"connectivity", "distance"}, default="connectivity"
+        sort_results : bool, default=False
+            Accepted; each row is sorted by (distance, index) anyway.
+
+        Returns
+        -------
+        scipy.sparse.csr_matrix of shape (n_queries, n_samples_fit)
+            As :meth:`kneighbors_graph` returns it.
+        """
+        check_is_fitted(self)
+        _check_mode(mode)
+        radius = self._radius(radius)
+        finish = partial(_radius_graph, mode=mode, n_fit=self.n_samples_fit_)
+        return self._answer(X, finish, Spec((self.n_samples_fit_,), np.float64),
+                            radius=radius)
