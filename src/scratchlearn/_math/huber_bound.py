@@ -8,20 +8,27 @@ and the current fit, so it is tested on its own against the true minimum.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
+from .least_squares import gram_upper, sum_over_blocks
 from .losses import huber, huber_weights
-from .scaling import max_abs, unit_scale
+from .scaling import ldexp, max_abs, unit_scale
 
 
 def huber_dual_bound(
     W: np.ndarray,
     b: np.ndarray,
-    X: np.ndarray,
+    X,
     Y: np.ndarray,
     epsilon: float,
     alpha: float = 0.0,
     sample_weight: np.ndarray | None = None,
     fit_intercept: bool = True,
+    *,
+    tol: float | None = None,
+    floor: float = 0.0,
+    known: float = -np.inf,
+    n_threads: int | None = None,
 ) -> tuple[float, float]:
     r"""The Huber objective J(W, b) and a lower bound L ≤ min J, by Lagrange duality.
 
@@ -46,77 +53,227 @@ def huber_dual_bound(
     equalities (they are the stationarity conditions in w and b), so the bound equals
     min J there up to rounding.
 
+    **Cost.** All columns take each round together: a round is two products with X (Cᵀ S U
+    and C Λ for every column at once; one, Xᵀ S U, when α > 0), and Cᵀ S u after a clip is
+    updated from the rows that the clip changed. Each column's Cᵀ S Ω C is formed once
+    per call. With ``tol`` the rounds stop as soon as they have done their job for the
+    caller: once max(L, ``known``) certifies J (J − max(L, known) ≤ tol·max(J, floor)), or
+    once, at the pace of their last round, the rounds left could not reach that. L is then
+    still a lower bound, only not always the best that all the rounds would give.
+
+    X may be a dense array or a SciPy sparse matrix (CSR); the sparse one is used as it is,
+    never made dense.
+
     Parameters
     ----------
     W : ndarray of shape (n_targets, n_features)
     b : ndarray of shape (n_targets,)
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
     Y : ndarray of shape (n_samples, n_targets)
     epsilon : float
     alpha : float, default=0.0
     sample_weight : ndarray of shape (n_samples,), default=None
     fit_intercept : bool, default=True
         Whether b is free (then Σ s u = 0 is required); when False, b must be 0.
+    tol : float or None, default=None
+        The caller's stopping threshold, for stopping the rounds early (see Cost); None runs
+        every round.
+    floor : float, default=0.0
+        The least J that ``tol`` is relative to (``HuberClassifier``'s u·J₀).
+    known : float, default=-inf
+        A lower bound already known (from an earlier fit); the one returned is at least it.
+    n_threads : int or None, default=None
+        Blocks of rows worked on at once for Cᵀ S Ω C (``_math.least_squares.map_blocks``).
 
     Returns
     -------
     objective : float
         J(W, b).
     lower : float
-        A lower bound on min over (W, b) of J.
+        A lower bound on min over (W, b) of J, at least ``known``.
     """
-    X = np.asarray(X, dtype=np.float64)
+    X = X.astype(np.float64, copy=False) if sp.issparse(X) else np.asarray(X, dtype=np.float64)
     # Squares of X enter the projections and ‖v‖²: computed on X·2^(−e), max |x| ∈ [1/2, 1),
     # which gives J and L exactly (see ``HuberClassifier._fit_targets``).
     exponent, alpha = unit_scale(max_abs(X), alpha)
     if exponent:
-        X, W = np.ldexp(X, -exponent), np.ldexp(W, exponent)
-    N = X.shape[0]
+        X, W = ldexp(X, -exponent), np.ldexp(W, exponent)
+    N, K = Y.shape
     s = np.ones(N) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
-    R = Y - X @ W.T - b
+    R = Y - np.asarray(X @ W.T) - b
     objective = float(np.sum(s[:, None] * huber(R, epsilon)) + alpha * np.sum(W * W))
+    early = tol is not None  # stop the rounds once they have done the caller's job
+    target = objective - tol * max(objective, floor) if early else np.inf
+    if early and known >= target:  # certified already: no round needed
+        return objective, known
     Omega = huber_weights(R, epsilon)
-    columns = ([X] if alpha == 0 else []) + ([np.ones((N, 1))] if fit_intercept else [])
-    C = np.hstack(columns) if columns else np.zeros((N, 0))
-    # The projection onto C's column space, with each column scaled (exactly) to max |c| in
-    # [1/2, 1): the same projection, but pinv's relative cut-off then drops only directions
-    # that C lacks, never a column of small values (which left the equalities unmet).
-    C_unit = np.ldexp(C, -np.array([unit_scale(max_abs(c))[0] for c in C.T], dtype=int))
     counted = s > 0
-    lower = 0.0
-    for k in range(Y.shape[1]):
-        omega = Omega[:, k]
-        u = np.where(counted, 2.0 * omega * R[:, k], 0.0)
-        if C.shape[1] == 0:  # α > 0 and no intercept: no equality to meet
-            lower += _scaled_dual(u, Y[:, k], X, s, epsilon, alpha, counted, 0.0)
-            continue
-        theta_C = np.concatenate(([W[k]] if alpha == 0 else []) + ([b[k : k + 1]] * fit_intercept))
-        M_inv = np.linalg.pinv(C_unit.T @ ((s * omega)[:, None] * C_unit), hermitian=True)
-        best = -np.inf
-        for round_ in range(_DUAL_ROUNDS + 1):
-            if round_:
-                u = np.clip(u, -2.0 * epsilon, 2.0 * epsilon)
-            u = u - omega * (C_unit @ (M_inv @ (C_unit.T @ (s * u))))
-            infeasible = abs(float(theta_C @ (C.T @ (s * u))))
-            best = max(best, _scaled_dual(u, Y[:, k], X, s, epsilon, alpha, counted, infeasible))
-        lower += best
-    return objective, lower
+    U = np.where(counted[:, None], 2.0 * Omega * R, 0.0)
+    X_for_v = X if alpha > 0 else None  # ‖Σ s u x‖²/(4α) needs X; for α = 0, v = 0 is imposed
+    equalities = _Equalities(X, s, Omega, alpha == 0, fit_intercept, n_threads)
+    if equalities.n == 0:  # α > 0 and no intercept: no equality to meet
+        lower = float(np.sum(_scaled_duals(U, Y, X_for_v, s, epsilon, alpha, counted, 0.0)))
+        return objective, max(lower, known)
+    theta = equalities.coefficients(W, b)  # θ_C, one row per column
+    E = equalities.transpose_times(s[:, None] * U)
+    best, previous, gain = np.full(K, -np.inf), -np.inf, np.inf
+    for round_ in range(_DUAL_ROUNDS + 1):
+        if round_:
+            clipped = np.clip(U, -2.0 * epsilon, 2.0 * epsilon)
+            moved = np.flatnonzero(np.any(clipped != U, axis=1))
+            if moved.size:  # Cᵀ S u changes by the rows that the clip moved
+                change = s[moved, None] * (clipped[moved] - U[moved])
+                E = E + equalities.transpose_times(change, rows=moved)
+            U = clipped
+        U = U - Omega * equalities.times(equalities.solve(E))
+        E = equalities.transpose_times(s[:, None] * U)  # what rounding left of Cᵀ S u = 0
+        charges = np.abs(np.sum(theta * E.T, axis=1))
+        bounds = _scaled_duals(U, Y, X_for_v, s, epsilon, alpha, counted, charges)
+        best = np.maximum(best, bounds)
+        total = float(np.sum(best))
+        if early and total >= target:
+            break
+        if early and round_ and target - total > _reach(total - previous, gain, round_):
+            break  # at the pace of the last rounds, the rounds left fall short of certifying
+        previous, gain = total, total - previous
+    return objective, max(float(np.sum(best)), known)
 
 
 #: Rounds of clip-and-project in ``huber_dual_bound`` after the first projection.
 _DUAL_ROUNDS = 20
 
 
-def _scaled_dual(u, t, X, s, epsilon, alpha, counted, infeasible) -> float:
-    """max over γ ∈ [0, 2ε/max|u|] of D(γu) = γ(a − e) − γ²c, a = Σ s u t,
-    c = Σ s u²/4 + ‖Xᵀ(s u)‖²/(4α), e the charge for the equalities' rounding."""
-    a = float(np.sum(s * u * t)) - infeasible
-    c = float(np.sum(s * u * u)) / 4.0
+def _reach(gain: float, last_gain: float, round_: int) -> float:
+    """What the rounds after ``round_`` may still add to the bound, extrapolated from its
+    last two gains: geometrically when they shrink (alternating projections converge
+    linearly), with a margin of 4 (a round costs far less than the IRLS iteration that
+    stopping too soon would add), else at the last gain per round left."""
+    left = _DUAL_ROUNDS - round_
+    ratio = gain / last_gain if 0 < last_gain < np.inf else 1.0
+    return gain * (min(left, 4.0 * ratio / (1.0 - ratio)) if ratio < 1.0 else left)
+
+
+class _Equalities:
+    """The equality constraints Cᵀ S u = 0 of every column, C = [X 1] (``with_X``) or [1],
+    each column of C scaled (exactly) to max |c| ∈ [1/2, 1): the same projection, but the
+    pseudo-inverse's relative cut-off then drops only directions that C lacks, never a
+    column of small values (which left the equalities unmet). The scaled C is never
+    formed: products with it are products with X, scaled by the powers of two."""
+
+    def __init__(self, X, s: np.ndarray, Omega: np.ndarray, with_X: bool, fit_intercept: bool,
+                 n_threads: int | None = None):
+        K = Omega.shape[1]
+        D = X.shape[1] if with_X else 0
+        self.X, self.n, self.D, self.intercept = X, D + int(fit_intercept), D, fit_intercept
+        self.exponents = np.zeros(self.n, dtype=int)
+        if with_X:
+            self.exponents[:D] = np.frexp(_column_max_abs(X))[1]
+        if fit_intercept:
+            self.exponents[D] = 1  # the column of ones, as 1/2
+        # (Cᵀ S Ω C)⁺ of each column of Ω, as ``numpy.linalg.pinv`` of the scaled C.
+        self.inverses = np.empty((K, self.n, self.n))
+        for k in range(K):
+            gram = _weighted_gram(X, s * Omega[:, k], -self.exponents, D, fit_intercept,
+                                  n_threads)
+            self.inverses[k] = np.linalg.pinv(gram, hermitian=True)
+
+    def coefficients(self, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """θ_C of each column in the scaled basis, so that θ_C · (Cᵀ S u) is unscaled."""
+        parts = ([W] if self.D else []) + ([b[:, None]] if self.intercept else [])
+        return np.ldexp(np.hstack(parts), self.exponents)
+
+    def transpose_times(self, V: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
+        """Cᵀ V, shape (n, K), from the given rows of C only when ``rows`` is given."""
+        parts = []
+        if self.D:
+            X = self.X if rows is None else self.X[rows]
+            parts.append(np.ldexp(np.asarray(X.T @ V), -self.exponents[: self.D, None]))
+        if self.intercept:
+            parts.append(0.5 * np.sum(V, axis=0, keepdims=True))
+        return np.vstack(parts)
+
+    def solve(self, E: np.ndarray) -> np.ndarray:
+        """Λ with columns λ_k = (Cᵀ S Ω_k C)⁺ e_k."""
+        return np.einsum("kij,jk->ik", self.inverses, E)
+
+    def times(self, L: np.ndarray) -> np.ndarray:
+        """C Λ, shape (N, K)."""
+        out = 0.0
+        if self.D:
+            out = np.asarray(self.X @ np.ldexp(L[: self.D], -self.exponents[: self.D, None]))
+        return out + 0.5 * L[self.D] if self.intercept else out
+
+
+def _weighted_gram(X, weights: np.ndarray, exponents: np.ndarray, D: int,
+                   fit_intercept: bool, n_threads: int | None = None) -> np.ndarray:
+    """Cᵀ diag(weights) C for C = [X·2^exponents 1/2] (the first D columns of X, then the
+    column of 1/2 when ``fit_intercept``), symmetric; dense X by blocks of rows."""
+    n = D + int(fit_intercept)
+    if D and sp.issparse(X):
+        scaled = _scale_columns(X, exponents[:D])
+        gram = np.empty((n, n))
+        gram[:D, :D] = (scaled.T @ sp.csr_matrix(sp.diags(weights) @ scaled)).toarray()
+        if fit_intercept:
+            gram[:D, D] = gram[D, :D] = np.asarray(scaled.T @ (0.5 * weights)).ravel()
+            gram[D, D] = 0.25 * float(np.sum(weights))
+        return gram
+    if not D:
+        return np.full((1, 1), 0.25 * float(np.sum(weights)))
+    roots = np.sqrt(weights)
+    # Scaling the Gram matrix after is exact, as scaling the columns before is, unless the
+    # squares of a column far below the others would underflow: then the blocks are scaled.
+    before = np.max(exponents[:D], initial=0) > 480
+
+    def rows(start, stop):
+        block = np.empty((stop - start, n))
+        np.multiply(X[start:stop], roots[start:stop, None], out=block[:, :D])
+        if before:
+            block[:, :D] = np.ldexp(block[:, :D], exponents[:D])
+        if fit_intercept:
+            np.multiply(roots[start:stop], 0.5, out=block[:, D])
+        return gram_upper(block)
+
+    upper = sum_over_blocks(rows, X.shape[0], n, n_threads)
+    if not before:
+        scale = np.concatenate([exponents[:D], np.zeros(n - D, dtype=int)])
+        upper = np.ldexp(upper, np.add.outer(scale, scale))
+    return upper + np.triu(upper, 1).T
+
+
+def _column_max_abs(X) -> np.ndarray:
+    """max_n |x_nj| of each column (0 for an empty or all-zero one)."""
+    if X.shape[0] == 0:
+        return np.zeros(X.shape[1])
+    if sp.issparse(X):
+        return abs(X).max(axis=0).toarray().ravel()
+    return np.maximum(X.max(axis=0), -X.min(axis=0))
+
+
+def _scale_columns(X, exponents: np.ndarray):
+    """CSR X with column j multiplied by 2^exponents_j, exactly."""
+    X = sp.csr_matrix(X, copy=True)
+    X.data = np.ldexp(X.data, exponents[X.indices])
+    return X
+
+
+def _scaled_duals(U, T, X, s, epsilon, alpha, counted, charges) -> np.ndarray:
+    """For each column k, max over γ ∈ [0, 2ε/max|u_k|] of D(γu_k) = γ(a − e) − γ²c,
+    a = Σ s u t, c = Σ s u²/4 + ‖Xᵀ(s u)‖²/(4α), e the charge for the equalities' rounding;
+    0 where u_k = 0 on the counted samples or c = 0 (u = 0 gives the bound 0)."""
+    sU = s[:, None] * U
+    a = np.sum(sU * T, axis=0) - charges
+    c = np.sum(sU * U, axis=0) / 4.0
     if alpha > 0:
-        v = (s * u) @ X
-        c += float(v @ v) / (4.0 * alpha)
-    u_max = float(np.max(np.abs(u[counted]), initial=0.0))
-    if u_max == 0.0 or c == 0.0:
-        return 0.0  # u = 0 gives the bound 0
-    gamma = min(2.0 * epsilon / u_max, max(0.0, a / (2.0 * c)))
-    return gamma * a - gamma * gamma * c
+        V = np.asarray(X.T @ sU)
+        c = c + np.sum(V * V, axis=0) / (4.0 * alpha)
+    u_max = np.max(np.abs(U[counted]), axis=0, initial=0.0)
+    empty = (u_max == 0.0) | (c == 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        gamma = np.minimum(2.0 * epsilon / u_max, np.maximum(0.0, a / (2.0 * c)))
+    return np.where(empty, 0.0, gamma * a - gamma * gamma * c)
+
+
+def _scaled_dual(u, t, X, s, epsilon, alpha, counted, infeasible) -> float:
+    """``_scaled_duals`` of one column u (targets t), with the charge ``infeasible``."""
+    charge = np.array([float(infeasible)])
+    return float(_scaled_duals(u[:, None], t[:, None], X, s, epsilon, alpha, counted, charge)[0])

@@ -8,21 +8,38 @@ the R factors over chunks of rows (``scratchlearn._dask.least_squares``).
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from functools import cache, partial
 
 import numpy as np
 import scipy.linalg
+import scipy.sparse as sp
 from scipy.linalg import blas
 from threadpoolctl import ThreadpoolController
 
-from .scaling import max_abs, squares_scale
+from .scaling import ldexp, max_abs, squares_scale
 
 # The Gram-matrix route is taken when κ(AᵀA + αI) ≤ this: it then loses at most about
 # log10(1e6) = 6 of float64's 16 digits, so the answer is good to about 1e-10 relative.
 _GRAM_MAX_CONDITION = 1e6
 
 
+@cache
+def blas_libraries() -> ThreadpoolController:
+    """The BLAS libraries loaded in this process, to read or limit their threads; found once
+    (``ThreadpoolController`` reads the process's loaded libraries, about a millisecond)."""
+    return ThreadpoolController().select(user_api="blas")
+
+
+def as_float64(X):
+    """X in float64: a dense array, or a SciPy sparse matrix kept sparse (no copy when it
+    already is float64)."""
+    if sp.issparse(X):
+        return X.astype(np.float64, copy=False)
+    return np.asarray(X, dtype=np.float64)
+
+
 def solve_least_squares(
-    X: np.ndarray,
+    X,
     Y: np.ndarray,
     *,
     alpha: float = 0.0,
@@ -52,10 +69,11 @@ def solve_least_squares(
 
         W̃ = V diag(1 / (λ_i + α)) Vᵀ AᵀB = (AᵀA + αI)⁻¹ AᵀB,
 
-    the normal equations. [A B]ᵀ[A B] comes from one symmetric rank-N update (BLAS
-    ``syrk``), holding AᵀA and AᵀB. Forming AᵀA squares the condition number, so this route
-    is taken only when N ≥ D and κ(AᵀA + αI) = (λ_max + α)/(λ_min + α) ≤ 1e6 (at most ~6
-    digits lost; no singular value is then near the cut-off, so nothing is dropped).
+    the normal equations. [A B]ᵀ[A B] comes from symmetric rank-k updates (BLAS ``syrk``)
+    of blocks of centred rows, holding AᵀA and AᵀB. Forming AᵀA squares the condition
+    number, so this route is taken only when N ≥ D and κ(AᵀA + αI) = (λ_max + α)/(λ_min + α)
+    ≤ 1e6 (at most ~6 digits lost; no singular value is then near the cut-off, so nothing
+    is dropped).
 
     **QR route (otherwise: rank-deficient, ill-conditioned or wide A).** The Householder
     QR [A B] = Q [R_A R_B] (R upper triangular, at most D + n_targets rows, computed by
@@ -65,6 +83,20 @@ def solve_least_squares(
     the formula above with Uᵀ B replaced by U_Rᵀ R_B: the same minimum-norm solution and
     the same cut-off, working on A itself (condition κ, not κ²).
 
+    **Sparse X** (a SciPy sparse matrix, CSR) is never made dense as a whole: centring
+    would fill it in, so the means enter algebraically. The Gram route forms the sparse
+    products XᵀSX and XᵀSY and subtracts the means' part, AᵀA = XᵀSX − S x̄x̄ᵀ and
+    AᵀB = XᵀSY − S x̄ȳᵀ (S = Σ s_n), in O(Σ_n nnz_n²) operations. That subtraction
+    cancels when |x̄_j| is large against the spread of column j: its rounding is ε·(XᵀSX)_jj
+    against (AᵀA)_jj + α, so the route is taken only when κ(AᵀA + αI) times the largest
+    ratio (XᵀSX)_jj / ((AᵀA)_jj + α) is ≤ 1e6, the same ~6 digits at most (for a column of
+    density p with mean near its nonzero values, the ratio is about 1/(1 − p)). Otherwise
+    the QR route runs as for dense X, on one block of rows at a time made dense and centred
+    (O(N D²) operations and O(block·D) memory beyond the R factor): the same backward-stable
+    factorisation, so the answer equals the dense fit's to rounding for every κ. (Scikit-
+    learn's ``Ridge`` takes iterative solvers here, ``sparse_cg`` or ``lsqr`` on an
+    implicitly centred operator, whose accuracy is that of their stopping tolerance.)
+
     **Extreme magnitudes.** When max |x| lies outside [2^(e_min/4), 2^(e_max/4)] (about
     1e-77 … 1e77 for float64), the squares in AᵀA would overflow or underflow, so the
     problem is solved for X' = X·2^(−e) with max |x'| ∈ [1/2, 1) and α' = α·2^(−2e), and
@@ -73,7 +105,7 @@ def solve_least_squares(
 
     Parameters
     ----------
-    X : ndarray of shape (n_samples, n_features)
+    X : ndarray or sparse matrix of shape (n_samples, n_features)
     Y : ndarray of shape (n_samples, n_targets)
     alpha : float, default=0.0
         L2 penalty α ≥ 0 on W.
@@ -89,26 +121,102 @@ def solve_least_squares(
         (X's values near the subnormal range, about 1e-308, call for weights beyond 1e308).
     b : ndarray of shape (n_targets,)
     """
+    W, b, _ = least_squares_with_route(
+        X, Y, alpha=alpha, sample_weight=sample_weight, fit_intercept=fit_intercept
+    )
+    return W, b
+
+
+def least_squares_with_route(
+    X,
+    Y: np.ndarray,
+    *,
+    alpha: float = 0.0,
+    sample_weight: np.ndarray | None = None,
+    fit_intercept: bool = True,
+    try_gram: bool = True,
+    n_threads: int | None = None,
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """:func:`solve_least_squares`, and the route it took: ``"gram"`` or ``"qr"``.
+
+    ``try_gram=False`` goes straight to the QR route (as accurate; a caller that solves a
+    series of similar problems, such as IRLS, skips a Gram matrix bound to be refused).
+    ``n_threads``: blocks of rows worked on at once (see :func:`map_blocks`).
+    """
     N, D = X.shape
     T = Y.shape[1]
+    if sp.issparse(X):  # kept sparse, in float64 (a copy of the nonzeros at most)
+        X = sp.csr_matrix(X, dtype=np.float64)
     # Values whose squares would overflow or underflow are solved for at a power-of-two
     # scale: exact, and the same answer scaled back (``_math.scaling``).
     exponent, alpha = squares_scale(max_abs(X), alpha)
     if exponent:
-        X = np.ldexp(X.astype(np.float64), -exponent)
-    if fit_intercept and sample_weight is None:
-        x_mean, y_mean = X.mean(axis=0, dtype=np.float64), Y.mean(axis=0, dtype=np.float64)
+        X = ldexp(as_float64(X), -exponent)
+    s = None if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
+    if fit_intercept and s is None:
+        x_mean, y_mean = _column_sums(X) / N, Y.mean(axis=0, dtype=np.float64)
     elif fit_intercept:
-        s = np.asarray(sample_weight, dtype=np.float64)
-        x_mean, y_mean = s @ X / s.sum(), s @ Y / s.sum()
+        x_mean, y_mean = np.asarray(s @ X).ravel() / s.sum(), s @ Y / s.sum()
     else:
         x_mean, y_mean = np.zeros(D), np.zeros(T)
-    M = centred_rows(X, Y, x_mean, y_mean, sample_weight)
-    W = solve_from_gram(gram_upper(M), D, alpha) if N >= D else None
+    W, route = None, "qr"
+    if try_gram and N >= D:
+        S, uncentred = centred_gram(X, Y, x_mean, y_mean, s, n_threads=n_threads)
+        W, route = solve_from_gram(S, D, alpha, uncentred=uncentred), "gram"
     if W is None:
-        W = solve_from_triangular(triangular_factor(M), D, alpha, n_rows=N)
+        rows = partial(_centred_block, X, Y, x_mean, y_mean, s)
+        R = triangular_factor_of_blocks(rows, N, D + T, n_threads=n_threads)
+        W, route = solve_from_triangular(R, D, alpha, n_rows=N), "qr"
     with np.errstate(over="ignore"):  # ±inf: see Returns
-        return np.ldexp(W.T, -exponent), y_mean - x_mean @ W
+        return np.ldexp(W.T, -exponent), y_mean - x_mean @ W, route
+
+
+def _column_sums(X) -> np.ndarray:
+    """Σ_n x_n in float64, for dense or sparse X."""
+    if sp.issparse(X):
+        return np.asarray(X.sum(axis=0, dtype=np.float64)).ravel()
+    return X.sum(axis=0, dtype=np.float64)
+
+
+def _centred_block(X, Y, x_mean, y_mean, s, start: int, stop: int) -> np.ndarray:
+    """Rows start:stop of M = √s ∘ [X − x̄, Y − ȳ], dense (a sparse block made dense)."""
+    block = X[start:stop]
+    if sp.issparse(block):
+        block = block.toarray()
+    weights = None if s is None else s[start:stop]
+    return centred_rows(block, Y[start:stop], x_mean, y_mean, weights)
+
+
+def centred_gram(
+    X, Y, x_mean, y_mean, s=None, *, n_threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """[A B]ᵀ[A B] (upper triangle) of M = √s ∘ [X − x̄, Y − ȳ]; for sparse X also the
+    diagonal of XᵀSX, from which its AᵀA was found by subtraction (see
+    :func:`solve_least_squares`, "Sparse X").
+
+    Dense X: blocks of centred rows, each one's ``gram_upper`` summed, several blocks at
+    once on BLAS's threads (each on one); no N × D copy. Sparse X: the sparse products,
+    minus the means' part.
+
+    Returns
+    -------
+    S : ndarray of shape (n_features + n_targets, n_features + n_targets)
+    uncentred : ndarray of shape (n_features,), or None for dense X
+    """
+    N, D = X.shape
+    P = D + Y.shape[1]
+    if not sp.issparse(X):
+        rows = partial(_centred_block, X, Y, x_mean, y_mean, s)
+        return sum_over_blocks(lambda a, b: gram_upper(rows(a, b)), N, P, n_threads), None
+    sX = X if s is None else sp.csr_matrix(sp.diags(s) @ X)
+    sY = Y if s is None else s[:, None] * Y
+    total = float(N if s is None else s.sum())
+    uncentred = np.asarray((X.T @ sX).todense())
+    S = np.zeros((P, P))
+    S[:D, :D] = uncentred - total * np.outer(x_mean, x_mean)
+    S[:D, D:] = np.asarray(X.T @ sY) - total * np.outer(x_mean, y_mean)
+    S[D:, D:] = Y.T @ sY - total * np.outer(y_mean, y_mean)
+    return np.triu(S), np.diag(uncentred).copy()
 
 
 def centred_rows(
@@ -148,20 +256,35 @@ def gram_upper(M: np.ndarray) -> np.ndarray:
     return blas.dsyrk(1.0, M.T)
 
 
-def solve_from_gram(S: np.ndarray, D: int, alpha: float) -> np.ndarray | None:
+def solve_from_gram(
+    S: np.ndarray, D: int, alpha: float, *, uncentred: np.ndarray | None = None
+) -> np.ndarray | None:
     """W̃ = (AᵀA + αI)⁻¹ AᵀB from the upper triangle S of [A B]ᵀ[A B], if well conditioned.
+
+    ``uncentred``: for an AᵀA found as XᵀSX − S x̄x̄ᵀ (sparse X), the diagonal of XᵀSX;
+    the condition number is then multiplied by max_j (XᵀSX)_jj / ((AᵀA)_jj + α), the
+    relative rounding that the subtraction may have left on the diagonal.
 
     Returns
     -------
     ndarray of shape (n_features, n_targets), or None
-        None when κ(AᵀA + αI) > 1e6 (or AᵀA + αI is singular), or when S is not finite
-        (its sums of squares overflowed): take the QR route instead.
+        None when κ(AᵀA + αI) (times that factor) > 1e6 (or AᵀA + αI is singular), or
+        when S is not finite (its sums of squares overflowed): take the QR route instead.
     """
     if not np.isfinite(S).all():  # overflowed sums of squares: the QR works on A itself
         return None
+    amplification = 1.0
+    if uncentred is not None and D:
+        centred = np.diag(S)[:D] + alpha
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratios = np.where(uncentred > 0, uncentred / np.maximum(centred, 0.0), 0.0)
+        amplification = max(1.0, float(np.max(ratios)))
+        if not np.isfinite(amplification):  # a column whose spread cancelled away entirely
+            return None
     lam, V = scipy.linalg.eigh(S[:D, :D], lower=False, check_finite=False)
     lam = np.maximum(lam, 0.0)  # AᵀA is positive semi-definite; rounding is not
-    if lam[0] + alpha >= (lam[-1] + alpha) / _GRAM_MAX_CONDITION and lam[-1] + alpha > 0:
+    limit = (lam[-1] + alpha) * amplification / _GRAM_MAX_CONDITION
+    if lam[0] + alpha >= limit and lam[-1] + alpha > 0:
         return (V / (lam + alpha)) @ (V.T @ S[:D, D:])
     return None
 
@@ -213,26 +336,77 @@ def triangular_factor(M: np.ndarray) -> np.ndarray:
     ndarray of shape (min(n_samples, n_columns), n_columns)
         Upper triangular (trapezoidal when n_samples < n_columns).
     """
-    N, P = M.shape
-    block = max(2048, 4 * P)
-    starts = range(0, N, block)
-    blas = ThreadpoolController().select(user_api="blas")
-    # As many threads as BLAS would have used, each factoring whole blocks on its own.
-    n_threads = min(len(starts), max([lib.num_threads for lib in blas.lib_controllers], default=1))
+    return triangular_factor_of_blocks(lambda start, stop: M[start:stop], *M.shape)
 
-    def factor(start):
-        return scipy.linalg.qr(M[start : start + block], mode="raw", check_finite=False)[1]
 
-    with blas.limit(limits=1):
-        if n_threads > 1:  # LAPACK releases the GIL
-            with ThreadPoolExecutor(n_threads) as pool:
-                factors = list(pool.map(factor, starts))
-        else:
-            factors = [factor(start) for start in starts]
-        if len(factors) == 1:
-            return factors[0]
+def triangular_factor_of_blocks(
+    rows, n_rows: int, n_columns: int, *, n_threads: int | None = None
+) -> np.ndarray:
+    """:func:`triangular_factor` of the matrix whose rows start:stop are ``rows(start,
+    stop)``, a dense array made only when its block is factored."""
+    block = max(2048, 4 * n_columns)
+
+    def factor(start, stop):
+        return scipy.linalg.qr(rows(start, stop), mode="raw", check_finite=False)[1]
+
+    factors = map_blocks(factor, n_rows, block, n_threads)
+    if len(factors) == 1:
+        return factors[0]
+    with blas_libraries().limit(limits=1):
         stacked = np.vstack(factors)
         return scipy.linalg.qr(stacked, mode="raw", overwrite_a=True, check_finite=False)[1]
+
+
+def blas_threads() -> int:
+    """The threads BLAS would use now: its limits (OPENBLAS_NUM_THREADS and the like, an
+    enclosing ``threadpoolctl`` limit, a joblib worker's) respected."""
+    return max([lib.num_threads for lib in blas_libraries().lib_controllers], default=1)
+
+
+def _threads(n_blocks: int, n_threads: int | None) -> int:
+    """``n_threads`` (BLAS's when None), at most one per block."""
+    return max(1, min(n_blocks, blas_threads() if n_threads is None else n_threads))
+
+
+def map_blocks(fun, n_rows: int, block: int, n_threads: int | None = None) -> list:
+    """[fun(start, stop) for each block of rows], ``n_threads`` blocks at once (None: as
+    many as BLAS's threads), each block's BLAS and LAPACK calls on one thread (no
+    oversubscription; NumPy, BLAS and LAPACK release the GIL)."""
+    bounds = [(start, min(start + block, n_rows)) for start in range(0, n_rows, block)]
+    n_threads = _threads(len(bounds), n_threads)
+    with blas_libraries().limit(limits=1):
+        if n_threads == 1:
+            return [fun(*pair) for pair in bounds]
+        with ThreadPoolExecutor(n_threads) as pool:
+            return list(pool.map(lambda pair: fun(*pair), bounds))
+
+
+def sum_over_blocks(fun, n_rows: int, n_columns: int, n_threads: int | None = None) -> np.ndarray:
+    """Σ over blocks of rows of fun(start, stop), each thread adding its own contiguous
+    share of the blocks (so at most one partial sum per thread is held), as
+    :func:`map_blocks` runs them. The blocks hold about 2 MiB of float64 rows."""
+    block = max(256, 2**18 // max(n_columns, 1))
+    starts = list(range(0, n_rows, block))
+    if not starts:
+        return fun(0, 0)
+    n_threads = _threads(len(starts), n_threads)
+    shares = [starts[i::n_threads] for i in range(n_threads)]  # interleaved: balanced
+
+    def add(share):
+        total = None
+        for start in share:
+            part = fun(start, min(start + block, n_rows))
+            total = part if total is None else np.add(total, part, out=total)
+        return total
+
+    with blas_libraries().limit(limits=1):
+        if n_threads == 1:
+            partial_sums = [add(starts)]
+        else:
+            with ThreadPoolExecutor(n_threads) as pool:
+                partial_sums = list(pool.map(add, shares))
+    partial_sums = [part for part in partial_sums if part is not None]
+    return sum(partial_sums[1:], partial_sums[0])
 
 
 def signed_targets(codes: np.ndarray, n_classes: int) -> np.ndarray:

@@ -10,9 +10,14 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 from .._math.huber_bound import huber_dual_bound
-from .._math.least_squares import solve_least_squares
-from .._math.losses import huber_weights
-from .._math.scaling import max_abs, unit_scale
+from .._math.least_squares import (
+    as_float64,
+    blas_libraries,
+    blas_threads,
+    least_squares_with_route,
+)
+from .._math.losses import huber, huber_weights
+from .._math.scaling import ldexp, max_abs, unit_scale
 from .._validation import Integer, Real
 from ._least_squares import LinearSignClassifier
 
@@ -77,6 +82,17 @@ class HuberClassifier(LinearSignClassifier):
     so a ``tol`` below ~1e-14 cannot be certified. With a small ε (few residuals within it;
     ε = 1e-12 is least absolute deviations) IRLS may need thousands of iterations, and then
     stops at ``max_iter`` with the warning and the gap it certified.
+
+    **Cost.** Each IRLS iteration is one weighted least-squares solve per target column
+    whose weights changed (a column whose weights are those of its last solve keeps its
+    answer), straight by the QR route once the plain problem needed it (a rank-deficient
+    X), and one bound: its rounds of clip-and-project stop as soon as the gap is
+    certified, or once, at their pace, they could not certify it, so the iterations that
+    cannot stop yet cost little. The passes over X run by blocks of rows on as many threads
+    as BLAS would use (``threadpoolctl`` limits and ``OPENBLAS_NUM_THREADS`` respected),
+    each block's BLAS on one thread, and the small D × D factorisations on one thread:
+    threads that wait on each other's cores (oversubscription) made small fits tens of
+    times slower on a busy machine.
 
     **Any scale.** The fit runs on X' = X·2^(−e), the power of two that puts max |x'| in
     [1/2, 1), with α' = α·2^(−2e), and returns W = W'·2^(−e), b = b': the same problem
@@ -158,47 +174,61 @@ class HuberClassifier(LinearSignClassifier):
         self.tol = tol
         self.fit_intercept = fit_intercept
 
-    def _fit_targets(self, X, Y, sample_weight):
+    def _fit_targets(self, X, Y, sample_weight, start=None):
+        # BLAS on one thread: the passes over X run by blocks of rows on as many threads
+        # as BLAS would have used, and the small D × D factorisations gain nothing from
+        # threads (and lose much when the cores are busy).
+        n_threads = blas_threads()
+        with blas_libraries().limit(limits=1):
+            return self._irls(X, Y, sample_weight, start, n_threads)
+
+    def _irls(self, X, Y, sample_weight, start, n_threads):
         epsilon, alpha, tol = float(self.epsilon), float(self.alpha), float(self.tol)
         fit_intercept = bool(self.fit_intercept)
-        X = X.astype(np.float64, copy=False)  # residuals in float64 for float32 input too
+        X = as_float64(X)  # residuals in float64 for float32 input too
         # The fit runs on X' = X·2^(−e) with max |x'| ∈ [1/2, 1), α' = α·2^(−2e): exact, and
         # the same problem (W = W'·2^(−e), b = b'), so every scale takes the same iterations.
         exponent, alpha = unit_scale(max_abs(X), alpha)
         if exponent:
-            X = np.ldexp(X, -exponent)
+            X = ldexp(X, -exponent)
         if sample_weight is None:
             sample_weight = np.ones(X.shape[0])
-        W, b = solve_least_squares(
-            X, Y, alpha=alpha, sample_weight=sample_weight, fit_intercept=fit_intercept
-        )
+        solve = partial(least_squares_with_route, X, alpha=alpha, fit_intercept=fit_intercept,
+                        n_threads=n_threads)  # fmt: skip
+        counted = sample_weight > 0  # samples of weight 0 do not change the fit
+        if start is None:  # the least-squares fit: the first IRLS solve (every weight 1)
+            W, b, route = solve(Y, sample_weight=sample_weight)
+            self.n_iter_, solved = 1, np.ones_like(Y)
+            # A Gram matrix too ill-conditioned for the plain problem is rarely fine for the
+            # weighted ones: they go straight to the (as accurate) QR route.
+            try_gram = [route == "gram"] * Y.shape[1]
+        else:  # warm start: the previous coefficients, at this scale
+            W, b = np.ldexp(start[0], exponent), start[1].copy()
+            self.n_iter_, solved, try_gram = 0, None, [True] * Y.shape[1]
+        # J₀ = J(0, 0) sets the floor of the stopping rule (see "When it stops").
+        floor = np.finfo(np.float64).eps * float(np.sum(sample_weight[:, None] * huber(Y, epsilon)))
         bound = partial(
             huber_dual_bound, X=X, Y=Y, epsilon=epsilon, alpha=alpha,
-            sample_weight=sample_weight, fit_intercept=fit_intercept,
+            sample_weight=sample_weight, fit_intercept=fit_intercept, tol=tol, floor=floor,
+            n_threads=n_threads,
         )  # fmt: skip
-        zero_objective, _ = bound(np.zeros_like(W), np.zeros_like(b))
-        floor = np.finfo(np.float64).eps * zero_objective  # see "When it stops"
         objective, lower = bound(W, b)
-        omega = huber_weights(Y - X @ W.T - b, epsilon)
-        counted = sample_weight > 0  # samples of weight 0 do not change the fit
-        # The least-squares start is the first IRLS solve (every weight 1).
-        self.n_iter_, stalled = 1, False
+        omega = huber_weights(Y - np.asarray(X @ W.T) - b, epsilon)
+        stalled = False
         while objective - lower > tol * max(objective, floor) and self.n_iter_ < self.max_iter:
-            # Each column has its own weights, so each is its own weighted problem.
+            # Each column has its own weights, so each is its own weighted problem; a column
+            # whose weights are those of its last solve keeps that solve's answer.
             for k in range(Y.shape[1]):
-                W_k, b_k = solve_least_squares(
-                    X,
-                    Y[:, k : k + 1],
-                    alpha=alpha,
-                    sample_weight=sample_weight * omega[:, k],
-                    fit_intercept=fit_intercept,
-                )
-                W[k], b[k] = W_k[0], b_k[0]
-            objective, new_lower = bound(W, b)
-            lower = max(lower, new_lower)  # every bound holds for J*, whatever its iteration
-            new_omega = huber_weights(Y - X @ W.T - b, epsilon)
-            stalled = np.array_equal(new_omega[counted], omega[counted])
-            omega = new_omega
+                if solved is not None and np.array_equal(omega[counted, k], solved[counted, k]):
+                    continue
+                W_k, b_k, route = solve(Y[:, k : k + 1], sample_weight=sample_weight * omega[:, k],
+                                        try_gram=try_gram[k])  # fmt: skip
+                W[k], b[k], try_gram[k] = W_k[0], b_k[0], route == "gram"
+            solved = omega
+            # Every bound holds for J*, whatever its iteration: the best so far is kept.
+            objective, lower = bound(W, b, known=lower)
+            omega = huber_weights(Y - np.asarray(X @ W.T) - b, epsilon)
+            stalled = np.array_equal(omega[counted], solved[counted])
             self.n_iter_ += 1
             if stalled:  # the next iteration would solve the same problem again
                 break
@@ -217,7 +247,7 @@ class HuberClassifier(LinearSignClassifier):
                 f"above tol={self.tol}. Increase max_iter or tol"
                 + ("; an epsilon this small is at the limit of float64." if stalled else "."),
                 ConvergenceWarning,
-                stacklevel=3,
+                stacklevel=4,  # fit, _fit_targets, _irls
             )
         with np.errstate(over="ignore"):  # ±inf beyond float64's range: refused by ``fit``
             return np.ldexp(W, -exponent), b
