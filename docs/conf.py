@@ -74,6 +74,9 @@ sphinx_gallery_conf = {
     "image_scrapers": ("matplotlib",),
     "min_reported_time": 0,
     "show_memory": False,
+    # No sg_execution_times pages: they load jQuery and DataTables from CDNs. The times
+    # are in the build's log.
+    "write_computation_times": False,
     "capture_repr": ("_repr_html_", "__repr__"),
     "plot_gallery": "True",
     "abort_on_example_error": False,  # run them all, then fail the build listing the broken ones
@@ -88,6 +91,9 @@ html_static_path = ["_static"]
 html_css_files = ["scratchlearn.css"]
 html_show_sourcelink = False
 html_copy_source = False
+# The search page works from the built files (searchindex.js); its result snippets would
+# fetch() each page, which browsers refuse from file:// (CORS), so they are off.
+html_show_search_summary = False
 html_last_updated_fmt = None
 html_theme_options = {
     "navbar_align": "left",
