@@ -34,7 +34,9 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || ( $(SUDO) apt-get update \
 		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium )
 
-test: lint chromium
+# The docs are built before the tests: tests/test_docs.py checks the built site (and fails,
+# rather than skips, when it is missing).
+test: lint chromium docs
 	$(BIN)/python -m pytest
 
 $(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
