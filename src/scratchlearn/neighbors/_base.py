@@ -92,6 +92,9 @@ class NeighborsBase(NeighborsQueries, ScratchEstimator):
         # A Dask fit's training partitions, persisted on the workers (``_dask.knn_training``).
         on_dask=("_dask_training",),
     )
+    #: Whether fit refuses fewer training points than ``n_neighbors`` (the estimators whose
+    #: every answer needs k of them); NearestNeighbors checks k per query, as scikit-learn.
+    _k_at_fit: ClassVar[bool] = True
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         "n_neighbors": Integer(1),
         "algorithm": Options(ALGORITHMS),
@@ -154,7 +157,8 @@ class NeighborsBase(NeighborsQueries, ScratchEstimator):
             )
         if is_weighted(self.metric, self.metric_params):
             check_feature_weights(self.metric_params["w"], X.shape[1])
-        check_n_neighbors(self.n_neighbors, X.shape[0])
+        if self._k_at_fit:
+            check_n_neighbors(self.n_neighbors, X.shape[0])
         if warn:
             fit_warnings(self, metric, p, sp.issparse(X))
         return X, y
@@ -202,7 +206,8 @@ class NeighborsBase(NeighborsQueries, ScratchEstimator):
                 "collection: fit on X.compute(), or fit on the features with their metric."
             )
         fitted = knn_training.fit(
-            X, y, n_neighbors=self.n_neighbors, algorithm=self.algorithm, metric=self.metric,
+            X, y, n_neighbors=self.n_neighbors if self._k_at_fit else 1,
+            algorithm=self.algorithm, metric=self.metric,
             p=self.p, metric_params=self.metric_params, classify=classify,
             name=type(self).__name__,
         )

@@ -74,6 +74,7 @@ class NearestNeighbors(NeighborsBase):
     [[0, 1]]
     """
 
+    _k_at_fit = False  # radius queries need no k; kneighbors checks its own
     _parameter_constraints: ClassVar[dict[str, Any]] = {
         **NeighborsBase._parameter_constraints,
         "radius": Real(0),
