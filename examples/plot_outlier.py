@@ -49,7 +49,7 @@ for name, results in fits.items():
 # outlier scale, over the training points without the outlier. The outlier itself lies
 # outside the frame, up and to the right, at s·(1, 1.75).
 colors = plt.get_cmap("viridis")(np.linspace(0, 0.9, len(scales)))
-fig, axes = plt.subplots(1, 3, figsize=(12, 4.2), sharey=True, layout="constrained")
+fig, axes = plt.subplots(1, 3, figsize=(12, 5.2), sharey=True, layout="constrained")
 for ax, (name, results) in zip(axes, fits.items(), strict=True):
     ax.scatter(*X_plot.T, c=np.where(y_plot > 0, "#0072B2", "#D55E00"), s=6, alpha=0.5)
     for (values, accuracy), s, color in zip(results, scales, colors, strict=True):
@@ -57,7 +57,7 @@ for ax, (name, results) in zip(axes, fits.items(), strict=True):
         ax.plot([], [], color=color, label=f"s = {s}: test {accuracy:.2f}")
     ax.set_title(name)
     ax.set_xlabel("x₀")
-    ax.legend(loc="upper left", fontsize=8)
+    ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.13), ncol=2, fontsize=8)
 axes[0].set_ylabel("x₁")
 fig.suptitle("Decision boundaries as the outlier at s·(1, 1.75) moves away")
 plt.show()
