@@ -99,9 +99,9 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         of two rows (searched by brute force, on one thread).
     metric_params : dict, default=None
         For "minkowski": "p" (taking the place of ``p``, with scikit-learn's
-        ``SyntaxWarning``) and "w", one weight >= 0 per feature, for
-        d(x, y) = (Σ_f w_f |x_f − y_f|^p)^(1/p) (searched by brute force). For a callable
-        metric, its keyword arguments. Other metrics take none.
+        ``SyntaxWarning``) and "w", one weight >= 0 per feature, for the weighted
+        distance ``(Σ_f w_f |x_f − y_f|^p)^(1/p)`` (searched by brute force). For a
+        callable metric, its keyword arguments. Other metrics take none.
     n_jobs : int, default=None
         Threads for the search: None or -1 use every core, 1 one thread (the matrix
         products' BLAS threads included). On Dask, the threads of each block's search

@@ -70,7 +70,7 @@ class NearestNeighbors(NeighborsBase):
     >>> model = NearestNeighbors(n_neighbors=2, radius=0.6).fit(X)
     >>> model.kneighbors([[0.0, 0.75]])
     (array([[0.25, 0.25]]), array([[1, 3]]))
-    >>> [list(row) for row in model.radius_neighbors([[0.0, 0.0]], return_distance=False)]
+    >>> [row.tolist() for row in model.radius_neighbors([[0.0, 0.0]], return_distance=False)]
     [[0, 1]]
     """
 
