@@ -25,7 +25,7 @@ Paths
 
 Which path runs is the policy's (``policy.resolve_algorithm``); values whose squares would
 overflow or underflow are searched at an exact power-of-two scale (``magnitude``). The
-modules: ``policy`` (metrics, aliases, path rules, threads), ``magnitude``, ``brute`` (with
+modules: ``policy`` (metrics, aliases, path rules), ``threads``, ``magnitude``, ``brute`` (with
 the compiled ``_kernel``), ``pairwise``, ``radius``, ``tree``, ``precomputed`` and
 ``lists`` (what a search returns); callers use only what this package exports.
 """
@@ -51,7 +51,6 @@ from .policy import (
     SPARSE_METRICS,
     TREE_P,
     Metric,
-    effective_n_jobs,
     metric_kwargs,
     resolve_algorithm,
     resolve_metric,
@@ -60,6 +59,7 @@ from .policy import (
 )
 from .precomputed import graph_kneighbors, graph_radius
 from .radius import brute_radius, kd_tree_radius
+from .threads import effective_n_jobs
 from .tree import kd_tree_kneighbors
 
 __all__ = [

@@ -24,7 +24,8 @@ from threadpoolctl import ThreadpoolController
 
 from . import _kernel
 from .pairwise import exact_tile
-from .policy import GEMM_METRICS, PRECOMPUTED, Metric, effective_n_jobs
+from .policy import GEMM_METRICS, PRECOMPUTED, Metric
+from .threads import effective_n_jobs
 
 #: Working memory for the search's temporary arrays, in MiB: the tiles in flight and the
 #: candidate lists. Results (n_queries × k) come on top.

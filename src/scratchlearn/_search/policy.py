@@ -14,7 +14,6 @@ arguments.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Any
 
@@ -80,17 +79,6 @@ def metric_kwargs(metric: Metric, metric_params: dict[str, Any] | None) -> dict[
         return params
     weights = params.get("w")
     return {} if weights is None else {"w": np.asarray(weights, dtype=np.float64)}
-
-
-def effective_n_jobs(n_jobs: int | None) -> int:
-    """Threads for ``n_jobs``: None or −1 mean every core, −2 all but one (scikit-learn's
-    convention), a positive number that many."""
-    n_cores = os.cpu_count() or 1
-    if n_jobs is None:
-        return n_cores
-    if n_jobs < 0:
-        return max(1, n_cores + 1 + n_jobs)
-    return max(1, n_jobs)
 
 
 def resolve_algorithm(

@@ -35,7 +35,8 @@ from .brute import (
 )
 from .lists import Within, within_from_pairs
 from .pairwise import paired_distances
-from .policy import Metric, effective_n_jobs
+from .policy import Metric
+from .threads import effective_n_jobs
 
 
 def brute_radius(

@@ -7,7 +7,7 @@ import numpy as np
 from scipy.spatial import KDTree
 from scipy.spatial.distance import cdist
 
-from .policy import effective_n_jobs
+from .threads import effective_n_jobs
 
 
 def kd_tree_kneighbors(
