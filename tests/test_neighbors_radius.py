@@ -182,6 +182,11 @@ def test_query_arguments_are_checked_as_in_sklearn():
         model.radius_neighbors(Q, return_distance=False, sort_results=True)
     with pytest.raises(ValueError, match=r"radius must be a finite number.*-1"):
         model.radius_neighbors(Q, radius=-1)
+    for algorithm in ("brute", "kd_tree"):  # np.inf: every training point, sorted
+        everything = NearestNeighbors(algorithm=algorithm).fit(X).radius_neighbors(
+            Q, radius=np.inf)
+        assert all(len(indices) == len(X) for indices in everything[1])
+        assert all(np.all(np.diff(d) >= 0) for d in everything[0])
 
 
 @pytest.mark.parametrize("chunks", [(80,), (7, 50, 23)])

@@ -10,6 +10,7 @@ accepted, and always true in effect).
 
 from __future__ import annotations
 
+import numbers
 from functools import partial
 from typing import Any
 
@@ -92,6 +93,8 @@ class NeighborsQueries:
                 "radius must be one number for every query, got an array; query each group "
                 "of rows with its own radius."
             )
+        if isinstance(radius, numbers.Real) and radius == np.inf:
+            return np.inf  # every training point, as in scikit-learn
         return check_float_param(radius, "radius", min_value=0)
 
     def kneighbors(self, X=None, n_neighbors: int | None = None, return_distance: bool = True):
