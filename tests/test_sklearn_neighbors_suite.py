@@ -12,7 +12,13 @@ comments) names ``KNeighborsClassifier``, with every parametrization, each dtype
 scikit-learn's ``global_dtype`` fixture (float32 and float64); where a test is
 parametrized over several estimators, only its ``KNeighborsClassifier`` cases. A case
 passes, or is skipped with the reason in :data:`SKIPPED` (a deliberate, documented
-difference); at least 90% must run (``test_at_least_90_percent_of_the_cases_run``).
+difference); at least 90% must run (``test_at_least_90_percent_of_the_cases_run``, which
+prints the count: 174 cases, 162 run, 12 skipped, with scikit-learn 1.9.1).
+
+Two adjustments keep the tests' intent: they choose between k and a radius with
+``issubclass(cls, KNeighborsMixin)``, which counts our estimators as k-neighbours ones
+here; and ``test_precomputed_dense`` also runs scikit-learn's radius regressors, whose
+RuntimeWarning our configuration would turn into an error (:data:`EXTRA_MARKS`).
 """
 
 from __future__ import annotations
