@@ -196,6 +196,17 @@ def _cases() -> list[tuple[str, dict]]:
     return cases
 
 
+def test_the_suite_reaches_our_classes():
+    # At call time, through the module global...
+    assert _SUITE.neighbors.KNeighborsClassifier is OURS["KNeighborsClassifier"]
+    assert _SUITE.neighbors.NearestNeighbors is OURS["NearestNeighbors"]
+    # ...and at import time: the instances in parametrize lists are ours.
+    loocv = next(mark for mark in _SUITE.test_neighbor_classifiers_loocv.pytestmark
+                 if mark.name == "parametrize" and mark.args[0] == "nn_model")
+    assert isinstance(loocv.args[1][0], OURS["KNeighborsClassifier"])
+    assert sklearn.neighbors.KNeighborsClassifier is not OURS["KNeighborsClassifier"]
+
+
 def test_at_least_90_percent_of_the_cases_run():
     cases = _cases()
     skipped = [(name, reason) for name, params in cases
