@@ -10,12 +10,14 @@ OUT ?= results
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
-# Stamps re-install only when pyproject.toml changes.
-$(VENV)/.installed: pyproject.toml | $(BIN)/python
+# Stamps re-install only when the build changes: pyproject.toml, or setup.py and the search
+# kernel it compiles (installing builds the extension in place, beside _kernel.py).
+BUILD := pyproject.toml setup.py src/scratchlearn/_search/_kernel.py
+$(VENV)/.installed: $(BUILD) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	touch $@
 
-$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-dev: $(BUILD) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
 	touch $@ $(VENV)/.installed
 
@@ -39,7 +41,7 @@ chromium:
 test: lint chromium docs
 	$(BIN)/python -m pytest
 
-$(VENV)/.installed-docs: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-docs: $(BUILD) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[docs]'
 	touch $@ $(VENV)/.installed
 
@@ -57,7 +59,7 @@ docs: $(VENV)/.installed-docs
 		$(SPHINX_BUILD); \
 	fi
 
-$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-bench: $(BUILD) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[bench]'
 	touch $@ $(VENV)/.installed
 
@@ -68,7 +70,7 @@ bench: $(VENV)/.installed-bench
 	cd benchmarks && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ../$(BIN)/python bench_knn.py
 	cd benchmarks && env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ../$(BIN)/python bench_dask.py
 
-$(VENV)/.installed-mutation: pyproject.toml | $(BIN)/python
+$(VENV)/.installed-mutation: $(BUILD) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev,mutation]'
 	touch $@ $(VENV)/.installed $(VENV)/.installed-dev
 
@@ -82,5 +84,5 @@ mutation: $(VENV)/.installed-mutation
 	$(BIN)/python mutation/report.py --jobs $(JOBS) $(PATHS)
 
 clean:
-	rm -rf $(VENV) $(OUT) build src/*.egg-info docs/_build docs/generated docs/auto_examples \
-		docs/gen_modules docs/sg_execution_times.rst
+	rm -rf $(VENV) $(OUT) build src/*.egg-info src/scratchlearn/_search/*.so docs/_build \
+		docs/generated docs/auto_examples docs/gen_modules docs/sg_execution_times.rst

@@ -4,7 +4,8 @@
                               [PATH ...]
 
 PATH: source files or folders among the modules in scope (default: all of them):
-``src/scratchlearn/_math/``, ``neighbors/``, ``linear_model/`` and ``optim.py``. The Dask
+``src/scratchlearn/_math/``, ``neighbors/``, ``linear_model/``, ``optim.py`` and the search
+kernel ``_search/_kernel.py``. The Dask
 back ends (``src/scratchlearn/_dask/``) are out of scope: they run on a cluster, and their
 tests start real worker processes, which a per-mutant fork cannot afford.
 
@@ -13,12 +14,14 @@ Two passes:
 1. **mutmut** (configured in ``pyproject.toml``'s ``[tool.mutmut]``) copies the sources to
    ``mutants/``, mutates every function of the modules in scope, and runs, for each
    mutant, only the tests that call the mutated function.
-2. **The compiled kernel** (``neighbors/_kernel.py``): every function there is numba
-   ``@njit``, and mutmut leaves decorated functions alone (its trampolines are Python and
-   cannot be called from nopython code). So the kernel is mutated as plain Python: a copy
-   of the package with the ``@njit(**_JIT)`` lines removed goes to ``mutation/.kernel/``,
-   where mutmut runs on it with the small kernel tests (``KERNEL_TESTS``), which call the
-   kernel directly.
+2. **The compiled kernel** (``_search/_kernel.py``): Cython in pure Python mode, compiled
+   at install into an extension that Python prefers to the ``.py`` (mutmut's copy would
+   run the extension, not the mutants), and its functions carry ``@cython.*`` decorators,
+   which mutmut leaves alone. So the kernel is mutated as plain Python: a copy of the
+   package without the extension and with the ``@cython.*`` lines removed goes to
+   ``mutation/.kernel/``, where mutmut runs on it with ``SCRATCHLEARN_PURE_PYTHON_KERNEL=1``
+   (which lets the ``.py`` run) and the small kernel tests (``KERNEL_TESTS``), which call
+   the kernel directly.
 
 Each file's score is killed / (mutants − listed equivalents); timeouts count as killed.
 The known-equivalent mutants are listed in ``mutation/equivalent.txt``, one per line:
@@ -54,8 +57,9 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path("src/scratchlearn")
-SCOPE = [PACKAGE / "_math", PACKAGE / "neighbors", PACKAGE / "linear_model", PACKAGE / "optim.py"]
-KERNEL = PACKAGE / "neighbors" / "_kernel.py"
+KERNEL = PACKAGE / "_search" / "_kernel.py"
+SCOPE = [PACKAGE / "_math", PACKAGE / "neighbors", PACKAGE / "linear_model", PACKAGE / "optim.py",
+         KERNEL]
 KERNEL_DIR = Path("mutation/.kernel")
 KERNEL_TESTS = ["tests/test_kernel_topk.py", "tests/test_search_edge_cases.py"]
 EQUIVALENTS = Path("mutation/equivalent.txt")
@@ -97,9 +101,9 @@ def source_files(paths: list[Path]) -> list[Path]:
 
 def run_mutmut(cwd: Path, globs: list[str], jobs: int, log: Path, label: str) -> int:
     """``mutmut run`` in ``cwd``, its output to ``log``, a progress line every minute."""
-    env = dict(os.environ, NUMBA_DISABLE_JIT=os.environ.get("NUMBA_DISABLE_JIT", "0"))
-    if cwd != ROOT:
-        env["NUMBA_DISABLE_JIT"] = "1"  # nothing left to compile; keep it that way
+    env = dict(os.environ)
+    if cwd != ROOT:  # the staged kernel has no extension: let its .py run as plain Python
+        env["SCRATCHLEARN_PURE_PYTHON_KERNEL"] = "1"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "w") as out:
         process = subprocess.Popen(
@@ -136,14 +140,16 @@ def stage_kernel(jobs: int, keep: bool, survivors_only: bool = False) -> int:
     target = stage / PACKAGE
     if target.exists():
         shutil.rmtree(target)
-    shutil.copytree(ROOT / PACKAGE, target, ignore=shutil.ignore_patterns("__pycache__"))
+    # Without the compiled extension, so that Python imports the (mutated) .py.
+    shutil.copytree(ROOT / PACKAGE, target,
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyd"))
     kernel = (ROOT / KERNEL).read_text()
-    plain = re.sub(r"^@njit\(\*\*_JIT\)\n", "", kernel, flags=re.MULTILINE)
-    if "@njit" in plain or plain == kernel:
-        print(f"{KERNEL}: its decorators are no longer `@njit(**_JIT)` lines; update "
+    plain = re.sub(r"^@cython\.\w+(\(.*\))?\n", "", kernel, flags=re.MULTILINE)
+    if re.search(r"^\s*@", plain, flags=re.MULTILINE) or plain == kernel:
+        print(f"{KERNEL}: its decorators are no longer one-line `@cython.*` lines; update "
               "stage_kernel in mutation/report.py")
         return 2
-    (target / "neighbors" / "_kernel.py").write_text(plain)
+    (target / KERNEL.relative_to(PACKAGE)).write_text(plain)
     for test in ["tests/conftest.py", *KERNEL_TESTS]:
         shutil.copy2(ROOT / test, stage / test)
     pyproject = (ROOT / "pyproject.toml").read_text()

@@ -1,8 +1,10 @@
-"""The package builds into a wheel with no deprecation warning from the build backend.
+"""The package builds into a wheel with no deprecation warning from the build backend,
+and the wheel holds the compiled search kernel.
 
 setuptools announces removals (like the ``project.license`` table, unsupported after
 2027-02-18) as warnings during the build, months ahead. Building here makes the next one
-fail a test the day it appears, rather than a fresh install the day it takes effect.
+fail a test the day it appears, rather than a fresh install the day it takes effect. The
+build compiles ``_search/_kernel.py`` with Cython (``setup.py``), as every install does.
 """
 
 from __future__ import annotations
@@ -21,9 +23,11 @@ def test_wheel_builds_without_deprecation_warnings(tmp_path: Path) -> None:
     # Build from a copy so the checkout gets no build/ or egg-info folders.
     source = tmp_path / "source"
     source.mkdir()
-    for name in ("pyproject.toml", "README.md", "LICENSE"):
+    for name in ("pyproject.toml", "setup.py", "README.md", "LICENSE"):
         shutil.copy2(ROOT / name, source / name)
-    shutil.copytree(ROOT / "src", source / "src", ignore=shutil.ignore_patterns("__pycache__"))
+    # Without the extension built in place: the wheel must get the one its build compiles.
+    shutil.copytree(ROOT / "src", source / "src",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyd"))
 
     build = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--verbose",
@@ -43,3 +47,8 @@ def test_wheel_builds_without_deprecation_warnings(tmp_path: Path) -> None:
         text = archive.read(metadata).decode()
         assert "License-Expression: MIT" in text
         assert any(n.endswith(".dist-info/licenses/LICENSE") for n in archive.namelist())
+        assert "numba" not in text  # nothing compiles at run time
+        # The compiled kernel, and its source beside it (plain Python on request).
+        kernel = [n for n in archive.namelist() if n.startswith("scratchlearn/_search/_kernel")]
+        assert "scratchlearn/_search/_kernel.py" in kernel
+        assert any(n.endswith((".so", ".pyd")) for n in kernel), kernel

@@ -1,9 +1,21 @@
+# cython: language_level=3, boundscheck=False, wraparound=False, initializedcheck=False
+# cython: cdivision=True
 """Compiled pieces of the brute-force search: a fused running top-k and the exact re-rank.
 
 The brute force (``brute.py``) computes one matrix product per tile of queries × training
-points in the input's own precision; these numba functions do the per-entry work that NumPy
-would do in several passes. All of them release the GIL, so the search runs tiles on
-several Python threads at once.
+points in the input's own precision; these functions do the per-entry work that NumPy would
+do in several passes. All of them release the GIL, so the search runs tiles on several
+Python threads at once.
+
+Built at install. This file is Cython's "pure Python mode": plain Python whose annotations
+give the C types (``floating`` is float32 or float64, ``T[:, :]`` a typed memoryview).
+``setup.py`` compiles it into an extension module of the same name, which Python imports
+in preference to the ``.py`` beside it: nothing compiles at run time, and a new process
+loads it in milliseconds. The same file still runs as plain Python (Cython's ``cython``
+module stands in for the compiler), which ``make mutation`` uses to mutate it. Loaded as
+plain Python it refuses to run, with advice to reinstall, unless the environment variable
+``SCRATCHLEARN_PURE_PYTHON_KERNEL=1`` asks for it: plain Python is thousands of times
+slower, so a missing extension should show, not crawl.
 
 Ranking values. For the Euclidean family the tiles hold
 
@@ -28,19 +40,48 @@ its distances) the row is searched again exactly, so the answer never depends on
 
 from __future__ import annotations
 
+import math
+import os
+
+import cython
 import numpy as np
-from numba import njit
+from cython.cimports.libc.math import sqrt
 
-#: Cached on disk beside the module, so a run or a test session compiles once per machine.
-_JIT = {"nogil": True, "cache": True, "fastmath": False, "boundscheck": False}
+#: Set to "1" to run this file as plain Python where the compiled extension is missing.
+PURE_PYTHON = "SCRATCHLEARN_PURE_PYTHON_KERNEL"
+if not cython.compiled and os.environ.get(PURE_PYTHON) != "1":
+    raise ImportError(
+        "scratchlearn's compiled search kernel (scratchlearn._search._kernel) is missing: "
+        "this installation has only its Python source. Reinstall scratchlearn where a C "
+        "compiler and Python's headers are available (pip install --force-reinstall "
+        f"--no-cache-dir scratchlearn, or pip install -e . in a checkout); or set {PURE_PYTHON}=1 "
+        "to run the kernel as plain Python, thousands of times slower (for testing)."
+    )
+
+#: The working precision of the tiles and candidate lists (the training set's dtype).
+floating = cython.fused_type(cython.float, cython.double)
+#: The queries' own precision in the exact re-rank (float64 queries may meet float32 data).
+query_float = cython.fused_type(cython.float, cython.double)
+#: CSR index arrays: SciPy stores them as int32, or int64 for large matrices.
+query_index = cython.fused_type(cython.int, cython.longlong)
+fit_index = cython.fused_type(cython.int, cython.longlong)
+intp = cython.typedef(cython.Py_ssize_t)
+
+INF = cython.declare(cython.double, math.inf)
+
+#: Columns checked at once before any is looked at one by one (see ``update_topk``).
+CHUNK = cython.declare(cython.Py_ssize_t, 32)
 
 
-@njit(**_JIT)
-def _insert(values, indices, v, j):  # pragma: no cover - compiled
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _insert(values: cython.double[:], indices: intp[:], v: cython.double, j: intp) -> cython.void:
     """Insert (v, j) into an ascending buffer, dropping its last entry; equal values keep
     their place ahead of v, so a later (larger) index never overtakes an earlier one (the
     exact fallback scans training points in index order)."""
-    pos = values.shape[0] - 1
+    pos: intp = values.shape[0] - 1
     while pos > 0 and values[pos - 1] > v:
         values[pos] = values[pos - 1]
         indices[pos] = indices[pos - 1]
@@ -49,18 +90,31 @@ def _insert(values, indices, v, j):  # pragma: no cover - compiled
     indices[pos] = j
 
 
-@njit(**_JIT)
-def _precedes(va, ia, vb, ib):  # pragma: no cover - compiled
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _precedes(va: floating, ia: intp, vb: floating, ib: intp) -> cython.bint:
     """(va, ia) < (vb, ib) in the (value, index) order."""
     return va < vb or (va == vb and ia < ib)
 
 
-@njit(**_JIT)
-def _keep_smallest(values, indices, n, keep):  # pragma: no cover - compiled
+@cython.cfunc
+@cython.nogil
+@cython.exceptval(check=False)
+def _keep_smallest(values: floating[:], indices: intp[:], n: intp, keep: intp) -> floating:
     """Move the ``keep`` smallest of the first n entries, by (value, index), to the front
     (Hoare's quickselect, O(n)); return the largest value kept."""
-    lo, hi = 0, n - 1
-    target = keep - 1
+    lo: intp = 0
+    hi: intp = n - 1
+    target: intp = keep - 1
+    mid: intp
+    a: intp
+    b: intp
+    c: intp
+    pi: intp
+    pv: floating
+    largest: floating
     while lo < hi:
         mid = (lo + hi) >> 1
         pv, pi = values[mid], indices[mid]
@@ -87,24 +141,36 @@ def _keep_smallest(values, indices, n, keep):  # pragma: no cover - compiled
     return largest
 
 
-#: Columns checked at once before any is looked at one by one (see ``update_topk``).
-CHUNK = 32
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _count_below(
+    G: cython.const[floating][:, ::1], i: intp, fit_sq: cython.const[floating][::1], j0: intp,
+    j1: intp, threshold: floating,
+) -> intp:
+    """How many of ``G[i, j0:j1] + fit_sq[j0:j1]`` are below ``threshold``: a branch-free
+    loop that the compiler turns into vector compares, so a chunk with nothing to admit
+    costs little. Each precision counts in the type that gcc vectorises for any x86-64
+    (SSE2): float32 in a 32-bit integer, float64 in a double (exact: at most ``CHUNK``)."""
+    j: intp
+    count32: cython.int = 0
+    count64: cython.double = 0.0
+    if floating is cython.float:
+        for j in range(j0, j1):
+            count32 += G[i, j] + fit_sq[j] < threshold
+        return count32
+    else:
+        for j in range(j0, j1):
+            count64 += G[i, j] + fit_sq[j] < threshold
+        return cython.cast(intp, count64)
 
 
-@njit(**_JIT)
-def _count_below(ranked, fit_sq, threshold):  # pragma: no cover - compiled
-    """How many of ``ranked + fit_sq`` are below ``threshold``: a branch-free loop that the
-    compiler turns into vector compares, so a chunk with nothing to admit costs little."""
-    count = 0
-    for j in range(ranked.shape[0]):
-        count += ranked[j] + fit_sq[j] < threshold
-    return count
-
-
-@njit(**_JIT)
 def update_topk(
-    G, fit_sq, column_offset, values, indices, counts, thresholds, keep
-):  # pragma: no cover - compiled
+    G: cython.const[floating][:, ::1], fit_sq: cython.const[floating][::1], column_offset: intp,
+    values: floating[:, :],
+    indices: intp[:, :], counts: intp[:], thresholds: floating[:], keep: intp,
+) -> cython.void:
     """Fold one tile into the running top-``keep`` of each of its rows.
 
     ``G[i, j]`` holds −2 q_i·x_j; the value ranked is ``G[i, j] + fit_sq[j]`` (with
@@ -121,41 +187,83 @@ def update_topk(
     the one kept (columns arrive in increasing index, a value enters only when strictly
     below the threshold, and compaction orders by (value, index)).
     """
-    n_rows, n_cols = G.shape
-    capacity = values.shape[1]
-    for i in range(n_rows):
-        threshold = thresholds[i]
-        count = counts[i]
-        row = G[i]
-        for j0 in range(0, n_cols, CHUNK):
-            j1 = min(j0 + CHUNK, n_cols)
-            if _count_below(row[j0:j1], fit_sq[j0:j1], threshold) == 0:
-                continue
-            for j in range(j0, j1):
-                v = row[j] + fit_sq[j]
-                if v < threshold:
-                    values[i, count] = v
-                    indices[i, count] = j + column_offset
-                    count += 1
-                    if count == capacity:
-                        threshold = _keep_smallest(values[i], indices[i], count, keep)
-                        values[i, keep:] = np.inf
-                        indices[i, keep:] = -1
-                        count = keep
-        counts[i] = count
-        thresholds[i] = threshold
+    n_rows: intp = G.shape[0]
+    n_cols: intp = G.shape[1]
+    capacity: intp = values.shape[1]
+    i: intp
+    j: intp
+    chunk: intp
+    j0: intp
+    j1: intp
+    c: intp
+    count: intp
+    threshold: floating
+    v: floating
+    with cython.nogil:
+        for i in range(n_rows):
+            threshold = thresholds[i]
+            count = counts[i]
+            for chunk in range((n_cols + CHUNK - 1) // CHUNK):
+                j0 = chunk * CHUNK
+                j1 = min(j0 + CHUNK, n_cols)
+                if _count_below(G, i, fit_sq, j0, j1, threshold) == 0:
+                    continue
+                for j in range(j0, j1):
+                    v = G[i, j] + fit_sq[j]
+                    if v < threshold:
+                        values[i, count] = v
+                        indices[i, count] = j + column_offset
+                        count += 1
+                        if count == capacity:
+                            threshold = _keep_smallest(values[i], indices[i], count, keep)
+                            for c in range(keep, capacity):
+                                values[i, c] = INF
+                                indices[i, c] = -1
+                            count = keep
+            counts[i] = count
+            thresholds[i] = threshold
 
 
-@njit(**_JIT)
-def _sort_by_value_then_index(values, indices, n):  # pragma: no cover - compiled
-    """Sort the first n entries by (value, index): insertion sort when short, else a stable
-    sort by value of the entries put in index order first."""
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _sift_down(values: cython.double[:], indices: intp[:], root: intp, end: intp) -> cython.void:
+    """Restore the heap order (each entry after its children by (value, index)) below
+    ``root`` among the first ``end`` entries."""
+    child: intp
+    while True:
+        child = 2 * root + 1
+        if child >= end:
+            return
+        if child + 1 < end and _precedes(
+            values[child], indices[child], values[child + 1], indices[child + 1]
+        ):
+            child += 1
+        if not _precedes(values[root], indices[root], values[child], indices[child]):
+            return
+        values[root], values[child] = values[child], values[root]
+        indices[root], indices[child] = indices[child], indices[root]
+        root = child
+
+
+@cython.cfunc
+@cython.nogil
+@cython.exceptval(check=False)
+def _sort_by_value_then_index(values: cython.double[:], indices: intp[:], n: intp) -> cython.void:
+    """Sort the first n entries by (value, index): insertion sort when short, else heapsort
+    (indices are distinct, so the order is unique whichever sort gives it)."""
+    a: intp
+    b: intp
+    ix: intp
+    v: cython.double
     if n > 32:
-        by_index = np.argsort(indices[:n])
-        v, ix = values[:n][by_index], indices[:n][by_index]
-        by_value = np.argsort(v, kind="mergesort")
-        values[:n] = v[by_value]
-        indices[:n] = ix[by_value]
+        for a in range(n // 2 - 1, -1, -1):
+            _sift_down(values, indices, a, n)
+        for a in range(n - 1, 0, -1):
+            values[0], values[a] = values[a], values[0]
+            indices[0], indices[a] = indices[a], indices[0]
+            _sift_down(values, indices, 0, a)
         return
     for a in range(1, n):
         v, ix = values[a], indices[a]
@@ -168,24 +276,32 @@ def _sort_by_value_then_index(values, indices, n):  # pragma: no cover - compile
         indices[b + 1] = ix
 
 
-# Exact distances in float64, from the differences. Dense and CSR rows have their own
-# functions rather than one taking a distance function: numba caches a compiled function on
-# disk only when no function is passed around as a value.
+# Exact distances in float64, from the differences, for dense and for CSR rows.
 
 
-@njit(**_JIT)
-def dense_distance(Q, i, X, j, cosine):  # pragma: no cover - compiled
+@cython.ccall
+@cython.nogil
+@cython.exceptval(check=False)
+def dense_distance(
+    Q: cython.const[query_float][:, :], i: intp, X: cython.const[floating][:, :], j: intp,
+    cosine: cython.bint,
+) -> cython.double:
     """‖q_i − x_j‖², or with ``cosine`` 1 − q·x / (‖q‖‖x‖) clipped to [0, 2], in float64.
 
     A zero vector counts as norm 1 (as in scikit-learn's ``normalize``): cosine distance 1.
     """
-    total = 0.0
-    dot = 0.0
-    qq = 0.0
-    xx = 0.0
+    total: cython.double = 0.0
+    dot: cython.double = 0.0
+    qq: cython.double = 0.0
+    xx: cython.double = 0.0
+    a: cython.double
+    b: cython.double
+    qn: cython.double
+    xn: cython.double
+    f: intp
     for f in range(Q.shape[1]):
-        a = np.float64(Q[i, f])
-        b = np.float64(X[j, f])
+        a = cython.cast(cython.double, Q[i, f])
+        b = cython.cast(cython.double, X[j, f])
         if cosine:
             dot += a * b
             qq += a * a
@@ -194,36 +310,52 @@ def dense_distance(Q, i, X, j, cosine):  # pragma: no cover - compiled
             total += (a - b) * (a - b)
     if not cosine:
         return total
-    qn = np.sqrt(qq) if qq > 0 else 1.0
-    xn = np.sqrt(xx) if xx > 0 else 1.0
+    qn = sqrt(qq) if qq > 0 else 1.0
+    xn = sqrt(xx) if xx > 0 else 1.0
     return min(max(1.0 - dot / (qn * xn), 0.0), 2.0)
 
 
-@njit(**_JIT)
-def csr_sqdistance(q_data, q_ind, q_ptr, i, x_data, x_ind, x_ptr, j):  # pragma: no cover
+@cython.ccall
+@cython.nogil
+@cython.exceptval(check=False)
+def csr_sqdistance(
+    q_data: cython.const[query_float][:], q_ind: cython.const[query_index][:],
+    q_ptr: cython.const[query_index][:], i: intp, x_data: cython.const[floating][:],
+    x_ind: cython.const[fit_index][:], x_ptr: cython.const[fit_index][:], j: intp,
+) -> cython.double:
     """Σ_f (q_f − x_f)² over the union of two CSR rows with sorted column indices."""
-    a, a_end = q_ptr[i], q_ptr[i + 1]
-    b, b_end = x_ptr[j], x_ptr[j + 1]
-    total = 0.0
+    a: intp = q_ptr[i]
+    a_end: intp = q_ptr[i + 1]
+    b: intp = x_ptr[j]
+    b_end: intp = x_ptr[j + 1]
+    total: cython.double = 0.0
+    diff: cython.double
     while a < a_end or b < b_end:
         if b >= b_end or (a < a_end and q_ind[a] < x_ind[b]):
-            diff = np.float64(q_data[a])
+            diff = cython.cast(cython.double, q_data[a])
             a += 1
         elif a >= a_end or x_ind[b] < q_ind[a]:
-            diff = -np.float64(x_data[b])
+            diff = -cython.cast(cython.double, x_data[b])
             b += 1
         else:
-            diff = np.float64(q_data[a]) - np.float64(x_data[b])
+            diff = cython.cast(cython.double, q_data[a]) - cython.cast(cython.double, x_data[b])
             a += 1
             b += 1
         total += diff * diff
     return total
 
 
-@njit(**_JIT)
-def _gather(cand_values, cand_indices, i, vals, idx):  # pragma: no cover - compiled
+@cython.cfunc
+@cython.inline
+@cython.nogil
+@cython.exceptval(check=False)
+def _gather(
+    cand_values: cython.const[floating][:, :], cand_indices: cython.const[intp][:, :], i: intp,
+    vals: cython.double[:], idx: intp[:],
+) -> intp:
     """Row i's candidates (−1 marks an empty slot) into ``vals``/``idx``; returns how many."""
-    n = 0
+    n: intp = 0
+    c: intp
     for c in range(cand_values.shape[1]):
         if cand_indices[i, c] >= 0:
             vals[n] = cand_values[i, c]
@@ -232,15 +364,22 @@ def _gather(cand_values, cand_indices, i, vals, idx):  # pragma: no cover - comp
     return n
 
 
-@njit(**_JIT)
-def _proven_candidates(vals, idx, n, k, floor, margin):  # pragma: no cover - compiled
+@cython.cfunc
+@cython.nogil
+@cython.exceptval(check=False)
+def _proven_candidates(
+    vals: cython.double[:], idx: intp[:], n: intp, k: intp, floor: cython.double,
+    margin: cython.double,
+) -> intp:
     """Move the candidates that can be among the exact top-k to the front; return how many,
     or −1 when the candidates cannot be proven to hold the whole answer.
 
     With bound = r̃₍ₖ₎ + margin (margin = 2E), every true neighbour has r̃ ≤ bound; the
     candidates hold them all when nothing dropped could be below it (floor > bound).
     """
-    bound = _keep_smallest(vals, idx, n, k) + margin
+    bound: cython.double = _keep_smallest(vals, idx, n, k) + margin
+    m: intp
+    c: intp
     if not floor > bound:
         return -1
     m = k
@@ -252,98 +391,143 @@ def _proven_candidates(vals, idx, n, k, floor, margin):  # pragma: no cover - co
     return m
 
 
-@njit(**_JIT)
-def _write_top(vals, idx, m, k, out_dist, out_idx, i):  # pragma: no cover - compiled
+@cython.ccall
+@cython.nogil
+@cython.exceptval(check=False)
+def _write_top(
+    vals: cython.double[:], idx: intp[:], m: intp, k: intp, out_dist: cython.double[:, :],
+    out_idx: intp[:, :], i: intp,
+) -> cython.void:
+    c: intp
     _sort_by_value_then_index(vals, idx, m)
     for c in range(k):
         out_dist[i, c] = vals[c]
         out_idx[i, c] = idx[c]
 
 
-@njit(**_JIT)
 def rerank_dense(
-    Q, X, cosine, cand_values, cand_indices, floor, margin, k, out_dist, out_idx, failed
-):  # pragma: no cover - compiled
+    Q: cython.const[query_float][:, :], X: cython.const[floating][:, :], cosine: cython.bint,
+    cand_values: cython.const[floating][:, :], cand_indices: cython.const[intp][:, :],
+    floor: cython.const[cython.double][:], margin: cython.const[cython.double][:], k: intp,
+    out_dist: cython.double[:, :], out_idx: intp[:, :], failed: cython.uchar[:],
+) -> cython.void:
     """Exact (distance, index) top-k of each query row from its approximate candidates.
 
     ``cand_values``/``cand_indices`` (rows × L) hold each row's candidates in any order;
     ``floor[i]`` is the smallest approximate value that was dropped. One row is done per row
-    of ``out_dist``. Rows whose candidates
-    are proven complete (:func:`_proven_candidates`) get exact float64 distances
-    (:func:`dense_distance`), sorted by (distance, index); the others are flagged in
-    ``failed`` for :func:`exact_search_dense`.
+    of ``out_dist``. Rows whose candidates are proven complete (:func:`_proven_candidates`)
+    get exact float64 distances (:func:`dense_distance`), sorted by (distance, index); the
+    others are flagged in ``failed`` (booleans) for :func:`exact_search_dense`.
     """
-    L = cand_values.shape[1]
-    vals = np.empty(L, dtype=np.float64)
-    idx = np.empty(L, dtype=np.intp)
-    for i in range(out_dist.shape[0]):  # never past out_dist: numba checks no bounds
-        n = _gather(cand_values, cand_indices, i, vals, idx)
-        m = _proven_candidates(vals, idx, n, k, floor[i], margin[i])
-        if m < 0:
-            failed[i] = True
-            continue
-        for c in range(m):
-            vals[c] = dense_distance(Q, i, X, idx[c], cosine)
-        _write_top(vals, idx, m, k, out_dist, out_idx, i)
+    L: intp = cand_values.shape[1]
+    vals: cython.double[:] = np.empty(L, dtype=np.float64)
+    idx: intp[:] = np.empty(L, dtype=np.intp)
+    i: intp
+    c: intp
+    n: intp
+    m: intp
+    with cython.nogil:
+        for i in range(out_dist.shape[0]):
+            n = _gather(cand_values, cand_indices, i, vals, idx)
+            m = _proven_candidates(vals, idx, n, k, floor[i], margin[i])
+            if m < 0:
+                failed[i] = True
+                continue
+            for c in range(m):
+                vals[c] = dense_distance(Q, i, X, idx[c], cosine)
+            _write_top(vals, idx, m, k, out_dist, out_idx, i)
 
 
-@njit(**_JIT)
 def rerank_csr(
-    q_data, q_ind, q_ptr, x_data, x_ind, x_ptr,
-    cand_values, cand_indices, floor, margin, k, out_dist, out_idx, failed,
-):  # pragma: no cover - compiled
+    q_data: cython.const[query_float][:], q_ind: cython.const[query_index][:],
+    q_ptr: cython.const[query_index][:], x_data: cython.const[floating][:],
+    x_ind: cython.const[fit_index][:], x_ptr: cython.const[fit_index][:],
+    cand_values: cython.const[floating][:, :], cand_indices: cython.const[intp][:, :],
+    floor: cython.const[cython.double][:], margin: cython.const[cython.double][:], k: intp,
+    out_dist: cython.double[:, :], out_idx: intp[:, :], failed: cython.uchar[:],
+) -> cython.void:
     """:func:`rerank_dense` for CSR rows (squared Euclidean, :func:`csr_sqdistance`)."""
-    L = cand_values.shape[1]
-    vals = np.empty(L, dtype=np.float64)
-    idx = np.empty(L, dtype=np.intp)
-    for i in range(out_dist.shape[0]):  # never past out_dist: numba checks no bounds
-        n = _gather(cand_values, cand_indices, i, vals, idx)
-        m = _proven_candidates(vals, idx, n, k, floor[i], margin[i])
-        if m < 0:
-            failed[i] = True
-            continue
-        for c in range(m):
-            vals[c] = csr_sqdistance(q_data, q_ind, q_ptr, i, x_data, x_ind, x_ptr, idx[c])
-        _write_top(vals, idx, m, k, out_dist, out_idx, i)
+    L: intp = cand_values.shape[1]
+    vals: cython.double[:] = np.empty(L, dtype=np.float64)
+    idx: intp[:] = np.empty(L, dtype=np.intp)
+    i: intp
+    c: intp
+    n: intp
+    m: intp
+    with cython.nogil:
+        for i in range(out_dist.shape[0]):
+            n = _gather(cand_values, cand_indices, i, vals, idx)
+            m = _proven_candidates(vals, idx, n, k, floor[i], margin[i])
+            if m < 0:
+                failed[i] = True
+                continue
+            for c in range(m):
+                vals[c] = csr_sqdistance(q_data, q_ind, q_ptr, i, x_data, x_ind, x_ptr, idx[c])
+            _write_top(vals, idx, m, k, out_dist, out_idx, i)
 
 
-@njit(**_JIT)
-def exact_search_dense(Q, X, cosine, rows, out_dist, out_idx):  # pragma: no cover
+def exact_search_dense(
+    Q: cython.const[query_float][:, :], X: cython.const[floating][:, :], cosine: cython.bint,
+    rows: cython.const[intp][:], out_dist: cython.double[:, :], out_idx: intp[:, :],
+) -> cython.void:
     """The exact top-k of the given query rows over every training point, in float64: the
     fallback for rows whose candidates could not be proven complete."""
-    k = out_dist.shape[1]
-    for i in rows:
-        out_dist[i, :] = np.inf
-        out_idx[i, :] = -1
-        for j in range(X.shape[0]):
-            v = dense_distance(Q, i, X, j, cosine)
-            if v < out_dist[i, k - 1]:
-                _insert(out_dist[i], out_idx[i], v, j)
+    k: intp = out_dist.shape[1]
+    r: intp
+    i: intp
+    j: intp
+    c: intp
+    v: cython.double
+    with cython.nogil:
+        for r in range(rows.shape[0]):
+            i = rows[r]
+            for c in range(k):
+                out_dist[i, c] = INF
+                out_idx[i, c] = -1
+            for j in range(X.shape[0]):
+                v = dense_distance(Q, i, X, j, cosine)
+                if v < out_dist[i, k - 1]:
+                    _insert(out_dist[i], out_idx[i], v, j)
 
 
-@njit(**_JIT)
 def exact_search_csr(
-    q_data, q_ind, q_ptr, x_data, x_ind, x_ptr, n_fit, rows, out_dist, out_idx
-):  # pragma: no cover - compiled
+    q_data: cython.const[query_float][:], q_ind: cython.const[query_index][:],
+    q_ptr: cython.const[query_index][:], x_data: cython.const[floating][:],
+    x_ind: cython.const[fit_index][:], x_ptr: cython.const[fit_index][:], n_fit: intp,
+    rows: cython.const[intp][:], out_dist: cython.double[:, :], out_idx: intp[:, :],
+) -> cython.void:
     """:func:`exact_search_dense` for CSR rows."""
-    k = out_dist.shape[1]
-    for i in rows:
-        out_dist[i, :] = np.inf
-        out_idx[i, :] = -1
-        for j in range(n_fit):
-            v = csr_sqdistance(q_data, q_ind, q_ptr, i, x_data, x_ind, x_ptr, j)
-            if v < out_dist[i, k - 1]:
-                _insert(out_dist[i], out_idx[i], v, j)
+    k: intp = out_dist.shape[1]
+    r: intp
+    i: intp
+    j: intp
+    c: intp
+    v: cython.double
+    with cython.nogil:
+        for r in range(rows.shape[0]):
+            i = rows[r]
+            for c in range(k):
+                out_dist[i, c] = INF
+                out_idx[i, c] = -1
+            for j in range(n_fit):
+                v = csr_sqdistance(q_data, q_ind, q_ptr, i, x_data, x_ind, x_ptr, j)
+                if v < out_dist[i, k - 1]:
+                    _insert(out_dist[i], out_idx[i], v, j)
 
 
-@njit(**_JIT)
-def merge_exact(cand_values, cand_indices, out_dist, out_idx):  # pragma: no cover - compiled
+def merge_exact(
+    cand_values: cython.const[floating][:, :], cand_indices: cython.const[intp][:, :],
+    out_dist: cython.double[:, :], out_idx: intp[:, :],
+) -> cython.void:
     """The k smallest of each row's exact candidates by (value, index); −1 is padding."""
-    L = cand_values.shape[1]
-    k = out_dist.shape[1]
-    vals = np.empty(L, dtype=np.float64)
-    idx = np.empty(L, dtype=np.intp)
-    for i in range(out_dist.shape[0]):  # never past out_dist: numba checks no bounds
-        n = _gather(cand_values, cand_indices, i, vals, idx)
-        _keep_smallest(vals, idx, n, k)
-        _write_top(vals, idx, k, k, out_dist, out_idx, i)
+    L: intp = cand_values.shape[1]
+    k: intp = out_dist.shape[1]
+    vals: cython.double[:] = np.empty(L, dtype=np.float64)
+    idx: intp[:] = np.empty(L, dtype=np.intp)
+    i: intp
+    n: intp
+    with cython.nogil:
+        for i in range(out_dist.shape[0]):
+            n = _gather(cand_values, cand_indices, i, vals, idx)
+            _keep_smallest(vals, idx, n, k)
+            _write_top(vals, idx, k, k, out_dist, out_idx, i)
