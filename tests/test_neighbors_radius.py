@@ -242,3 +242,21 @@ def test_nearest_neighbors_and_new_parameters_round_trip_through_a_model_file(tm
     with pytest.raises(ValueError, match="weights"):
         save(KNeighborsClassifier(weights=lambda d: d).fit(X, np.arange(80) % 3),
              tmp_path / "callable.npz")
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean", "cosine"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_radius_candidates_survive_rounding_where_norms_dwarf_distances(metric, dtype):
+    # Points near 1000 that differ by 0.01: the products' rounding is as large as the
+    # distances, so only the bound keeps every point within the radius a candidate.
+    rng = np.random.default_rng(1)
+    X = (1e3 + rng.normal(size=(600, 16)) * 1e-2).astype(dtype)
+    Q = (1e3 + rng.normal(size=(12, 16)) * 1e-2).astype(dtype)
+    model = NearestNeighbors(n_neighbors=len(X), metric=metric, algorithm="brute").fit(X)
+    every_d, every_i = model.kneighbors(Q)  # every point, by the kNN kernel's exact re-rank
+    for q in range(len(Q)):
+        radius = every_d[q, 7]
+        distances, indices = model.radius_neighbors(Q[q:q + 1], radius=radius)
+        inside = every_d[q] <= radius
+        np.testing.assert_array_equal(indices[0], every_i[q][inside])
+        np.testing.assert_array_equal(distances[0], every_d[q][inside])

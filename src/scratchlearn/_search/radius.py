@@ -86,38 +86,37 @@ def brute_radius(
 
 
 class _Bounds:
-    """The candidate test of the Euclidean family (module docstring)."""
+    """The candidate test of the Euclidean family (module docstring), compared in the
+    tiles' own precision: r̃ is the sum the kernel ranks by, and each query's bound is
+    rounded up to that precision, so no point within the radius is missed."""
 
     def __init__(self, ops: _Operands, radius: float, fit_sq: np.ndarray | None):
         self.ops = ops
         u64 = np.finfo(np.float64).eps / 2
-        self.cosine = ops.metric == "cosine"
         n_features = ops.X_exact.shape[1]
-        if self.cosine:
-            self.q_sq = np.zeros(ops.Q_exact.shape[0])
-            self.fit_sq = None
-            slack = 8 * u64 * (1 + radius)
-            self.threshold = radius + ops.margin + slack
-            return
-        fit_sq = squared_row_norms(ops.X_exact) if fit_sq is None else fit_sq
-        self.fit_sq = fit_sq.astype(np.float64)
-        self.q_sq = squared_row_norms(ops.Q_exact)
-        target = radius**2 if ops.metric == "euclidean" else radius
-        x_max = np.sqrt(self.fit_sq.max(initial=0.0))
-        # The float64 sums r̃ + ‖x‖² + ‖q‖², and the norms' own float64 rounding.
-        slack = (n_features + 8) * u64 * ((np.sqrt(self.q_sq) + x_max) ** 2 + target)
-        self.threshold = target + ops.margin + slack
+        if ops.metric == "cosine":
+            # 1 + r̃/2 <= R + margin + s, with r̃ = −2 q̂·x̂ in the tile.
+            bound = 2 * (radius + ops.margin + 8 * u64 * (1 + radius)) - 2
+        else:
+            fit_sq = squared_row_norms(ops.X_exact) if fit_sq is None else fit_sq
+            q_sq = squared_row_norms(ops.Q_exact)
+            target = radius**2 if ops.metric == "euclidean" else radius
+            x_max = np.sqrt(float(fit_sq.max(initial=0.0)))
+            # The float64 sum r̃ + ‖q‖², and the norms' own float64 rounding.
+            slack = (n_features + 8) * u64 * ((np.sqrt(q_sq) + x_max) ** 2 + target)
+            bound = target + ops.margin + slack - q_sq
+        with np.errstate(over="ignore"):
+            rounded = np.asarray(bound).astype(ops.dtype)
+        self.bound = np.where(rounded < bound, np.nextafter(rounded, ops.dtype.type(np.inf)),
+                              rounded).astype(ops.dtype)
+        self.cosine = ops.metric == "cosine"
 
     def candidates(self, tile: np.ndarray, block: slice, c0: int, c1: int) -> np.ndarray:
         """Which entries of a tile (−2q·x of queries ``block`` × training c0..c1) can lie
-        within the radius."""
-        values = tile.astype(np.float64)
-        if self.cosine:
-            values = 1.0 + values / 2
-        else:
-            values += self.fit_sq[c0:c1]
-            values += self.q_sq[block, None]
-        return values <= self.threshold[block, None]
+        within the radius: r̃ = tile + ‖x‖², as the kernel sums it, against the bound."""
+        if not self.cosine:
+            tile += self.ops.fit_sq[c0:c1]  # the tile is scratch space
+        return tile <= self.bound[block, None]
 
 
 def kd_tree_radius(
