@@ -295,13 +295,23 @@ def test_bad_sample_weight_is_rejected(weights):
 # --- scikit-learn's checks ---------------------------------------------------------------
 
 
+def no_intercept_failures(estimator):
+    """Without an intercept, class weights of 1000 : 0.0001 cannot move the boundary to the
+    heavy class on blobs far from the origin (``RidgeClassifier(fit_intercept=False)``
+    fails this check too)."""
+    if estimator.get_params().get("fit_intercept", True):
+        return {}
+    return {"check_class_weight_classifiers": "no intercept to shift (RidgeClassifier too)"}
+
+
 @parametrize_with_checks(
     [
         LeastSquaresClassifier(),
         LeastSquaresClassifier(alpha=1.0, fit_intercept=False),
         HuberClassifier(),
         HuberClassifier(epsilon=2.0, alpha=0.1),
-    ]
+    ],
+    expected_failed_checks=no_intercept_failures,
 )
 def test_sklearn_compatible_estimator(estimator, check):
     check(estimator)

@@ -21,6 +21,7 @@ from scratchlearn import (
 from scratchlearn._validation import (
     Boolean,
     CallableOrNone,
+    ClassWeight,
     Integer,
     Mapping,
     Options,
@@ -55,6 +56,8 @@ def bad_values(constraint) -> list:
         return values
     if isinstance(constraint, Options):
         return ["nonsense", 3] + ([] if constraint.none else [None])
+    if isinstance(constraint, ClassWeight):
+        return ["nonsense", 3, [1.0, 2.0], {0: -1.0}, {0: np.nan}, {1: "2"}]
     if isinstance(constraint, Mapping):
         return ["p=3", 3, [("p", 3)]]
     if isinstance(constraint, Boolean):

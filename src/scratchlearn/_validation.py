@@ -226,6 +226,31 @@ class Mapping:
 
 
 @dataclass(frozen=True)
+class ClassWeight:
+    """``class_weight``: None, ``"balanced"``, or a dict {label: weight} of finite,
+    non-negative numbers (its labels are matched to the classes at fit)."""
+
+    def check(self, value: Any, name: str) -> None:
+        if value is None or (isinstance(value, str) and value == "balanced"):
+            return
+        if isinstance(value, dict) and all(_is_weight(w) for w in value.values()):
+            return
+        raise ValueError(
+            f"{name} must be None, 'balanced' or a dict {{label: weight}} of finite, "
+            f"non-negative weights, got {value!r}."
+        )
+
+
+def _is_weight(value: Any) -> bool:
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool | np.bool_)
+        and bool(np.isfinite(value))
+        and value >= 0
+    )
+
+
+@dataclass(frozen=True)
 class Boolean:
     """True or False (NumPy's booleans too)."""
 
@@ -263,3 +288,62 @@ class Seed:
                 f"{name} must be None, an integer or a numpy.random.RandomState, got "
                 f"{value!r}."
             ) from None
+
+
+def class_weight_vector(
+    class_weight: Any, classes: np.ndarray, counts: np.ndarray, totals: np.ndarray
+) -> np.ndarray:
+    """One weight per class, as scikit-learn's ``compute_class_weight`` gives them.
+
+    ``"balanced"``: n / (n_classes · count_c), from the per-class ``counts`` (each
+    estimator says which: plain counts for ``RidgeClassifier``'s convention, sums of
+    ``sample_weight`` for ``LogisticRegression``'s), n their sum; a dict: its value for
+    each class found in it (scikit-learn's lookup, which tries ``int(label)`` first), 1
+    for the others; None: all 1. ``totals`` (the sum of ``sample_weight`` in each class)
+    must leave a positive total weight.
+
+    Raises
+    ------
+    ValueError
+        For a dict whose labels are not classes of y (when some class is missing from
+        it), for ``"balanced"`` with a class of no weight, or when the weights then sum to 0.
+    """
+    from sklearn.utils.class_weight import compute_class_weight
+
+    counts = np.asarray(counts, dtype=np.float64)
+    if class_weight == "balanced" and not np.all(counts > 0):
+        empty = classes[np.flatnonzero(~(counts > 0))].tolist()
+        raise ValueError(
+            f"class_weight='balanced' needs weight in every class; the classes {empty} have "
+            "none (their sample_weight sums to 0). Pass class_weight as a dict instead."
+        )
+    # compute_class_weight counts y by its sample weights: one "sample" per class, weighted
+    # by the class's count, is exactly the counts given.
+    weights = compute_class_weight(class_weight, classes=classes, y=classes, sample_weight=counts)
+    weights = np.asarray(weights, dtype=np.float64)
+    if not float(weights @ np.asarray(totals, dtype=np.float64)) > 0:
+        raise ValueError(
+            f"class_weight={class_weight!r} leaves every sample a weight of 0 (classes "
+            f"{classes.tolist()}); give some class a positive weight."
+        )
+    return weights
+
+
+def weigh_classes(
+    class_weight: Any, classes: np.ndarray, codes: np.ndarray,
+    sample_weight: np.ndarray | None, *, by_sample_weight: bool,
+) -> np.ndarray | None:
+    """``sample_weight`` multiplied by each sample's class weight (:func:`class_weight_vector`),
+    or ``sample_weight`` itself when ``class_weight`` is None. ``by_sample_weight``: whether
+    ``"balanced"`` counts the classes by their sample weights (``LogisticRegression``) or
+    by their samples (``RidgeClassifier``)."""
+    if class_weight is None:
+        return sample_weight
+    C = len(classes)
+    counted = np.bincount(codes, minlength=C).astype(np.float64)
+    totals = counted if sample_weight is None else np.bincount(codes, sample_weight, C)
+    per_class = class_weight_vector(
+        class_weight, classes, totals if by_sample_weight else counted, totals
+    )
+    weights = per_class[codes]
+    return weights if sample_weight is None else sample_weight * weights

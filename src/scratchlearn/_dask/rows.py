@@ -20,7 +20,7 @@ import numpy as np
 from dask.delayed import Delayed, delayed
 
 from .._math.scaling import max_abs
-from .._validation import check_class_labels, check_sample_weight
+from .._validation import check_class_labels, check_sample_weight, class_weight_vector
 from . import lost_data_error
 from .arrays import as_samples_array, check_held_shapes, held_shapes, rows_like
 
@@ -72,12 +72,18 @@ class LabelledRows:
     _blocks: list = field(default_factory=list, repr=False)
 
     @classmethod
-    def persist(cls, X: Any, y: Any, sample_weight: Any = None, *, estimator: str) -> LabelledRows:
+    def persist(
+        cls, X: Any, y: Any, sample_weight: Any = None, *, estimator: str,
+        class_weight: Any = None, balanced_by_weight: bool = False,
+    ) -> LabelledRows:
         """Check X and y, persist them, find ``classes_`` and encode y chunk by chunk.
 
         Three graphs: persist X and y; one small reduction for the sorted distinct labels,
         the finiteness and largest magnitude of X (and the weights' checks); persist the
-        codes.
+        codes. With ``class_weight``, one more: the classes' counts, then the sample
+        weights multiplied by their classes' weights are persisted in place of
+        ``sample_weight`` (``balanced_by_weight``: ``"balanced"`` counts the classes by
+        their sample weights, as ``LogisticRegression``, rather than by their samples).
         """
         X = as_samples_array(X)
         y = rows_like(y, X.chunks[0], "y")
@@ -113,6 +119,9 @@ class LabelledRows:
             check_sample_weight(np.array([low if finite else np.nan, total]), 2)
         classes, _ = check_class_labels(checks["classes"], estimator=estimator, min_classes=2)
         (codes,) = dask.persist(y.map_blocks(_encode, classes, dtype=np.intp))
+        if class_weight is not None:
+            sample_weight = _weigh_classes(codes, sample_weight, classes, class_weight,
+                                           balanced_by_weight, estimator)  # fmt: skip
         magnitude = float(checks["magnitude"])
         return cls(X, codes, sample_weight, classes, magnitude, estimator)
 
@@ -140,6 +149,27 @@ class LabelledRows:
                 arrays.append(self.sample_weight)
             self._blocks = list(zip(*(a.to_delayed().ravel() for a in arrays), strict=True))
         return self._blocks
+
+
+def _take(codes: np.ndarray, per_class: np.ndarray) -> np.ndarray:
+    return per_class[codes]
+
+
+def _weigh_classes(codes: da.Array, sample_weight: da.Array | None, classes: np.ndarray,
+                   class_weight: Any, by_weight: bool, estimator: str) -> da.Array:
+    """Each sample's weight times its class's (``_validation.class_weight_vector``, from
+    the classes' counts summed on the workers), persisted."""
+    C = len(classes)
+    counted = da.bincount(codes, minlength=C)
+    totals = counted if sample_weight is None else da.bincount(codes, sample_weight, C)
+    counted, totals = compute(estimator, counted, totals)
+    per_class = class_weight_vector(class_weight, classes, totals if by_weight else counted,
+                                    totals)  # fmt: skip
+    weights = codes.map_blocks(_take, per_class, dtype=np.float64)
+    if sample_weight is not None:
+        weights = weights * sample_weight
+    (weights,) = dask.persist(weights)
+    return weights
 
 
 def _add(*parts: tuple) -> tuple:

@@ -208,7 +208,7 @@ def softmax_cross_entropy(
     """
     N, D = X.shape
     W, b, Y = np.asarray(W, dtype=np.float64), np.asarray(b, dtype=np.float64), np.asarray(Y)
-    rows = max(1024, _BLOCK_BYTES // (X.itemsize * max(D, 1)))
+    rows = max(1024, _BLOCK_BYTES // (X.dtype.itemsize * max(D, 1)))
     starts = range(0, N, rows)
 
     def block(start):
@@ -238,7 +238,9 @@ def _cross_entropy_sums(
     """
     N = X.shape[0]
     dtype = np.float32 if X.dtype == np.float32 else np.float64
-    GT = (W.astype(dtype) @ X.T).astype(np.float64, copy=False)  # Gᵀ, shape (C, N)
+    # Gᵀ, shape (C, N), C-ordered (a product with sparse X may come transposed): the flat
+    # view below must write into it.
+    GT = np.ascontiguousarray(W.astype(dtype) @ X.T, dtype=np.float64)
     GT += b[:, None]
     GT -= GT.max(axis=0)  # G − m: every exponent ≤ 0, as in ``_math.softmax``
     if Y.ndim == 1:  # class codes: Y_nc = 1[c = y_n], at flat position y_n·N + n of Gᵀ

@@ -287,7 +287,8 @@ def _construct(cls: type[BaseEstimator], params: dict[str, Any], where: str) -> 
             f"{where}: {cls.__name__} has no parameters {unknown} (the file was written by "
             "another scratchlearn version, or edited)."
         )
-    return cls(**params)
+    return cls(**{name: codec.param_from_json(value, name, where)
+                  for name, value in params.items()})  # fmt: skip
 
 
 def _restore(estimator: BaseEstimator, state: dict[str, Any], where: str) -> None:

@@ -15,6 +15,27 @@ import scipy.sparse as sp
 
 from .format import CSR_PARTS, FLOAT, INDEX, ModelFileError, is_int, plain_dtype
 
+#: The one key of a stored dict whose keys are numbers: {"__items__": [[key, value], ...]}.
+_ITEMS = "__items__"
+
+
+def _json_scalar(value: Any) -> bool:
+    return isinstance(value, bool | int | float) or (
+        isinstance(value, np.generic) and value.dtype.kind in "biuf"
+    )
+
+
+def param_from_json(value: Any, name: str, where: str) -> Any:
+    """A parameter as ``json_param`` stored it: a dict keyed by numbers back from its items."""
+    if not (isinstance(value, dict) and list(value) == [_ITEMS]):
+        return value
+    items = value[_ITEMS]
+    if not (isinstance(items, list) and all(
+        isinstance(item, list) and len(item) == 2 and _json_scalar(item[0]) for item in items
+    )):
+        raise ModelFileError(f"{where}: the parameter {name} holds malformed dict items.")
+    return {key: item for key, item in items}
+
 
 def json_param(value: Any, name: str, where: str) -> Any:
     """``value`` as JSON data (NumPy scalars become Python's), or a ValueError naming it."""
@@ -28,6 +49,11 @@ def json_param(value: Any, name: str, where: str) -> Any:
         return [json_param(item, name, where) for item in value]
     if isinstance(value, dict) and all(isinstance(key, str) for key in value):
         return {key: json_param(item, name, where) for key, item in value.items()}
+    if isinstance(value, dict) and all(_json_scalar(key) for key in value):
+        # JSON keys are strings: a dict keyed by numbers (class_weight={0: 2.0}) is stored
+        # as its items, which param_from_json turns back into the dict.
+        return {_ITEMS: [[json_param(key, name, where), json_param(item, name, where)]
+                         for key, item in value.items()]}  # fmt: skip
     raise ModelFileError(
         f"{where}: its parameter {name}={value!r} is not JSON data (None, a bool, number or "
         "string, or a list or dict of them), which is all a model file stores. Set it to "

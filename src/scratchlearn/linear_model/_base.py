@@ -3,6 +3,8 @@ coefficients, and their score."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import numpy as np
@@ -29,11 +31,53 @@ class LinearClassifier(ClassifierMixin, ScratchEstimator):
     #: What a prediction needs of a fitted linear model; only this travels to the workers.
     _PREDICTION_STATE = ("coef_", "intercept_", "classes_", "n_features_in_")
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True  # SciPy sparse X, used as CSR (never made dense)
+        return tags
+
     def _core(self, X) -> np.ndarray:
         """F = X Wᵀ + b, one column per row of ``coef_`` (1-D for a single row)."""
-        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        F = X @ self.coef_.T + self.intercept_
+        X = validate_data(self, X, dtype=[np.float64, np.float32], accept_sparse="csr",
+                          reset=False)  # fmt: skip
+        F = np.asarray(X @ self.coef_.T) + self.intercept_
         return F[:, 0] if F.shape[1] == 1 else F
+
+    @contextmanager
+    def _refit(self) -> Iterator[dict[str, Any]]:
+        """The fitted state before this fit (what ``warm_start`` starts from), put back
+        as it was if the fit fails: a refused fit leaves no half-written model."""
+        before = {name: self.__dict__[name] for name in self._fitted.names if name in vars(self)}
+        try:
+            yield before
+        except BaseException:
+            for name in self._fitted.names:
+                self.__dict__.pop(name, None)
+            self.__dict__.update(before)
+            raise
+
+    def _warm_start(self, before: dict[str, Any], n_rows: int, n_features: int
+                    ) -> tuple[np.ndarray, np.ndarray] | None:
+        """(W, b) of the previous fit in float64, to start from when ``warm_start`` is set
+        and the model was fitted; None otherwise.
+
+        As scikit-learn's ``warm_start``, the previous coefficients must have the shape
+        this data needs (the same number of classes and features; the labels themselves
+        may differ): otherwise a ``ValueError``, and the model keeps its previous fit.
+        """
+        if not getattr(self, "warm_start", False) or "coef_" not in before:
+            return None
+        coef, intercept = before["coef_"], before["intercept_"]
+        if coef.shape != (n_rows, n_features):
+            classes = len(before.get("classes_", ()))
+            raise ValueError(
+                f"{type(self).__name__}(warm_start=True) cannot start from its previous fit: "
+                f"its coef_ has shape {coef.shape} ({classes} classes, {coef.shape[1]} "
+                f"features), and this data needs {(n_rows, n_features)}. Set "
+                "warm_start=False (set_params(warm_start=False)) to fit data with other "
+                "classes or features from scratch."
+            )
+        return coef.astype(np.float64), intercept.astype(np.float64)
 
     def _blockwise_copy(self) -> LinearClassifier:
         """A bare instance with only the state predictions read (no callbacks, no

@@ -18,7 +18,7 @@ from .._math.least_squares import (
 )
 from .._math.losses import huber, huber_weights
 from .._math.scaling import ldexp, max_abs, unit_scale
-from .._validation import Integer, Real
+from .._validation import Boolean, Integer, Real
 from ._least_squares import LinearSignClassifier
 
 
@@ -45,7 +45,9 @@ class HuberClassifier(LinearSignClassifier):
         ω ← min(1, ε/|r|) at the current fit,
         (w, b) ← argmin Σ_n s_n ω_n (t_n − w·x_n − b)² + α ‖w‖²   (``solve_least_squares``),
 
-    starting from the least-squares fit (ω = 1). Each weighted problem majorises J up to a
+    starting from the least-squares fit (ω = 1), or with ``warm_start`` from the previous
+    fit's coefficients (a refit on the same or slightly changed data then needs few or no
+    solves). Each weighted problem majorises J up to a
     constant, so J never increases, and J is convex, so the iterates approach its minimum.
     Convergence is linear: a few to a few tens of iterations when most residuals lie within
     ε (the usual case, and the sheet's data), but hundreds when only a few do (a small ε on
@@ -123,6 +125,14 @@ class HuberClassifier(LinearSignClassifier):
         Stop, converged, once the duality gap certifies J within a fraction ``tol`` of its
         minimum: J − L ≤ tol·J (see above). ``fit`` warns exactly when it stops without that.
     fit_intercept : bool, default=True
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``, as in
+        ``LeastSquaresClassifier`` (scikit-learn's ``RidgeClassifier`` convention).
+    warm_start : bool, default=False
+        Start IRLS from the previous fit's ``coef_`` and ``intercept_`` instead of the
+        least-squares fit. They must have the shape this data needs (the same number of
+        classes and features), as in scikit-learn; otherwise ``fit`` raises a
+        ``ValueError`` and the model keeps its previous fit.
 
     Attributes
     ----------
@@ -136,7 +146,8 @@ class HuberClassifier(LinearSignClassifier):
         the quadratic part, ε/|r| < 1 for those the loss treats as outliers.
     n_iter_ : int
         Weighted least-squares solves run, the first (every weight 1, plain least squares)
-        included: 1 when that start is already certified.
+        included: 1 when that start is already certified. With ``warm_start`` the previous
+        coefficients count as that first step: 1 when they are already certified.
     n_features_in_ : int
 
     Examples
@@ -157,6 +168,7 @@ class HuberClassifier(LinearSignClassifier):
         "epsilon": Real(0, include_low=False),
         "max_iter": Integer(1),
         "tol": Real(0),
+        "warm_start": Boolean(),
     }
 
     def __init__(
@@ -167,12 +179,16 @@ class HuberClassifier(LinearSignClassifier):
         max_iter: int = 100,
         tol: float = 1e-5,
         fit_intercept: bool = True,
+        class_weight=None,
+        warm_start: bool = False,
     ):
         self.epsilon = epsilon
         self.alpha = alpha
         self.max_iter = max_iter
         self.tol = tol
         self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
+        self.warm_start = warm_start
 
     def _fit_targets(self, X, Y, sample_weight, start=None):
         # BLAS on one thread: the passes over X run by blocks of rows on as many threads
@@ -203,8 +219,8 @@ class HuberClassifier(LinearSignClassifier):
             # weighted ones: they go straight to the (as accurate) QR route.
             try_gram = [route == "gram"] * Y.shape[1]
         else:  # warm start: the previous coefficients, at this scale
-            W, b = np.ldexp(start[0], exponent), start[1].copy()
-            self.n_iter_, solved, try_gram = 0, None, [True] * Y.shape[1]
+            W, b = np.ldexp(start[0], exponent), start[1] * fit_intercept
+            self.n_iter_, solved, try_gram = 1, None, [True] * Y.shape[1]  # the start counts
         # J₀ = J(0, 0) sets the floor of the stopping rule (see "When it stops").
         floor = np.finfo(np.float64).eps * float(np.sum(sample_weight[:, None] * huber(Y, epsilon)))
         bound = partial(

@@ -12,7 +12,14 @@ from .._dask import Spec
 from .._estimator import FittedState, check_dask_features
 from .._math.least_squares import signed_targets, solve_least_squares
 from .._math.scaling import max_abs
-from .._validation import Boolean, Real, check_class_labels, check_sample_weight
+from .._validation import (
+    Boolean,
+    ClassWeight,
+    Real,
+    check_class_labels,
+    check_sample_weight,
+    weigh_classes,
+)
 from ._base import LinearClassifier
 
 
@@ -25,14 +32,15 @@ def _sign_predictions(F: np.ndarray, *, classes: np.ndarray) -> np.ndarray:
 class LinearSignClassifier(LinearClassifier):
     """What the linear ±1-target classifiers share: target coding, decisions, predictions.
 
-    Subclasses implement ``_fit_targets(X, Y, sample_weight)`` returning (W, b), and
+    Subclasses implement ``_fit_targets(X, Y, sample_weight, start)`` returning (W, b)
+    (``start``: the previous (W, b) for ``warm_start``, else None), and
     ``_fit_dask_targets(rows)`` where they take Dask input.
     """
 
     _fitted = FittedState(("n_features_in_", "feature_names_in_", "classes_", "coef_",
                            "intercept_"))
     _parameter_constraints: ClassVar[dict[str, Any]] = {
-        "alpha": Real(0), "fit_intercept": Boolean(),
+        "alpha": Real(0), "fit_intercept": Boolean(), "class_weight": ClassWeight(),
     }
 
     #: Whether ``fit`` takes Dask input (``_fit_dask_targets``).
@@ -43,27 +51,37 @@ class LinearSignClassifier(LinearClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Or a Dask array chunked along the samples (``LeastSquaresClassifier`` only).
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A SciPy sparse matrix is used as CSR, never made dense as a whole (see
+            ``solve_least_squares``). Or a Dask array chunked along the samples
+            (``LeastSquaresClassifier`` only).
         y : array-like of shape (n_samples,)
             Labels of any type (ints, ±1, strings), at least two distinct.
         sample_weight : array-like of shape (n_samples,) or float, default=None
-            Non-negative weight of each sample in the loss; all 1 when None.
+            Non-negative weight of each sample in the loss; all 1 when None. With
+            ``class_weight``, each sample's weight is multiplied by its class's.
 
         Returns
         -------
         self
         """
         self._validate_params()
-        if self._dask_input(X, y, sample_weight):
-            return self._fit_dask(X, y, sample_weight)
-        # float32 stays float32 (the fit itself runs in float64; coef_ then takes X's dtype).
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
-        self.classes_, codes = check_class_labels(y, estimator=type(self).__name__, min_classes=2)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0])
-        Y = signed_targets(codes, len(self.classes_))
-        W, b = self._fit_targets(X, Y, sample_weight)
-        self._set_coefficients(W, b, X.dtype, max_abs(X))
+        with self._refit() as before:
+            if self._dask_input(X, y, sample_weight):
+                return self._fit_dask(X, y, sample_weight)
+            # float32 stays float32 (the fit runs in float64; coef_ then takes X's dtype).
+            X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], accept_sparse="csr")
+            classes, codes = check_class_labels(y, estimator=type(self).__name__,
+                                                min_classes=2)  # fmt: skip
+            sample_weight = weigh_classes(
+                self.class_weight, classes, codes, check_sample_weight(sample_weight, len(y)),
+                by_sample_weight=False,  # RidgeClassifier's "balanced": counts of samples
+            )
+            n_rows = 1 if len(classes) == 2 else len(classes)
+            start = self._warm_start(before, n_rows, X.shape[1])
+            self.classes_ = classes
+            W, b = self._fit_targets(X, signed_targets(codes, len(classes)), sample_weight, start)
+            self._set_coefficients(W, b, X.dtype, max_abs(X))
         return self
 
     def _fit_dask(self, X, y, sample_weight):
@@ -77,7 +95,8 @@ class LinearSignClassifier(LinearClassifier):
             )
         from .._dask.rows import LabelledRows
 
-        rows = LabelledRows.persist(X, y, sample_weight, estimator=name)
+        rows = LabelledRows.persist(X, y, sample_weight, estimator=name,
+                                    class_weight=self.class_weight)  # fmt: skip
         check_dask_features(self, X, reset=True)  # a Dask DataFrame's names, as pandas'
         self.classes_, self.n_features_in_ = rows.classes, rows.n_features
         W, b = self._fit_dask_targets(rows)
@@ -144,6 +163,12 @@ class LeastSquaresClassifier(LinearSignClassifier):
         L2 penalty α ≥ 0 on the weights; 0 is plain least squares.
     fit_intercept : bool, default=True
         Fit the unpenalised bias b; when False, b = 0.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight``: a dict {label: weight}
+        (classes it leaves out weigh 1), ``"balanced"`` for n_samples / (n_classes ·
+        n_samples of the class), or None for 1 each, as scikit-learn's
+        ``compute_sample_weight`` and ``RidgeClassifier(class_weight)`` (which also
+        counts the samples, not their weights, for ``"balanced"``).
 
     Attributes
     ----------
@@ -166,9 +191,10 @@ class LeastSquaresClassifier(LinearSignClassifier):
     ([-1, 1], 0.98)
     """
 
-    def __init__(self, alpha: float = 0.0, *, fit_intercept: bool = True):
+    def __init__(self, alpha: float = 0.0, *, fit_intercept: bool = True, class_weight=None):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
+        self.class_weight = class_weight
 
     _takes_dask = True
 
@@ -179,7 +205,7 @@ class LeastSquaresClassifier(LinearSignClassifier):
             rows, alpha=float(self.alpha), fit_intercept=bool(self.fit_intercept)
         )
 
-    def _fit_targets(self, X, Y, sample_weight):
+    def _fit_targets(self, X, Y, sample_weight, start=None):
         return solve_least_squares(
             X,
             Y,

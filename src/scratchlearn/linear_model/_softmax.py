@@ -11,22 +11,25 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import ThreadpoolController
 
 from .. import optim
 from .._dask import Spec
 from .._estimator import FittedState, check_dask_features
+from .._math.least_squares import blas_libraries, blas_threads
 from .._math.params import unpack
 from .._math.softmax import log_softmax, softmax
 from .._math.softmax_objective import all_logits, softmax_objective
 from .._validation import (
+    Boolean,
     CallableOrNone,
+    ClassWeight,
     Integer,
     Options,
     Real,
     Seed,
     check_class_labels,
     check_sample_weight,
+    weigh_classes,
 )
 from ._base import LinearClassifier
 
@@ -71,6 +74,16 @@ class SoftmaxRegression(LinearClassifier):
     whose penalty does not grow with the weights: scaling every s_n by c there fits as
     C → c·C does. The two objectives have the same minimum exactly when α = 1/(C·S), S the
     sum of the weights given to each (S = N without weights: the α = 1/(C·N) above).
+
+    **Class weights** (``class_weight``) multiply each sample's weight by its class's, as in
+    ``LogisticRegression(class_weight)``: s_n becomes s_n · c_{y_n}, and S sums those
+    products (so α = 1/(C·S) with that S matches ``LogisticRegression(C, class_weight)``).
+    ``"balanced"`` gives class c the weight S₀ / (n_classes · S₀_c), with S₀_c the sum of
+    the sample weights in class c and S₀ their total (the counts of samples without
+    ``sample_weight``), as ``LogisticRegression`` computes it.
+
+    **Sparse X** (SciPy sparse matrices, used as CSR) is never made dense: the logits and the
+    gradient are sparse products, in X's precision.
 
     **The gradient** is ∇_W J = (1/N) (P − Y)ᵀ X + α W, ∇_b J = (1/N) Σ_n (P_n − Y_n), with
     P the probabilities and Y the one-hot targets; its derivation by the chain rule is in
@@ -125,6 +138,15 @@ class SoftmaxRegression(LinearClassifier):
     callback : callable or None, default=None
         ``callback(iteration, loss)`` after each iteration, with the objective J reached;
         for example, to time iterations or log progress.
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into ``sample_weight`` (see above): a dict
+        {label: weight} (classes it leaves out weigh 1), ``"balanced"``, or None for 1 each.
+    warm_start : bool, default=False
+        Start from the previous fit's ``coef_`` and ``intercept_`` instead of zeros, as
+        ``LogisticRegression(warm_start=True)`` does; ``coef_init`` and ``intercept_init``
+        given to ``fit`` take precedence. The previous coefficients must have the shape
+        this data needs (the same number of classes and features): otherwise ``fit``
+        raises a ``ValueError``, as scikit-learn does, and the model keeps its previous fit.
 
     Attributes
     ----------
@@ -166,6 +188,8 @@ class SoftmaxRegression(LinearClassifier):
         "momentum": Real(0, 1, include_high=False),
         "random_state": Seed(),
         "callback": CallableOrNone(),
+        "class_weight": ClassWeight(),
+        "warm_start": Boolean(),
     }
 
     def __init__(
@@ -180,6 +204,8 @@ class SoftmaxRegression(LinearClassifier):
         momentum: float = 0.9,
         random_state=None,
         callback: Callable[[int, float], None] | None = None,
+        class_weight=None,
+        warm_start: bool = False,
     ):
         self.solver = solver
         self.learning_rate = learning_rate
@@ -190,6 +216,8 @@ class SoftmaxRegression(LinearClassifier):
         self.momentum = momentum
         self.random_state = random_state
         self.callback = callback
+        self.class_weight = class_weight
+        self.warm_start = warm_start
 
     def fit(
         self, X, y, sample_weight=None, coef_init=None, intercept_init=None
@@ -198,8 +226,9 @@ class SoftmaxRegression(LinearClassifier):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Or a Dask array chunked along the samples: the data is then persisted on the
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            A SciPy sparse matrix is used as CSR. Or a Dask array chunked along the
+            samples: the data is then persisted on the
             workers and each iteration sums the loss and gradient over the chunks in one
             ``compute`` (mini-batches: one epoch of steps, chunk by chunk, per ``compute``).
             A Dask DataFrame's string column names become ``feature_names_in_``, as a
@@ -216,10 +245,11 @@ class SoftmaxRegression(LinearClassifier):
             batch's sum by |B|·S/N, an unbiased estimate of the weighted mean.
         coef_init : array-like of shape (n_rows, n_features), default=None
             Initial weights, with n_rows = n_classes, or 1 for two classes (as ``coef_``);
-            zeros when None, and then J = ln(n_classes) at the start. The sheet starts from N(0, 1)
-            draws.
+            when None, the previous ``coef_`` with ``warm_start``, else zeros (and then
+            J = ln(n_classes) at the start). The sheet starts from N(0, 1) draws.
         intercept_init : array-like of shape (n_rows,), default=None
-            Initial biases; zeros when None.
+            Initial biases; when None, the previous ``intercept_`` with ``warm_start``,
+            else zeros.
 
         Returns
         -------
@@ -229,7 +259,9 @@ class SoftmaxRegression(LinearClassifier):
         ------
         ValueError
             For a ``sample_weight`` of the wrong shape, with NaN, infinite or negative
-            values, or summing to 0 (the message names ``sample_weight``).
+            values, or summing to 0 (the message names ``sample_weight``); for a
+            ``class_weight`` that does not fit y; for a ``warm_start`` from coefficients of
+            another shape. A refused fit leaves the model as it was.
 
         Warns
         -----
@@ -239,6 +271,11 @@ class SoftmaxRegression(LinearClassifier):
             iterates stopped being finite.
         """
         self._validate_params()
+        with self._refit() as before:
+            self._fit(X, y, sample_weight, coef_init, intercept_init, before)
+        return self
+
+    def _fit(self, X, y, sample_weight, coef_init, intercept_init, before) -> None:
         if self._dask_input(X, y, sample_weight):
             problem = self._dask_problem(X, y, sample_weight)
         else:
@@ -247,11 +284,14 @@ class SoftmaxRegression(LinearClassifier):
         rng = check_random_state(self.random_state)
         theta0 = np.zeros(K * (D + 1))
         W0, b0 = unpack(theta0, K)  # views: writing them writes θ₀
-        if coef_init is not None:
+        start = self._warm_start(before, K, D)
+        if start is not None:  # the previous fit's coefficients (as LogisticRegression's)
+            W0[:], b0[:] = start
+        if coef_init is not None:  # given explicitly: it takes precedence
             W0[:] = _check_init(coef_init, "coef_init", (K, D))
         if intercept_init is not None:
             b0[:] = _check_init(intercept_init, "intercept_init", (K,))
-        with _blas().limit(limits=1):
+        with blas_libraries().limit(limits=1):
             result = self._minimise(objective, theta0, N, rng, epoch, dtype)
         # The solvers work in float64; the fitted weights take X's precision, as in
         # scikit-learn, and they stay finite in it (a divergence keeps the last finite ones).
@@ -271,23 +311,26 @@ class SoftmaxRegression(LinearClassifier):
                 f"{self.n_iter_} iterations (max_iter={self.max_iter}): {result.message}. "
                 f"{advice}",
                 ConvergenceWarning,
-                stacklevel=2,
+                stacklevel=3,  # _fit, fit, the caller
             )
-        return self
 
     def _in_memory_problem(self, X, y, sample_weight) -> _Problem:
         """The objective on in-memory data (``classes_`` set on the way)."""
-        # float32 stays float32: the products with X then run in single precision.
-        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32])
+        # float32 stays float32: the products with X then run in single precision. Sparse X
+        # is used as CSR, never made dense.
+        X, y = validate_data(self, X, y, dtype=[np.float64, np.float32], accept_sparse="csr")
         self.classes_, codes = check_class_labels(y, estimator="SoftmaxRegression", min_classes=2)
-        weights = check_sample_weight(sample_weight, X.shape[0])
+        weights = weigh_classes(
+            self.class_weight, self.classes_, codes, check_sample_weight(sample_weight, len(y)),
+            by_sample_weight=True,  # LogisticRegression's "balanced": sums of sample_weight
+        )
         N, D = X.shape
         mean_weight = None if weights is None else float(weights.sum()) / N  # S/N
         K = 1 if len(self.classes_) == 2 else len(self.classes_)  # free rows (docstring)
         codes = np.asarray(codes, dtype=np.intp)  # the one-hot Y, as class codes
         # The loss's blocks of rows run on as many threads as BLAS would have used
         # (OPENBLAS_NUM_THREADS and the like are respected), each block's BLAS on one.
-        n_threads = max([lib.num_threads for lib in _blas().lib_controllers], default=1)
+        n_threads = blas_threads()
         if N * D * K < _SINGLE_THREAD_BELOW:
             n_threads = 1
 
@@ -311,7 +354,8 @@ class SoftmaxRegression(LinearClassifier):
         from .._dask.rows import LabelledRows
         from .._dask.softmax import SoftmaxProblem
 
-        data = LabelledRows.persist(X, y, sample_weight, estimator="SoftmaxRegression")
+        data = LabelledRows.persist(X, y, sample_weight, estimator="SoftmaxRegression",
+                                    class_weight=self.class_weight, balanced_by_weight=True)
         check_dask_features(self, X, reset=True)  # a Dask DataFrame's names, as pandas'
         self.classes_, self.n_features_in_ = data.classes, data.n_features
         problem = SoftmaxProblem(data, float(self.alpha))
@@ -426,11 +470,6 @@ def _probabilities(G: np.ndarray) -> np.ndarray:
 
 def _predictions(G: np.ndarray, *, classes: np.ndarray) -> np.ndarray:
     return classes[np.argmax(all_logits(G), axis=1)]
-
-
-def _blas():
-    """The BLAS libraries loaded in this process, to read or limit their threads."""
-    return ThreadpoolController().select(user_api="blas")
 
 
 def _check_init(value, name: str, shape: tuple[int, ...]) -> np.ndarray:
