@@ -8,7 +8,8 @@ the R factors over chunks of rows (``scratchlearn._dask.least_squares``).
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache, partial
+from contextlib import nullcontext
+from functools import cache
 
 import numpy as np
 import scipy.linalg
@@ -28,6 +29,16 @@ def blas_libraries() -> ThreadpoolController:
     """The BLAS libraries loaded in this process, to read or limit their threads; found once
     (``ThreadpoolController`` reads the process's loaded libraries, about a millisecond)."""
     return ThreadpoolController().select(user_api="blas")
+
+
+#: D × D factorisations below this size run on one thread: threads gain nothing there,
+#: and lose much (tens of times) when they wait on each other's busy cores.
+_ONE_THREAD_BELOW = 512
+
+
+def _small_on_one_thread(D: int):
+    """BLAS limited to one thread for a D × D factorisation with D < 512, else unchanged."""
+    return blas_libraries().limit(limits=1) if D < _ONE_THREAD_BELOW else nullcontext()
 
 
 def as_float64(X):
@@ -159,12 +170,12 @@ def least_squares_with_route(
         x_mean, y_mean = np.asarray(s @ X).ravel() / s.sum(), s @ Y / s.sum()
     else:
         x_mean, y_mean = np.zeros(D), np.zeros(T)
+    rows = _centred_blocks(X, Y, x_mean, y_mean, s)
     W, route = None, "qr"
     if try_gram and N >= D:
-        S, uncentred = centred_gram(X, Y, x_mean, y_mean, s, n_threads=n_threads)
+        S, uncentred = centred_gram(X, Y, x_mean, y_mean, s, rows=rows, n_threads=n_threads)
         W, route = solve_from_gram(S, D, alpha, uncentred=uncentred), "gram"
     if W is None:
-        rows = partial(_centred_block, X, Y, x_mean, y_mean, s)
         R = triangular_factor_of_blocks(rows, N, D + T, n_threads=n_threads)
         W, route = solve_from_triangular(R, D, alpha, n_rows=N), "qr"
     with np.errstate(over="ignore"):  # ±inf: see Returns
@@ -178,25 +189,31 @@ def _column_sums(X) -> np.ndarray:
     return X.sum(axis=0, dtype=np.float64)
 
 
-def _centred_block(X, Y, x_mean, y_mean, s, start: int, stop: int) -> np.ndarray:
-    """Rows start:stop of M = √s ∘ [X − x̄, Y − ȳ], dense (a sparse block made dense)."""
-    block = X[start:stop]
-    if sp.issparse(block):
-        block = block.toarray()
-    weights = None if s is None else s[start:stop]
-    return centred_rows(block, Y[start:stop], x_mean, y_mean, weights)
+def _centred_blocks(X, Y, x_mean, y_mean, s):
+    """rows(start, stop) -> rows start:stop of M = √s ∘ [X − x̄, Y − ȳ], dense: of M
+    formed once for dense X (the Gram and QR routes share it), of one block of rows made
+    dense at a time for sparse X."""
+    if not sp.issparse(X):
+        M = centred_rows(X, Y, x_mean, y_mean, s)
+        return lambda start, stop: M[start:stop]
+
+    def rows(start: int, stop: int) -> np.ndarray:
+        weights = None if s is None else s[start:stop]
+        return centred_rows(X[start:stop].toarray(), Y[start:stop], x_mean, y_mean, weights)
+
+    return rows
 
 
 def centred_gram(
-    X, Y, x_mean, y_mean, s=None, *, n_threads: int | None = None
+    X, Y, x_mean, y_mean, s=None, *, rows=None, n_threads: int | None = None
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """[A B]ᵀ[A B] (upper triangle) of M = √s ∘ [X − x̄, Y − ȳ]; for sparse X also the
     diagonal of XᵀSX, from which its AᵀA was found by subtraction (see
     :func:`solve_least_squares`, "Sparse X").
 
-    Dense X: blocks of centred rows, each one's ``gram_upper`` summed, several blocks at
-    once on BLAS's threads (each on one); no N × D copy. Sparse X: the sparse products,
-    minus the means' part.
+    Dense X: the ``gram_upper`` of blocks of M summed, ``n_threads`` blocks at once (each
+    one's BLAS on one thread); ``rows`` gives M's blocks when M is already formed. Sparse
+    X: the sparse products, minus the means' part.
 
     Returns
     -------
@@ -206,7 +223,7 @@ def centred_gram(
     N, D = X.shape
     P = D + Y.shape[1]
     if not sp.issparse(X):
-        rows = partial(_centred_block, X, Y, x_mean, y_mean, s)
+        rows = rows or _centred_blocks(X, Y, x_mean, y_mean, s)
         return sum_over_blocks(lambda a, b: gram_upper(rows(a, b)), N, P, n_threads), None
     sX = X if s is None else sp.csr_matrix(sp.diags(s) @ X)
     sY = Y if s is None else s[:, None] * Y
@@ -281,7 +298,8 @@ def solve_from_gram(
         amplification = max(1.0, float(np.max(ratios)))
         if not np.isfinite(amplification):  # a column whose spread cancelled away entirely
             return None
-    lam, V = scipy.linalg.eigh(S[:D, :D], lower=False, check_finite=False)
+    with _small_on_one_thread(D):
+        lam, V = scipy.linalg.eigh(S[:D, :D], lower=False, check_finite=False)
     lam = np.maximum(lam, 0.0)  # AᵀA is positive semi-definite; rounding is not
     limit = (lam[-1] + alpha) * amplification / _GRAM_MAX_CONDITION
     if lam[0] + alpha >= limit and lam[-1] + alpha > 0:
@@ -298,12 +316,13 @@ def solve_from_triangular(R: np.ndarray, D: int, alpha: float, *, n_rows: int) -
     -------
     ndarray of shape (n_features, n_targets)
     """
-    try:
-        U, sigma, Vt = scipy.linalg.svd(R[:, :D], full_matrices=False, check_finite=False)
-    except np.linalg.LinAlgError:  # divide and conquer rarely fails; QR iteration is sturdier
-        U, sigma, Vt = scipy.linalg.svd(
-            R[:, :D], full_matrices=False, check_finite=False, lapack_driver="gesvd"
-        )
+    with _small_on_one_thread(D):
+        try:
+            U, sigma, Vt = scipy.linalg.svd(R[:, :D], full_matrices=False, check_finite=False)
+        except np.linalg.LinAlgError:  # divide and conquer rarely fails; QR iteration is
+            U, sigma, Vt = scipy.linalg.svd(  # sturdier
+                R[:, :D], full_matrices=False, check_finite=False, lapack_driver="gesvd"
+            )
     if alpha > 0:
         with np.errstate(over="ignore"):
             squares = sigma**2
