@@ -149,7 +149,11 @@ class LeastSquaresClassifier(LinearSignClassifier):
     in O(N D²) by one of two routes: the D × D Gram matrix XᵀX (one BLAS pass over X) when
     it is well conditioned, κ(XᵀX + αI) ≤ 1e6, so that squaring κ costs at most ~6 digits;
     otherwise a QR of X and the SVD of its small R factor, which works on X itself
-    (condition κ, not κ²).
+    (condition κ, not κ²). Sparse X (SciPy, used as CSR) is never made dense: the Gram
+    route subtracts the means algebraically, XᵀSX − S x̄x̄ᵀ, and only where that cannot
+    cancel more than the same ~6 digits; otherwise the QR route runs on one block of rows
+    made dense at a time (see ``solve_least_squares``). The fit equals the dense one to
+    rounding.
 
     **Why an outlier hurts.** The squared loss charges a residual r with r², so a far-away
     point with a large residual pulls on the fit with a force proportional to r times its
