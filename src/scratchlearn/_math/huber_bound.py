@@ -7,6 +7,8 @@ and the current fit, so it is tested on its own against the true minimum.
 
 from __future__ import annotations
 
+from typing import Any, NamedTuple
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -110,12 +112,12 @@ def huber_dual_bound(
     counted = s > 0
     U = np.where(counted[:, None], 2.0 * Omega * R, 0.0)
     X_for_v = X if alpha > 0 else None  # ‖Σ s u x‖²/(4α) needs X; for α = 0, v = 0 is imposed
-    equalities = _Equalities(X, s, Omega, alpha == 0, fit_intercept, n_threads)
+    equalities = _equalities(X, s, Omega, alpha == 0, fit_intercept, n_threads)
     if equalities.n == 0:  # α > 0 and no intercept: no equality to meet
         lower = float(np.sum(_scaled_duals(U, Y, X_for_v, s, epsilon, alpha, counted, 0.0)))
         return objective, max(lower, known)
-    theta = equalities.coefficients(W, b)  # θ_C, one row per column
-    E = equalities.transpose_times(s[:, None] * U)
+    theta = _coefficients(equalities, W, b)  # θ_C, one row per column
+    E = _transpose_times(equalities, s[:, None] * U)
     best, previous, gain = np.full(K, -np.inf), -np.inf, np.inf
     for round_ in range(_DUAL_ROUNDS + 1):
         if round_:
@@ -123,10 +125,10 @@ def huber_dual_bound(
             moved = np.flatnonzero(np.any(clipped != U, axis=1))
             if moved.size:  # Cᵀ S u changes by the rows that the clip moved
                 change = s[moved, None] * (clipped[moved] - U[moved])
-                E = E + equalities.transpose_times(change, rows=moved)
+                E = E + _transpose_times(equalities, change, rows=moved)
             U = clipped
-        U = U - Omega * equalities.times(equalities.solve(E))
-        E = equalities.transpose_times(s[:, None] * U)  # what rounding left of Cᵀ S u = 0
+        U = U - Omega * _times(equalities, _solve(equalities, E))
+        E = _transpose_times(equalities, s[:, None] * U)  # what rounding left of Cᵀ S u = 0
         charges = np.abs(np.sum(theta * E.T, axis=1))
         bounds = _scaled_duals(U, Y, X_for_v, s, epsilon, alpha, counted, charges)
         best = np.maximum(best, bounds)
@@ -153,55 +155,71 @@ def _reach(gain: float, last_gain: float, round_: int) -> float:
     return gain * (min(left, 4.0 * ratio / (1.0 - ratio)) if ratio < 1.0 else left)
 
 
-class _Equalities:
-    """The equality constraints Cᵀ S u = 0 of every column, C = [X 1] (``with_X``) or [1],
-    each column of C scaled (exactly) to max |c| ∈ [1/2, 1): the same projection, but the
+class _Equalities(NamedTuple):
+    """The equality constraints Cᵀ S u = 0 of every column, C = [X 1] (α = 0) or [1], each
+    column of C scaled (exactly) to max |c| ∈ [1/2, 1): the same projection, but the
     pseudo-inverse's relative cut-off then drops only directions that C lacks, never a
     column of small values (which left the equalities unmet). The scaled C is never
     formed: products with it are products with X, scaled by the powers of two."""
 
-    def __init__(self, X, s: np.ndarray, Omega: np.ndarray, with_X: bool, fit_intercept: bool,
-                 n_threads: int | None = None):
-        K = Omega.shape[1]
-        D = X.shape[1] if with_X else 0
-        self.X, self.n, self.D, self.intercept = X, D + int(fit_intercept), D, fit_intercept
-        self.exponents = np.zeros(self.n, dtype=int)
-        if with_X:
-            self.exponents[:D] = np.frexp(_column_max_abs(X))[1]
-        if fit_intercept:
-            self.exponents[D] = 1  # the column of ones, as 1/2
-        # (Cᵀ S Ω C)⁺ of each column of Ω, as ``numpy.linalg.pinv`` of the scaled C.
-        self.inverses = np.empty((K, self.n, self.n))
-        for k in range(K):
-            gram = _weighted_gram(X, s * Omega[:, k], -self.exponents, D, fit_intercept,
-                                  n_threads)
-            self.inverses[k] = np.linalg.pinv(gram, hermitian=True)
+    X: Any  # dense or sparse; only its first D columns enter C
+    D: int  # columns of X in C (0 when α > 0)
+    intercept: bool  # whether C has the column of ones (scaled to 1/2)
+    exponents: np.ndarray  # column j of C is scaled by 2^(−exponents_j)
+    inverses: np.ndarray  # (K, n, n): (Cᵀ S Ω_k C)⁺ of the scaled C, one per column of Ω
 
-    def coefficients(self, W: np.ndarray, b: np.ndarray) -> np.ndarray:
-        """θ_C of each column in the scaled basis, so that θ_C · (Cᵀ S u) is unscaled."""
-        parts = ([W] if self.D else []) + ([b[:, None]] if self.intercept else [])
-        return np.ldexp(np.hstack(parts), self.exponents)
+    @property
+    def n(self) -> int:
+        return self.D + int(self.intercept)
 
-    def transpose_times(self, V: np.ndarray, rows: np.ndarray | None = None) -> np.ndarray:
-        """Cᵀ V, shape (n, K), from the given rows of C only when ``rows`` is given."""
-        parts = []
-        if self.D:
-            X = self.X if rows is None else self.X[rows]
-            parts.append(np.ldexp(np.asarray(X.T @ V), -self.exponents[: self.D, None]))
-        if self.intercept:
-            parts.append(0.5 * np.sum(V, axis=0, keepdims=True))
-        return np.vstack(parts)
 
-    def solve(self, E: np.ndarray) -> np.ndarray:
-        """Λ with columns λ_k = (Cᵀ S Ω_k C)⁺ e_k."""
-        return np.einsum("kij,jk->ik", self.inverses, E)
+def _equalities(X, s, Omega, with_X: bool, fit_intercept: bool,
+                n_threads: int | None = None) -> _Equalities:
+    """The constraints of :class:`_Equalities`, each column's (Cᵀ S Ω C)⁺ as
+    ``numpy.linalg.pinv`` of the scaled C's."""
+    D = X.shape[1] if with_X else 0
+    n = D + int(fit_intercept)
+    exponents = np.zeros(n, dtype=int)
+    if with_X:
+        exponents[:D] = np.frexp(_column_max_abs(X))[1]
+    if fit_intercept:
+        exponents[D] = 1  # the column of ones, as 1/2
+    inverses = np.empty((Omega.shape[1], n, n))
+    for k in range(Omega.shape[1]):
+        gram = _weighted_gram(X, s * Omega[:, k], -exponents, D, fit_intercept, n_threads)
+        inverses[k] = np.linalg.pinv(gram, hermitian=True)
+    return _Equalities(X, D, fit_intercept, exponents, inverses)
 
-    def times(self, L: np.ndarray) -> np.ndarray:
-        """C Λ, shape (N, K)."""
-        out = 0.0
-        if self.D:
-            out = np.asarray(self.X @ np.ldexp(L[: self.D], -self.exponents[: self.D, None]))
-        return out + 0.5 * L[self.D] if self.intercept else out
+
+def _coefficients(C: _Equalities, W: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """θ_C of each column in the scaled basis, so that θ_C · (Cᵀ S u) is unscaled."""
+    parts = ([W] if C.D else []) + ([b[:, None]] if C.intercept else [])
+    return np.ldexp(np.hstack(parts), C.exponents)
+
+
+def _transpose_times(C: _Equalities, V: np.ndarray, rows: np.ndarray | None = None
+                     ) -> np.ndarray:
+    """Cᵀ V, shape (n, K), from the given rows of C only when ``rows`` is given."""
+    parts = []
+    if C.D:
+        X = C.X if rows is None else C.X[rows]
+        parts.append(np.ldexp(np.asarray(X.T @ V), -C.exponents[: C.D, None]))
+    if C.intercept:
+        parts.append(0.5 * np.sum(V, axis=0, keepdims=True))
+    return np.vstack(parts)
+
+
+def _solve(C: _Equalities, E: np.ndarray) -> np.ndarray:
+    """Λ with columns λ_k = (Cᵀ S Ω_k C)⁺ e_k."""
+    return np.einsum("kij,jk->ik", C.inverses, E)
+
+
+def _times(C: _Equalities, L: np.ndarray) -> np.ndarray:
+    """C Λ, shape (N, K)."""
+    out = 0.0
+    if C.D:
+        out = np.asarray(C.X @ np.ldexp(L[: C.D], -C.exponents[: C.D, None]))
+    return out + 0.5 * L[C.D] if C.intercept else out
 
 
 def _weighted_gram(X, weights: np.ndarray, exponents: np.ndarray, D: int,
