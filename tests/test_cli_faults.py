@@ -275,7 +275,8 @@ def fakes(monkeypatch):
 
 
 class Faults:
-    """Counts the file-system steps of a run; raises ``error`` at step number ``at``."""
+    """Counts the file-system steps of a run; raises ``error`` at step number ``at``: instead
+    of the step, or, ``after`` it, as a signal that lands as the step returns."""
 
     STEPS = (
         (os, "replace"),
@@ -288,18 +289,24 @@ class Faults:
         (Figure, "savefig"),
     )
 
-    def __init__(self, monkeypatch, at: int | None = None, error: BaseException | None = None):
-        self.count, self.at, self.error, self.fired = 0, at, error, None
+    def __init__(self, monkeypatch, at: int | None = None, error: BaseException | None = None,
+                 after: bool = False):
+        self.count, self.at, self.error, self.after, self.fired = 0, at, error, after, None
         for owner, name in self.STEPS:
             monkeypatch.setattr(owner, name, self._wrap(getattr(owner, name), name))
 
     def _wrap(self, real, name):
         def step(*args, **kwargs):
             self.count += 1
-            if self.count == self.at:
-                self.fired = name
-                raise self.error
-            return real(*args, **kwargs)
+            if self.count != self.at:
+                return real(*args, **kwargs)
+            self.fired = name
+            if self.after:
+                try:
+                    real(*args, **kwargs)
+                except OSError:
+                    pass  # the signal lands before the caller sees the step fail
+            raise self.error
 
         return step
 
@@ -335,15 +342,19 @@ def test_a_failure_at_any_step_keeps_the_guarantee(tmp_path, monkeypatch, capsys
     expected = {name: files_in(out / name) for name in ("fake_a", "fake_b")}
     assert counter.count > 10
 
-    errors = [OSError(errno.EIO, os.strerror(errno.EIO)), KeyboardInterrupt()]
+    # A failing step, and Ctrl-C before a step or as it returns (before the code that
+    # follows it has noted what it made).
+    errors = [(OSError(errno.EIO, os.strerror(errno.EIO)), False), (KeyboardInterrupt(), False),
+              (KeyboardInterrupt(), True)]
     harmless = 0
-    for at, error in itertools.product(range(1, counter.count + 1), errors):
+    for at, (error, after) in itertools.product(range(1, counter.count + 1), errors):
         out = fresh()
         before = {name: sha256(out / name / "metrics.json") for name in expected}
         with monkeypatch.context() as patch:
-            faults = Faults(patch, at, error)
+            faults = Faults(patch, at, error, after)
             status, stderr = run_main(capsys, "fake_a", "--out", str(out))
-        where = f"step {at} ({faults.fired}), {error!r}: exit {status}, {stderr!r}"
+        when = "after" if after else "at"
+        where = f"{when} step {at} ({faults.fired}), {error!r}: exit {status}, {stderr!r}"
         assert faults.fired, where
         after = check_guarantee(out, expected, set(before))
         assert after["fake_b"] == before["fake_b"], where  # carried over, never touched
@@ -367,6 +378,8 @@ def test_a_failure_at_any_step_keeps_the_guarantee(tmp_path, monkeypatch, capsys
         if not switched:  # the failed run removed its own generation
             current = [Path(latest_target(out)).name] if latest_target(out) else []
             assert generations(out) == current, where
+        # and left nothing half-written
+        assert not [n for n in os.listdir(out / "runs") if n.endswith(".partial")], where
 
         # The next run cleans up whatever the failed one left.
         status, stderr = run_main(capsys, "fake_a", "--out", str(out))

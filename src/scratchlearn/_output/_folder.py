@@ -93,9 +93,11 @@ class ResultsFolder:
 
     def close(self) -> None:
         """Remove this run's generation unless it is current, and unlock. Idempotent."""
-        # Ask the disk, not ``committed``: a signal may land between the switch and the flag.
+        # Ask the disk, not ``committed``: a signal may land between the switch and the flag,
+        # or between the generation's rename and the note of its new name (so try both).
         if self._staging is not None and self.current() != self._name:
             shutil.rmtree(self._staging, ignore_errors=True)
+            shutil.rmtree(self.generation, ignore_errors=True)
             self._staging = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the flock
@@ -133,8 +135,10 @@ class ResultsFolder:
         """This run's generation while it is written (created on first use)."""
         if self._staging is None:
             staging = self.path / RUNS / f".{self._name}{PARTIAL}"
+            # Noted before the mkdir, so that close() removes it even when a signal lands as
+            # the mkdir returns (the name is this run's own: its time and pid).
+            self._staging = staging
             os.mkdir(staging)
-            self._staging = staging  # close() removes it from here on
             write_new(staging / GENERATION_MARKER, generation_signature(self._name))
         return self._staging
 
