@@ -4,6 +4,7 @@ Kills, injected failures and concurrent runs are in ``test_cli_faults.py``.
 """
 
 import errno
+import gc
 import json
 import os
 import re
@@ -435,6 +436,23 @@ def _sentinel_int(signum, frame):  # handlers a host program had installed
 
 def _sentinel_term(signum, frame):
     pass
+
+
+def test_the_program_returns_with_sigint_and_sigterm_ignored(tmp_path, monkeypatch, capsys):
+    # As the program (main() reads sys.argv) the run is over when main returns: a signal
+    # while Python exits must neither print a traceback nor kill the finished run.
+    monkeypatch.setattr(cli, "run_tasks", lambda *args, **kwargs: [])
+    monkeypatch.setattr(sys, "argv", ["scratchlearn", "run", "--out", str(tmp_path), "--quiet"])
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        assert cli.main() == 0
+        gc.collect()  # nothing main left behind may give the handlers back later
+        found = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    finally:
+        for signum, handler in saved.items():
+            signal.signal(signum, handler)
+    capsys.readouterr()
+    assert found == {signal.SIGINT: signal.SIG_IGN, signal.SIGTERM: signal.SIG_IGN}
 
 
 @pytest.mark.parametrize("outcome", ["done", "refused", "failed"])

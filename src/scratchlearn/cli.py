@@ -20,8 +20,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -123,18 +122,23 @@ def _in_main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-@contextmanager
-def _signals(handler: object, *signums: int) -> Iterator[None]:
-    """Install ``handler`` for ``signums`` in the block (main thread only), then restore."""
-    saved = {}
-    if _in_main_thread():
-        for signum in signums:
-            saved[signum] = signal.getsignal(signum)
-            signal.signal(signum, handler)
-    try:
-        yield
-    finally:
-        for signum, previous in saved.items():
+class _Signals:
+    """``with _Signals(handler, *signums)``: ``handler`` for ``signums`` in the block (main
+    thread only), then the handlers found. A class, not a generator: a generator that is
+    never exited would restore them when it is collected (after ``main`` returns)."""
+
+    def __init__(self, handler: object, *signums: int):
+        self.handler, self.signums = handler, signums
+        self.saved: dict[int, object] = {}
+
+    def __enter__(self) -> None:
+        if _in_main_thread():
+            for signum in self.signums:
+                self.saved[signum] = signal.getsignal(signum)
+                signal.signal(signum, self.handler)
+
+    def __exit__(self, *exc_info: object) -> None:
+        for signum, previous in self.saved.items():
             if previous is not None:  # None: a handler not set from Python; leave ours
                 signal.signal(signum, previous)
 
@@ -163,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     over, and a signal while Python exits must not print a traceback. Called with ``argv``,
     it restores the handlers it found.
     """
-    handlers = _signals(_raise_terminated, signal.SIGTERM)
+    handlers = _Signals(_raise_terminated, signal.SIGTERM)
     handlers.__enter__()
     try:
         return _main(argv)
@@ -236,7 +240,7 @@ def _main(argv: Sequence[str] | None) -> int:
             # The report covers every task of the new generation; times stay out of metrics.
             results.commit(report)
         finally:
-            with _signals(signal.SIG_IGN, signal.SIGINT, signal.SIGTERM):
+            with _Signals(signal.SIG_IGN, signal.SIGINT, signal.SIGTERM):
                 results.close()  # a second Ctrl-C must not cut the clean-up short
     except KeyboardInterrupt as error:
         word, status = _stopped(error)
