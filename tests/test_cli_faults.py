@@ -285,6 +285,8 @@ class Faults:
         (os, "link"),
         (os, "mkdir"),
         (os, "fsync"),
+        (os, "unlink"),
+        (os, "rmdir"),
         (Path, "write_text"),
         (Figure, "savefig"),
     )

@@ -3,6 +3,7 @@ by one rename, and the leftovers of killed runs removed (rules in the package do
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import errno
 import os
@@ -56,6 +57,20 @@ def _carry(src: Path, dst: Path) -> None:
     shutil.copytree(src, dst, symlinks=True, copy_function=_link_or_copy)
 
 
+def _remove_generation(folder: Path) -> None:
+    """Remove a generation of ours, its marker last: one that a killed run left half removed
+    still carries the proof that it is ours, so the next run removes the rest."""
+    for entry in folder.iterdir():
+        if entry.name == GENERATION_MARKER:
+            continue
+        if entry.is_dir() and not entry.is_symlink():
+            shutil.rmtree(entry)
+        else:
+            entry.unlink()
+    (folder / GENERATION_MARKER).unlink(missing_ok=True)
+    folder.rmdir()
+
+
 class ResultsFolder:
     """An output folder (see the package docstring), locked for one run.
 
@@ -96,8 +111,9 @@ class ResultsFolder:
         # Ask the disk, not ``committed``: a signal may land between the switch and the flag,
         # or between the generation's rename and the note of its new name (so try both).
         if self._staging is not None and self.current() != self._name:
-            shutil.rmtree(self._staging, ignore_errors=True)
-            shutil.rmtree(self.generation, ignore_errors=True)
+            for folder in (self._staging, self.generation):
+                with contextlib.suppress(OSError):  # not there, or the next run removes it
+                    _remove_generation(folder)
             self._staging = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # releases the flock
@@ -234,7 +250,7 @@ class ResultsFolder:
         for entry in runs.iterdir():
             try:
                 if entry.name != keep and generation_of(entry) is not None:
-                    shutil.rmtree(entry)
+                    _remove_generation(entry)
                 elif GENERATION_NAME.fullmatch(entry.name):
                     os.rmdir(entry)  # if empty: made by a run killed before its marker
             except OSError:
