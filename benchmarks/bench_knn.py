@@ -1,4 +1,5 @@
-"""Exact kNN, side by side: scratchlearn against scikit-learn, FAISS and SciPy's cKDTree.
+"""Exact kNN, side by side: scratchlearn against scikit-learn, FAISS and SciPy's cKDTree;
+then start-up after a fresh install and GridSearchCV(n_jobs=2) (``bench_startup.py``).
 
 Run with ``make bench`` (which unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for this
 process only: on the development machine they force an older, slower BLAS kernel). Each case
@@ -238,6 +239,10 @@ def main(argv=None) -> None:
         linear_cases = None
     if linear_cases is not None:
         results["linear"] = linear_cases(repeats=max(1, min(3, repeats)))
+    # Start-up after a fresh install, and GridSearchCV(n_jobs=2) against scikit-learn's.
+    from bench_startup import grid_search, startup, summary
+
+    results["startup"], results["grid_search"] = startup(repeats), grid_search(repeats)
     (HERE / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     print()
     print(markdown(results["cases"]))
@@ -248,6 +253,7 @@ def main(argv=None) -> None:
     for row in results.get("linear", []):
         print(f"{row['case']} {row['shape']} {row['dtype']}: ours {row['ours_s']:.3f} s, "
               f"{row['peer']} {row['peer_s']:.3f} s, ratio {row['ratio']:.2f}")
+    print(summary(results["startup"], results["grid_search"]))
 
 
 if __name__ == "__main__":
