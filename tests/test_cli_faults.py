@@ -18,17 +18,13 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
-import matplotlib.pyplot as plt
+import _fake_tasks as fake_tasks
 import pytest
 from matplotlib.figure import Figure
 
-from scratchlearn import _output, cli, experiments, report
-from scratchlearn.experiments import TASKS
-from scratchlearn.plotting import FIGURES
+from scratchlearn import _output, cli
 
 META_HTML = re.compile(
     r'<meta name="scratchlearn-metrics-([^"]+)" content="sha256:([0-9a-f]{64})">'
@@ -102,10 +98,18 @@ def one_line(stderr: str) -> str:
 
 # --- real processes, killed ------------------------------------------------------------------
 
+# scratchlearn's program with the fake tasks (``_fake_tasks``): fake_a computes for this long,
+# asleep, then its figure, report and switch are written as for any task.
+PROGRAM = Path(__file__).with_name("_fake_tasks.py")
+COMPUTING_SECONDS = 0.5
+
 
 def start(out: Path, *tasks: str) -> subprocess.Popen:
+    started = out.parent / "started"  # where each run notes that it is computing
+    started.mkdir(exist_ok=True)
     return subprocess.Popen(
-        [sys.executable, "-m", "scratchlearn", "run", *tasks, "--out", str(out), "--quiet"],
+        [sys.executable, PROGRAM, str(COMPUTING_SECONDS), started, "run", *tasks,
+         "--out", out, "--quiet"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -126,30 +130,36 @@ def wait_until(process: subprocess.Popen, condition, timeout: float = 120) -> bo
 
 
 def wait_for_lock(process: subprocess.Popen, out: Path) -> bool:
-    """Until ``process`` holds the folder's lock (it then handles signals)."""
+    """Until ``process`` holds the folder's lock."""
     return wait_until(
         process, lambda: (out / ".lock").read_text().splitlines()[-1] == str(process.pid)
     )
 
 
+def wait_for_computing(process: subprocess.Popen, out: Path) -> bool:
+    """Until ``process`` computes its task (the folder is then checked, locked and tidied)."""
+    return wait_until(process, lambda: (out.parent / "started" / str(process.pid)).exists())
+
+
 def wait_for_writing(process: subprocess.Popen, out: Path) -> bool:
-    """Until ``process`` has begun writing its new generation."""
-    return wait_until(
-        process, lambda: any(n.endswith(".partial") for n in os.listdir(out / "runs"))
-    )
+    """Until ``process`` has begun writing its new generation (its own: a generation's name
+    ends with its run's pid; one that a killed run left may still be there)."""
+    mine = f"-{process.pid}.partial"
+    return wait_until(process, lambda: any(n.endswith(mine) for n in os.listdir(out / "runs")))
 
 
-# Signal, and when: a fraction of the time from taking the lock to the end (computing and
-# drawing), or from the first file written to the end (figures, report, switch, clean-up),
-# as measured on a complete run. Each signal comes early and late; seven kills keep the
-# test near a minute on two busy cores.
+# Signal, and when: a fraction of the time from the start of the computation to the switch
+# (computing and writing), or from the first file written to the switch (figure, report,
+# links), as measured on a complete run; past 1, the clean-up after the switch. Each signal
+# comes early and late; a SIGKILL as the writing begins surely leaves a generation for the
+# next run to remove.
 KILLS = [
-    (signal.SIGKILL, "lock", 0.05),
-    (signal.SIGTERM, "lock", 0.2),
+    (signal.SIGKILL, "computing", 0.1),
+    (signal.SIGTERM, "computing", 0.4),
     (signal.SIGINT, "writing", 0.0),
-    (signal.SIGKILL, "writing", 0.3),
-    (signal.SIGTERM, "writing", 0.6),
-    (signal.SIGINT, "writing", 0.95),
+    (signal.SIGKILL, "writing", 0.0),
+    (signal.SIGTERM, "writing", 0.5),
+    (signal.SIGINT, "writing", 0.9),
     (signal.SIGKILL, "writing", 1.0),
 ]
 STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGKILL: -signal.SIGKILL}
@@ -157,31 +167,30 @@ STATUS = {signal.SIGINT: 130, signal.SIGTERM: 143, signal.SIGKILL: -signal.SIGKI
 
 def test_killed_runs_leave_complete_results(tmp_path):
     out = tmp_path / "results"
-    first = start(out, "task2")
-    assert wait_for_lock(first, out)
-    locked = time.monotonic()
+    first = start(out, "fake_a")
+    assert wait_for_computing(first, out)
+    computing = time.monotonic()
     assert wait_for_writing(first, out)
     writing = time.monotonic()
+    assert wait_until(first, lambda: (out / "latest").is_symlink())  # the switch
+    switch = time.monotonic()
+    spans = {"computing": switch - computing, "writing": switch - writing}
     _, stderr = first.communicate(timeout=300)
     assert first.returncode == 0, stderr
-    ended = time.monotonic()
-    spans = {"lock": ended - locked, "writing": ended - writing}
-    expected = {"task2": files_in(out / "task2")}  # what a complete task2 folder holds
-    assert {"metrics.json", "outlier_sweep.txt"} < expected["task2"]
-    check_guarantee(out, expected, {"task2"})
+    expected = {"fake_a": files_in(out / "fake_a")}  # what a complete fake_a folder holds
+    assert {"metrics.json", "line.png"} <= expected["fake_a"]
+    check_guarantee(out, expected, {"fake_a"})
 
     left_by_kills, outcomes = [], []
     for signum, anchor, fraction in KILLS:
         before = latest_target(out)
-        process = start(out, "task2")
-        reached = wait_for_lock(process, out)
-        if reached and anchor == "writing":
-            reached = wait_for_writing(process, out)
-        if reached:
+        process = start(out, "fake_a")
+        wait = wait_for_computing if anchor == "computing" else wait_for_writing
+        if wait(process, out):
             time.sleep(fraction * spans[anchor])
             process.send_signal(signum)
         stdout, stderr = process.communicate(timeout=300)
-        check_guarantee(out, expected, {"task2"})
+        check_guarantee(out, expected, {"fake_a"})
         switched = latest_target(out) != before
         outcomes.append((signum.name, anchor, fraction, process.returncode, switched))
         assert "Traceback" not in stderr, stderr
@@ -208,70 +217,39 @@ def test_killed_runs_leave_complete_results(tmp_path):
     assert any(not switched for *_, switched in outcomes), outcomes
     assert left_by_kills, outcomes
 
-    final = start(out, "task2")
+    final = start(out, "fake_a")
     _, stderr = final.communicate(timeout=300)
     assert final.returncode == 0, stderr
-    check_guarantee(out, expected, {"task2"})
+    check_guarantee(out, expected, {"fake_a"})
     assert leftovers(out) == []
     assert len(generations(out)) == 1
 
 
-def test_a_second_run_into_the_same_folder_is_refused(tmp_path, capsys):
+def test_a_second_run_into_the_same_folder_is_refused(tmp_path, capsys, fakes):
     out = tmp_path / "results"
-    first = start(out, "task2")
+    first = start(out, "fake_a")
     assert wait_for_lock(first, out)
     # The second run in this process: it starts in milliseconds, so it surely meets the first.
-    status, stderr = run_main(capsys, "task2", "--out", str(out))
+    status, stderr = run_main(capsys, "fake_a", "--out", str(out))
     still_running = first.poll() is None
     assert status == 1
-    assert one_line(stderr) == (
-        f"scratchlearn: error: another scratchlearn run is writing to {out} "
-        f"(pid {first.pid}); wait for it or choose another --out"
-    )
+    message = one_line(stderr)
+    assert message.startswith("scratchlearn: error: another scratchlearn run is writing to")
+    assert f"{out} (pid {first.pid})" in message  # where, and which process
+    assert "wait for it or choose another --out" in message
     assert still_running, "the first run ended before the second was refused"
     _, stderr = first.communicate(timeout=300)
     assert first.returncode == 0, stderr
-    check_guarantee(out, {"task2": files_in(out / "task2")}, {"task2"})
+    check_guarantee(out, {"fake_a": files_in(out / "fake_a")}, {"fake_a"})
     assert leftovers(out) == []
 
 
 # --- in process: a failure injected at each step ---------------------------------------------
 
 
-@dataclass(frozen=True)
-class FakeConfig:
-    show_progress: bool = True
-
-
-def fake_task(name: str) -> SimpleNamespace:
-    """A task that takes no time; each run gives different metrics, so old and new differ."""
-    calls = itertools.count(1)
-
-    def run(config: FakeConfig) -> dict:
-        n = next(calls)
-        return {"metrics": {"task": name, "run": n}, "texts": {"notes.txt": f"run {n}\n"}}
-
-    return SimpleNamespace(Config=FakeConfig, run=run)
-
-
-def fake_figures(results: dict) -> dict[str, Figure]:
-    figure = plt.figure(figsize=(1, 1), dpi=20)
-    figure.add_subplot().plot([0, 1], [0, results["metrics"]["run"]])
-    return {"line": figure}
-
-
-def fake_section(rendering, task: str, metrics: dict, run: dict) -> report.TaskText:
-    """The report's section of a fake task: a heading (the report shows known tasks only)."""
-    return report.TaskText(task, "", task, f"## {task}\n")
-
-
 @pytest.fixture
 def fakes(monkeypatch):
-    monkeypatch.setattr(experiments, "TASK_NAMES", (*experiments.TASK_NAMES, "fake_a", "fake_b"))
-    for name in ("fake_a", "fake_b"):
-        monkeypatch.setitem(TASKS, name, fake_task(name))
-        monkeypatch.setitem(FIGURES, name, fake_figures)
-        monkeypatch.setitem(report.SECTIONS, name, fake_section)
+    fake_tasks.install(monkeypatch)
 
 
 class Faults:

@@ -10,7 +10,6 @@ the switch, the folder after it.
 from __future__ import annotations
 
 import errno
-import itertools
 import os
 import random
 import shutil
@@ -19,53 +18,19 @@ import stat
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
+import _fake_tasks as fake_tasks
 import pytest
 
-from scratchlearn import cli, experiments, report
+from scratchlearn import cli, report
 from scratchlearn._output import ResultsFolder
 from scratchlearn._output._proofs import layout_names, temp_link
-from scratchlearn.experiments import TASKS
-from scratchlearn.plotting import FIGURES
-
-# --- fakes: tasks that take no time ----------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class FakeConfig:
-    show_progress: bool = True
-
-
-def fake_task(name: str) -> SimpleNamespace:
-    calls = itertools.count(1)
-
-    def run(config: FakeConfig) -> dict:
-        n = next(calls)
-        return {"metrics": {"task": name, "run": n}, "texts": {"notes.txt": f"run {n}\n"}}
-
-    return SimpleNamespace(Config=FakeConfig, run=run)
-
-
-def fake_section(rendering, task: str, metrics: dict, run: dict) -> report.TaskText:
-    """The report's section of a fake task: a heading (the report shows known tasks only)."""
-    return report.TaskText(task, "", task, f"## {task}\n")
-
-
-def install_fakes(patch: pytest.MonkeyPatch) -> None:
-    """Two tasks, ``fake_a`` and ``fake_b``, known to the CLI; no figures."""
-    patch.setattr(experiments, "TASK_NAMES", (*experiments.TASK_NAMES, "fake_a", "fake_b"))
-    for name in ("fake_a", "fake_b"):
-        patch.setitem(TASKS, name, fake_task(name))
-        patch.setitem(FIGURES, name, lambda results: {})
-        patch.setitem(report.SECTIONS, name, fake_section)
 
 
 @pytest.fixture
 def fakes(monkeypatch):
-    install_fakes(monkeypatch)
+    fake_tasks.install(monkeypatch, figures=False)
 
 
 def run(capsys, *args: str) -> tuple[int, str]:
@@ -242,24 +207,6 @@ def _raises(error: BaseException):
     return raiser
 
 
-# A run in its own process, whose task fake_a computes until it is interrupted.
-_SLOW_TASK = """
-import sys, time
-from types import SimpleNamespace
-from pathlib import Path
-from scratchlearn import cli, experiments
-
-def run(config):
-    Path(sys.argv[2]).write_text("computing")
-    time.sleep(120)
-
-tasks = experiments.TASKS  # the real ones, imported before the fakes are named
-experiments.TASK_NAMES += ("fake_a", "fake_b")
-tasks["fake_a"] = SimpleNamespace(Config=lambda show_progress: None, run=run)
-sys.exit(cli.main(["run", "fake_a", "--out", sys.argv[1], "--quiet"]))
-"""
-
-
 def test_a_run_interrupted_by_sigint_leaves_foreign_files_as_they_were(tmp_path, capsys, fakes):
     # The issue's example: before this fix, the interrupted run had already deleted
     # runs/exp1 and .backup-old-2023 and turned mine/ into a link, yet said "no results
@@ -273,15 +220,19 @@ def test_a_run_interrupted_by_sigint_leaves_foreign_files_as_they_were(tmp_path,
     (out / "runs" / "exp1" / "data.csv").write_bytes(b"x\n")
     before, layout = theirs(out), snapshot(out)
 
-    sentinel = tmp_path / "computing"
+    # A run in its own process, whose task fake_a computes until it is interrupted.
+    started = tmp_path / "started"
+    started.mkdir()
     process = subprocess.Popen(
-        [sys.executable, "-c", _SLOW_TASK, str(out), str(sentinel)],
+        [sys.executable, fake_tasks.__file__, "120", started, "run", "fake_a", "--out", out,
+         "--quiet"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
     deadline = time.monotonic() + 120
-    while not sentinel.exists() and process.poll() is None and time.monotonic() < deadline:
+    computing = started / str(process.pid)
+    while not computing.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=60)
@@ -332,7 +283,7 @@ def owned_layout(tmp_path_factory):
     """A folder as a complete run of fake_a leaves it (read-only: copy it)."""
     out = tmp_path_factory.mktemp("owned") / "out"
     with pytest.MonkeyPatch.context() as patch:
-        install_fakes(patch)
+        fake_tasks.install(patch, figures=False)
         assert cli.main(["run", "fake_a", "--out", str(out), "--quiet"]) == 0
     return out
 
@@ -428,9 +379,10 @@ def test_a_killed_runs_leftovers_are_removed_and_look_alikes_are_not(tmp_path, c
 
 
 def record_syncs(monkeypatch) -> list[tuple[str, str]]:
-    """Record each fsync (the path of its descriptor) and each rename, in order."""
+    """Record each fsync (the path of its descriptor), each rename and each removal (of a
+    file or an empty folder, once done), in order."""
     log: list[tuple[str, str]] = []
-    real = {name: getattr(os, name) for name in ("fsync", "rename", "replace")}
+    real = {name: getattr(os, name) for name in ("fsync", "rename", "replace", "unlink", "rmdir")}
 
     def fsync(fd):
         log.append(("fsync", os.readlink(f"/proc/self/fd/{fd}")))
@@ -443,15 +395,19 @@ def record_syncs(monkeypatch) -> list[tuple[str, str]]:
 
         return rename
 
+    def remover(name):
+        def remove(path, *args, dir_fd=None, **kwargs):
+            folder = os.readlink(f"/proc/self/fd/{dir_fd}") if dir_fd is not None else ""
+            real[name](path, *args, dir_fd=dir_fd, **kwargs)
+            log.append(("remove", os.path.join(folder, os.fspath(path))))  # once it is gone
+
+        return remove
+
     monkeypatch.setattr(os, "fsync", fsync)
     monkeypatch.setattr(os, "rename", renamer("rename"))
     monkeypatch.setattr(os, "replace", renamer("replace"))
-    real_rmtree = shutil.rmtree
-    monkeypatch.setattr(
-        shutil,
-        "rmtree",
-        lambda path, *a, **k: (log.append(("rmtree", str(path))), real_rmtree(path, *a, **k)),
-    )
+    monkeypatch.setattr(os, "unlink", remover("unlink"))
+    monkeypatch.setattr(os, "rmdir", remover("rmdir"))
     return log
 
 
@@ -491,7 +447,9 @@ def test_the_generation_is_synced_before_the_switch_and_the_folder_after(
     # Older generations go only once the switch is durable.
     last_sync = len(steps) - 1 - steps[::-1].index(f"fsync {out}")
     for name in old:
-        assert steps.index(f"rmtree {out / 'runs' / name}") > last_sync
+        removals = [i for i, step in enumerate(steps)
+                    if step.startswith(f"remove {out / 'runs' / name}")]
+        assert removals and min(removals) > last_sync, name
 
 
 def test_a_folder_that_cannot_be_synced_is_tolerated_a_file_is_not(
