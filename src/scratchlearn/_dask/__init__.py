@@ -62,6 +62,36 @@ def chunk_shape_error(
     )
 
 
+def check_reachable(value: Any, name: str) -> None:
+    """Refuse a Dask collection whose persisted chunks this process cannot reach.
+
+    A persisted collection holds handles (``distributed`` futures) to chunks kept by the
+    cluster of the client that persisted it. Sent to another process that has no client,
+    such as a joblib worker of ``GridSearchCV(n_jobs=2)``, the handles arrive bound to
+    nothing and Dask fails deep inside with ``Missing dependency``. Collections that hold
+    no such handles compute anywhere and pass, and so do handles in a task on the cluster's
+    own workers (joblib's Dask backend), which reach them through the worker's client.
+    """
+    if not is_dask_collection(value):
+        return
+    from distributed import futures_of, get_client
+
+    if all(future.client is not None for future in futures_of(value)):
+        return
+    try:  # a task on a Dask worker (joblib's Dask backend) reaches them through its worker
+        get_client()
+    except ValueError:
+        raise ValueError(
+            f"{name} is a Dask collection whose persisted chunks are held by a Dask cluster "
+            f"that this process has no client for: {name} was sent to another process (as "
+            f"GridSearchCV or cross_val_score with n_jobs > 1 send every fold to a joblib "
+            f"worker process), where its data cannot be reached. Run the search in the process "
+            f"that holds the client, with n_jobs=None (each fit still runs on the cluster), or "
+            f"on the cluster's workers: with joblib.parallel_backend('dask'): search.fit(X, y); "
+            f"or compute {name} into memory first ({name}.compute())."
+        ) from None
+
+
 def lost_data_error(what: str, advice: str) -> RuntimeError:
     """The error for persisted data that the Dask workers no longer hold (Dask's
     ``FutureCancelledError``: the cluster was restarted, or the workers holding it died)."""

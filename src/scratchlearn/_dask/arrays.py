@@ -18,13 +18,14 @@ import dask.array as da
 import numpy as np
 from dask.delayed import Delayed, delayed
 
-from . import Spec, chunk_shape_error
+from . import Spec, check_reachable, chunk_shape_error
 
 # --- input -----------------------------------------------------------------------------
 
 
 def as_dask_array(X: Any, name: str, ndim: int) -> da.Array:
     """A Dask array with known row chunks and, for 2-D, the columns in one chunk."""
+    check_reachable(X, name)
     if hasattr(X, "to_dask_array"):  # Dask DataFrame or Series
         X = X.to_dask_array(lengths=True)
     if not isinstance(X, da.Array):
@@ -73,6 +74,7 @@ def as_samples_array(X: Any, name: str = "X") -> da.Array:
     columns chunked in several pieces are joined into one (``rechunk``). Integers and
     booleans become float64; float32 stays float32.
     """
+    check_reachable(X, name)
     if hasattr(X, "to_dask_array"):  # a Dask DataFrame
         X = X.to_dask_array(lengths=True)
     if not isinstance(X, da.Array):  # in memory (NumPy, a list, a pandas frame) with Dask y
@@ -95,6 +97,7 @@ def as_samples_array(X: Any, name: str = "X") -> da.Array:
 
 def rows_like(v: Any, row_chunks: tuple[int, ...], name: str) -> da.Array:
     """A per-sample vector (NumPy, list or Dask) as a 1-D Dask array with these chunks."""
+    check_reachable(v, name)
     if hasattr(v, "to_dask_array"):  # a Dask Series: kept lazy, to be persisted with X
         v = v.to_dask_array(lengths=True)
     if not isinstance(v, da.Array):
