@@ -12,7 +12,7 @@ just above and just below the threshold, and compare every piece with a plain so
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from scipy.spatial import KDTree
+from _trees import ShuffledTiesTree
 
 from scratchlearn._search import _kernel, brute, tree
 
@@ -200,26 +200,6 @@ def test_csr_distances_equal_the_dense_ones():
     expected_d, expected_i = slow_top_k(dense, k)
     np.testing.assert_array_equal(out_i, expected_i)
     np.testing.assert_allclose(out_d, expected_d, rtol=1e-12, atol=1e-15)
-
-
-class ShuffledTiesTree:
-    """A KD-tree that returns equidistant neighbours in reverse index order: the tree's
-    order among ties is arbitrary, and the search must not depend on it."""
-
-    def __init__(self, X):
-        self._tree = KDTree(X)
-
-    def query(self, X, k, p, workers):
-        distances, indices = self._tree.query(X, k=k, p=p, workers=workers)
-        distances = distances.reshape(len(X), k)
-        indices = indices.reshape(len(X), k).copy()
-        for row in range(len(X)):
-            order = np.lexsort((-indices[row], distances[row]))
-            indices[row] = indices[row][order]
-        return distances, indices
-
-    def query_ball_point(self, x, r, p):
-        return self._tree.query_ball_point(x, r=r, p=p)[::-1]
 
 
 def test_kd_tree_orders_rows_that_mix_tied_and_untied_neighbours():

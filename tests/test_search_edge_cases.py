@@ -8,6 +8,7 @@ import threading
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from _trees import ShuffledTiesTree
 from scipy.spatial import KDTree
 from scipy.spatial.distance import cdist
 
@@ -82,24 +83,6 @@ def test_cosine_with_many_duplicated_directions_uses_the_exact_cosine_fallback(m
 
 P_METRICS = [(1.0, "cityblock", {}), (2.0, "euclidean", {}), (3.0, "minkowski", {"p": 3.0}),
              (np.inf, "chebyshev", {})]
-
-
-class ShuffledTiesTree:
-    """A KD-tree that hands equidistant neighbours back in reverse index order."""
-
-    def __init__(self, X):
-        self._tree = KDTree(X)
-
-    def query(self, X, k, p, workers):
-        distances, indices = self._tree.query(X, k=k, p=p, workers=workers)
-        distances = distances.reshape(len(X), k)
-        indices = indices.reshape(len(X), k).copy()
-        for row in range(len(X)):
-            indices[row] = indices[row][np.lexsort((-indices[row], distances[row]))]
-        return distances, indices
-
-    def query_ball_point(self, x, r, p):
-        return self._tree.query_ball_point(x, r=r, p=p)[::-1]
 
 
 @pytest.mark.parametrize("p, metric, kwargs", P_METRICS)
@@ -406,12 +389,12 @@ class TileFailed(Exception):
 
 @pytest.mark.parametrize("metric", ["euclidean", "manhattan"])
 def test_an_error_in_a_worker_thread_reaches_the_caller(monkeypatch, metric):
-    # Enough queries × training points for the pool: the third tile's top-k update fails
-    # on a worker thread, and the search must raise that error, not return the lists that
-    # the other tiles left (its futures' results are read).
+    # The third tile's top-k update fails on a worker thread, and the search must raise
+    # that error, not return the lists that the other tiles left (its futures' results are
+    # read).
+    monkeypatch.setattr(brute, "PARALLEL_MIN_PAIRS", 0)  # the pool, whatever the size
     rng = np.random.default_rng(23)
     Q, X = rng.normal(size=(2048, 3)), rng.normal(size=(1024, 3))
-    assert Q.shape[0] * X.shape[0] >= brute.PARALLEL_MIN_PAIRS
     original, lock, threads = _kernel.update_topk, threading.Lock(), []
 
     def update_topk(*args):
