@@ -1,7 +1,6 @@
 """SoftmaxRegression: scikit-learn parity, every solver, two classes, bad input, API checks."""
 
 import math
-import re
 import warnings
 
 import numpy as np
@@ -17,7 +16,6 @@ from scratchlearn import SoftmaxRegression, save
 from scratchlearn._math.losses import softmax_cross_entropy
 from scratchlearn._math.softmax_objective import softmax_objective
 from scratchlearn.datasets import load_digits_split
-from scratchlearn.linear_model import _softmax as softmax_module
 
 SOLVERS = ["gd", "sgd", "momentum", "nesterov", "adam", "lbfgs"]
 
@@ -475,17 +473,15 @@ def test_dask_fit_takes_sample_weight_as_a_dask_or_numpy_array():
             SoftmaxRegression().fit(X_dask, y_dask, sample_weight=da.from_array(s - 1, 50))
 
 
-# --- exact parameter messages, initial values, callbacks -------------------------------------
+# --- initial values, callbacks ---------------------------------------------------------------
 
 
 def test_initial_values_with_none_are_rejected_as_non_finite():
     # None becomes NaN as a float array: the same ValueError as NaN, naming the argument.
     X, y = np.arange(12.0).reshape(6, 2), np.array([0, 1, 2] * 2)
-    message = "intercept_init must be finite, got non-finite values."
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+    with pytest.raises(ValueError, match="intercept_init must be finite"):
         SoftmaxRegression().fit(X, y, intercept_init=[0.0, None, 0.0])
-    message = "coef_init must be finite, got non-finite values."
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+    with pytest.raises(ValueError, match="coef_init must be finite"):
         SoftmaxRegression().fit(X, y, coef_init=[[0.0, 1.0], [None, 0.0], [0.0, 0.0]])
 
 
@@ -661,16 +657,12 @@ def test_large_problem_runs_its_loss_on_threads_with_the_same_result():
     np.testing.assert_allclose(fits[0].intercept_, step[4100:], rtol=1e-10, atol=1e-15)
 
 
-# --- the ConvergenceWarning's message, in full, for each reason -------------------------------
+# --- the ConvergenceWarning says why, with the numbers, and what to change -----------------
 
 
 def only_warning(caught):
     assert len(caught) == 1 and caught[0].category is ConvergenceWarning
-    # stacklevel=2: the warning points at the caller of fit, not at the library's own line
-    # (under a wrapper of fit, such as mutmut's trampoline, the frame above is the wrapper's).
-    assert caught[0].filename != softmax_module.__file__
-    if not hasattr(SoftmaxRegression.fit, "__wrapped__"):
-        assert caught[0].filename == __file__
+    assert caught[0].filename == __file__  # it points at the line that called fit
     return str(caught[0].message)
 
 
@@ -683,12 +675,11 @@ def test_convergence_warning_when_max_iter_runs_out(solver):
         model = SoftmaxRegression(solver, alpha=0.1, max_iter=3).fit(X, y)
     theta = np.concatenate([model.coef_.ravel(), model.intercept_])
     g = np.max(np.abs(reference_gradient(theta, X, y, 3, 0.1, np.ones(60), 60)))
-    why = f"max |gradient| = {g:.3g} > tol = 0.0001"
-    why = why if solver == "gd" else f"L-BFGS-B: max_iter ran out with {why}"
-    assert only_warning(caught) == (
-        f"SoftmaxRegression(solver='{solver}') did not converge after 3 iterations "
-        f"(max_iter=3): {why}. Increase max_iter, or adjust learning_rate."
-    )
+    message = only_warning(caught)
+    assert message.startswith(f"SoftmaxRegression(solver='{solver}') did not converge")
+    assert "after 3 iterations (max_iter=3)" in message
+    assert f"max |gradient| = {g:.3g} > tol = 0.0001" in message
+    assert "Increase max_iter" in message
     assert model.n_iter_ == 3
 
 
@@ -698,11 +689,10 @@ def test_convergence_warning_when_the_iterates_overflow():
         warnings.simplefilter("always")
         model = SoftmaxRegression("gd", learning_rate=1e300, alpha=1.0, max_iter=50).fit(X, y)
     assert model.n_iter_ < 50
-    assert only_warning(caught) == (
-        f"SoftmaxRegression(solver='gd') did not converge after {model.n_iter_} iterations "
-        "(max_iter=50): the loss or the parameters stopped being finite (the learning rate "
-        "is too large). Lower learning_rate."
-    )
+    message = only_warning(caught)
+    assert message.startswith("SoftmaxRegression(solver='gd') did not converge")
+    assert f"after {model.n_iter_} iterations (max_iter=50)" in message
+    assert "stopped being finite" in message and "Lower learning_rate" in message
 
 
 def test_convergence_warning_when_lbfgs_stalls_below_tol():
@@ -714,23 +704,17 @@ def test_convergence_warning_when_lbfgs_stalls_below_tol():
         model = SoftmaxRegression(alpha=0.1, tol=1e-15, max_iter=10_000).fit(X, y)
     assert model.n_iter_ < 10_000
     message = only_warning(caught)
-    start = (f"SoftmaxRegression(solver='lbfgs') did not converge after {model.n_iter_} "
-             "iterations (max_iter=10000): L-BFGS-B: SciPy stopped (")  # fmt: skip
-    assert message.startswith(start)
-    assert message.endswith(
-        "so tol is below what the arithmetic resolves for this objective. Raise tol."
-    )
+    assert message.startswith("SoftmaxRegression(solver='lbfgs') did not converge")
+    assert f"after {model.n_iter_} iterations (max_iter=10000)" in message
+    assert "L-BFGS-B" in message and "Raise tol" in message
 
 
 def test_label_errors_name_the_estimator():
     X = np.arange(8.0).reshape(4, 2)
-    message = "SoftmaxRegression needs samples of at least 2 classes in y; got 1 class ('a')."
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+    with pytest.raises(ValueError, match=r"^SoftmaxRegression") as error:
         SoftmaxRegression().fit(X, np.array(["a"] * 4, dtype=object))
-    message = (
-        "SoftmaxRegression: y mixes strings with other label types (int, str); labels must "
-        "be all strings or all numbers, since they are sorted into classes_. Convert them "
-        "first, e.g. y = np.asarray(y).astype(str)."
-    )
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+    assert "at least 2 classes" in str(error.value) and "got 1 class ('a')" in str(error.value)
+    with pytest.raises(ValueError, match=r"^SoftmaxRegression") as error:
         SoftmaxRegression().fit(X, np.array([1, "a", 1, "a"], dtype=object))
+    assert "mixes strings with other label types (int, str)" in str(error.value)
+    assert "astype(str)" in str(error.value)  # what to do
