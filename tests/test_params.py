@@ -1,6 +1,5 @@
 """θ = [vec(W), b]: the flat parameter layout the optimisers see, against NumPy by hand."""
 
-import re
 
 import numpy as np
 import pytest
@@ -31,9 +30,9 @@ def test_unpack_of_intercepts_only_has_no_weights():
 
 @pytest.mark.parametrize("size, n_rows", [(7, 2), (5, 2), (0, 1), (0, 3)])
 def test_unpack_refuses_a_size_that_does_not_split(size, n_rows):
-    message = f"theta has {size} entries, which is not n_rows·(D + 1) for n_rows={n_rows}"
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+    with pytest.raises(ValueError, match=f"theta has {size} entries") as error:
         unpack(np.zeros(size), n_rows)
+    assert f"n_rows={n_rows}" in str(error.value)
 
 
 def test_flat_objective_is_the_objective_on_the_split_with_the_gradient_packed():

@@ -2,7 +2,6 @@
 metric, and ties at the k-th place in the KD-tree for every Minkowski p."""
 
 import math
-import re
 import threading
 
 import numpy as np
@@ -164,10 +163,8 @@ def test_kd_tree_refuses_cosine_and_says_what_to_use():
 
 # --- distances that do not fit in float64 once scaled back ------------------------------
 
-TOO_BIG = "exceed the float64 range (about 1.8e308) and cannot be returned. Divide X"
-TOO_SMALL = ("fall below float64's normal range (about 2.2e-308) and would be rounded to 0. "
-             "Multiply X")
-SQ_ADVICE = " or use metric='euclidean' (the same neighbours, distances not squared)"
+TOO_BIG = ("exceed the float64 range", "Divide X")
+TOO_SMALL = ("fall below float64's normal range", "Multiply X")
 
 
 @pytest.mark.parametrize("metric", ["euclidean", "sqeuclidean", "manhattan", "chebyshev"])
@@ -176,16 +173,20 @@ SQ_ADVICE = " or use metric='euclidean' (the same neighbours, distances not squa
     ([1.5e308, -1.5e308, 0.0], "1.5e+308", TOO_BIG),  # |1.5e308 − (−1.5e308)| = 3e308
     ([2.0**-1070, 0.0, -(2.0**-1070)], "7.91e-323", TOO_SMALL),  # 2^−1070 is subnormal
 ])
-def test_distances_outside_float64_are_refused_with_the_full_message(metric, algorithm, values,
-                                                                     magnitude, problem):
+def test_distances_outside_float64_are_refused_saying_why_and_what_to_do(
+    metric, algorithm, values, magnitude, problem
+):
     X = np.array(values)[:, None]
-    advice = SQ_ADVICE if metric == "sqeuclidean" else ""
-    message = (f"The {metric} distances between the rows of X (values up to {magnitude} in "
-               f"magnitude) {problem} by a constant (the same for training and queries)"
-               f"{advice}.")
     # Also when the caller has NumPy raise on underflow: the message, not a FloatingPointError.
-    with np.errstate(under="raise"), pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+    with np.errstate(under="raise"), pytest.raises(ValueError) as error:
         _search.kneighbors_search(X, X, 3, algorithm=algorithm, metric=metric)
+    message = str(error.value)
+    what, advice = problem
+    assert message.startswith(f"The {metric} distances between the rows of X")
+    assert f"values up to {magnitude} in magnitude" in message and what in message
+    assert advice in message  # by a constant: rescaling changes no neighbour
+    if metric == "sqeuclidean":
+        assert "use metric='euclidean'" in message
 
 
 @pytest.mark.parametrize("metric", ["euclidean", "manhattan", "chebyshev"])
@@ -281,13 +282,12 @@ def test_chebyshev_keeps_subnormal_differences_when_no_rescaling_is_needed(algor
     assert distances[0].tolist() == [0.0, 5 * step, 6 * step]
 
 
-def test_kd_tree_search_refuses_cosine_with_the_full_message():
-    message = ("algorithm='kd_tree' cannot search metric='cosine': a KD-tree serves the "
-               "Minkowski family (euclidean, sqeuclidean, manhattan, chebyshev, minkowski). "
-               "Use algorithm='brute' or 'auto'.")
+def test_kd_tree_search_refuses_cosine_naming_the_way_out():
     X = np.eye(6, 2)
-    with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
+    with pytest.raises(ValueError, match="algorithm='kd_tree' cannot search metric='cosine'") \
+            as error:
         _search.kneighbors_search(X, X, 2, algorithm="kd_tree", metric="cosine")
+    assert "Use algorithm='brute' or 'auto'" in str(error.value)
 
 
 @pytest.mark.parametrize("algorithm", ["brute", "kd_tree"])
