@@ -110,19 +110,20 @@ class LinearClassifier(ClassifierMixin, ScratchEstimator):
         return Spec(() if n_rows == 1 else (n_rows,), np.result_type(x_dtype, self.coef_.dtype))
 
     def decision_function(self, X) -> np.ndarray:
-        """The affine outputs f(x) = W x + b, one per row of ``coef_``.
+        """Compute the affine outputs f(x) = W x + b, one per row of ``coef_``.
 
         These are the regression outputs of the ±1-target classifiers and the logits of
         ``SoftmaxRegression``.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Or a Dask array, chunked along the samples; the result is then a lazy Dask array.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples; or a Dask array, chunked along the samples, for a lazy Dask
+            array of outputs.
 
         Returns
         -------
-        ndarray of shape (n_samples,) for two classes, else (n_samples, n_classes)
+        scores : ndarray of shape (n_samples,) for two classes, else (n_samples, n_classes)
             For two classes there is one output, and positive values vote for
             ``classes_[1]``. float32 when both X and ``coef_`` are, else float64.
         """
@@ -130,18 +131,22 @@ class LinearClassifier(ClassifierMixin, ScratchEstimator):
         return self._answer(X, _outputs, self._decision_spec(X))
 
     def score(self, X, y, sample_weight=None) -> float:
-        """Mean accuracy of ``predict(X)`` against y, weighted by ``sample_weight``.
+        """Return the mean accuracy of ``predict(X)`` against y.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Or a Dask array; the accuracy is then summed chunk by chunk and computed.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Test samples; or a Dask array, whose accuracy is summed chunk by chunk and
+            computed.
         y : array-like of shape (n_samples,)
+            True labels.
         sample_weight : array-like of shape (n_samples,), default=None
+            Weight of each sample in the mean; all 1 when None.
 
         Returns
         -------
-        float
+        score : float
+            The (weighted) fraction of samples predicted right.
         """
         if is_dask_collection(X):
             from .._dask.arrays import accuracy

@@ -23,132 +23,81 @@ from ._least_squares import LinearSignClassifier
 
 
 class HuberClassifier(LinearSignClassifier):
-    r"""Linear classifier on ±1 targets with Huber's loss: squares small residuals only.
+    """Linear classifier on ±1 targets with Huber's loss, which squares small residuals only.
 
-    The targets and predictions are those of ``LeastSquaresClassifier`` (one ±1 column for two
-    classes, predicted by sign; one column per class otherwise, predicted by argmax); only the
-    loss differs. For each target column, with residuals r_n = t_n − w·x_n − b,
+    The targets and predictions are those of :class:`LeastSquaresClassifier`; only the loss
+    differs. For each target column, with residuals r_n = t_n − w·x_n − b::
 
         J(w, b) = Σ_n s_n ρ_ε(r_n) + α ‖w‖²,
-        ρ_ε(r) = r² for |r| ≤ ε,   2ε|r| − ε² for |r| > ε,
+        ρ_ε(r) = r² if |r| ≤ ε, else 2ε|r| − ε²,
 
-    so a residual beyond ε costs linearly instead of quadratically: its pull on the fit,
-    ρ'_ε(r) = 2r · min(1, ε/|r|), is capped at 2ε instead of growing with r. ρ_ε has the
-    least-squares scale inside ±ε, so as ε → ∞ this is ``LeastSquaresClassifier(alpha)``.
-    The pull of a point on w is still ρ'_ε(r) x_n: Huber's loss bounds the residual's part of
-    an outlier's influence, not its leverage ‖x_n‖.
+    so a residual beyond ε costs linearly, and its pull on the fit is capped at 2ε. The fit
+    is iteratively reweighted least squares (IRLS), started from the least-squares fit,
+    and it stops once a lower bound from duality certifies J within a fraction ``tol`` of
+    its minimum.
 
-    **Fitting by iteratively reweighted least squares (IRLS).** Setting ∂J/∂w = 0 gives
-    Σ_n s_n ω_n r_n x_n = α w with ω_n = min(1, ε/|r_n|): the normal equations of a weighted
-    least-squares problem, except that the weights depend on the residuals. IRLS alternates
-
-        ω ← min(1, ε/|r|) at the current fit,
-        (w, b) ← argmin Σ_n s_n ω_n (t_n − w·x_n − b)² + α ‖w‖²   (``solve_least_squares``),
-
-    starting from the least-squares fit (ω = 1), or with ``warm_start`` from the previous
-    fit's coefficients (a refit on the same or slightly changed data then needs few or no
-    solves). Each weighted problem majorises J up to a
-    constant, so J never increases, and J is convex, so the iterates approach its minimum.
-    Convergence is linear: a few to a few tens of iterations when most residuals lie within
-    ε (the usual case, and the sheet's data), but hundreds when only a few do (a small ε on
-    noisy data), because the weighted problem then over-estimates the curvature of J; raise
-    ``max_iter`` there.
-
-    **When it stops: a certified objective.** Neither the weights nor the decrease of J
-    tell how far J is above its minimum J* (with a tiny ε the weights barely move while J
-    is still 30% too high, and IRLS can pause for tens of iterations before it moves on),
-    and the gradient cannot be resolved below the rounding of the residuals relative to ε.
-    So each iteration computes a lower bound L ≤ J* by duality (``huber_dual_bound``): for
-    |u| ≤ 2ε, ρ_ε(r) = max_u (u r − u²/4), so for any such u_n (one per sample and column)
-    and every (w, b),
-
-        J(w, b) ≥ Σ_n s_n (u_n t_n − u_n²/4) − ‖Σ_n s_n u_n x_n‖² / (4α)   (α > 0),
-
-    provided Σ_n s_n u_n = 0 (with an intercept) and, for α = 0, Σ_n s_n u_n x_n = 0. The u
-    used is the optimal one's estimate from the fit, ρ'_ε(r_n) = 2 ω_n r_n, corrected by the
-    smallest ω-weighted change that meets those equalities (alternating with clipping to
-    |u| ≤ 2ε) and scaled by the best factor into |u| ≤ 2ε; at the minimum it is the exact
-    dual solution, so the bound closes on J*.
-    The fit has **converged** when
-
-        J − L ≤ tol · max(J, u·J₀),
-
-    L the largest bound found so far, u = 2⁻⁵² (float64's machine epsilon) and J₀ the
-    objective of the zero model (w = 0, b = 0): J is then certified within a fraction ``tol``
-    of its minimum, or J is so near zero (a perfect fit) that the rounding of the bound,
-    which scales with the data rather than with J, is all that is left. IRLS also stops when
-    an iteration leaves every weight unchanged (a fixed point: the next one would repeat it)
-    or after ``max_iter`` weighted solves (``n_iter_`` counts them, the first, plain
-    least-squares solve included); if the gap is above that threshold then, it warns with a
-    ``ConvergenceWarning`` that gives the certified gap. The bound is exact up to rounding,
-    so a ``tol`` below ~1e-14 cannot be certified. With a small ε (few residuals within it;
-    ε = 1e-12 is least absolute deviations) IRLS may need thousands of iterations, and then
-    stops at ``max_iter`` with the warning and the gap it certified.
-
-    **Cost.** Each IRLS iteration is one weighted least-squares solve per target column
-    whose weights changed (a column whose weights are those of its last solve keeps its
-    answer), straight by the QR route once the plain problem needed it (a rank-deficient
-    X), and one bound: its rounds of clip-and-project stop as soon as the gap is
-    certified, or once, at their pace, they could not certify it, so the iterations that
-    cannot stop yet cost little. The passes over X run by blocks of rows on as many threads
-    as BLAS would use (``threadpoolctl`` limits and ``OPENBLAS_NUM_THREADS`` respected),
-    each block's BLAS on one thread, and the small D × D factorisations on one thread:
-    threads that wait on each other's cores (oversubscription) made small fits tens of
-    times slower on a busy machine.
-
-    **Any scale.** The fit runs on X' = X·2^(−e), the power of two that puts max |x'| in
-    [1/2, 1), with α' = α·2^(−2e), and returns W = W'·2^(−e), b = b': the same problem
-    (W x = W' x', α‖W‖² = α'‖W'‖²), and multiplying by a power of two is exact. So X·2^k
-    gives, for every k, the same iterations, objective, bound, ``weights_`` and
-    predictions as X, and ``coef_`` exactly scaled by 2^(−k), from subnormal values to
-    1e308; only coefficients beyond the float range (X below about 1e-308, or 1e-38 in
-    float32) are refused, with a ``ValueError``. (A penalty with α' beyond the float range
-    outweighs every square of X; the fit then runs on X as it is.)
-
-    The threshold ε is in the units of the ±1 targets: residuals are not rescaled by an
-    estimated σ as in scikit-learn's ``HuberRegressor``. ``HuberRegressor(epsilon=e)`` with
-    its fitted ``scale_`` = σ minimises the same objective as this estimator with
-    ``epsilon = e·σ`` and ``alpha`` multiplied by σ.
+    Read more in the :doc:`user guide </least_squares>`.
 
     Parameters
     ----------
     epsilon : float, default=1.0
         Threshold ε > 0 where the loss turns from quadratic to linear, in units of the ±1
-        targets. A residual of 1 is the distance from a target to the boundary f = 0, so
-        ε = 1 treats a point as an outlier when its output is farther from its target than
-        the boundary is: on the wrong side, or beyond 2t on the right side.
+        targets: ε = 1 treats a point as an outlier when its output is farther from its
+        target than the boundary f = 0 is.
     alpha : float, default=0.0
-        L2 penalty α ≥ 0 on the weights; the intercept is not penalised.
+        L2 penalty α >= 0 on the weights; the intercept is not penalised.
     max_iter : int, default=100
-        Maximum number of IRLS iterations (weighted least-squares solves after the first).
+        Maximum number of weighted least-squares solves, the first (plain least squares)
+        included.
     tol : float, default=1e-5
         Stop, converged, once the duality gap certifies J within a fraction ``tol`` of its
-        minimum: J − L ≤ tol·J (see above). ``fit`` warns exactly when it stops without that.
+        minimum. Below about 1e-14 nothing can be certified in float64.
     fit_intercept : bool, default=True
+        Whether to fit the unpenalised bias b; when False, b = 0.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``, as in
-        ``LeastSquaresClassifier`` (scikit-learn's ``RidgeClassifier`` convention).
+        :class:`LeastSquaresClassifier` (``RidgeClassifier``'s convention).
     warm_start : bool, default=False
-        Start IRLS from the previous fit's ``coef_`` and ``intercept_`` instead of the
-        least-squares fit. They must have the shape this data needs (the same number of
-        classes and features), as in scikit-learn; otherwise ``fit`` raises a
-        ``ValueError`` and the model keeps its previous fit.
+        Whether to start IRLS from the previous fit's ``coef_`` and ``intercept_`` instead
+        of the least-squares fit. They must have the shape this data needs (the same
+        numbers of classes and features), as in scikit-learn.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
+        Sorted class labels.
     coef_ : ndarray of shape (1, n_features) for two classes, else (n_classes, n_features)
-        float32 when X was float32 (the fit itself runs in float64), else float64.
+        Weights w, one row per target column; float32 when X was float32 (the fit itself
+        runs in float64), else float64.
     intercept_ : ndarray of shape (1,) for two classes, else (n_classes,)
-        Of the dtype of ``coef_``.
+        Biases b, of the dtype of ``coef_``.
     weights_ : ndarray of shape (n_samples, n_targets)
-        IRLS weights ω = min(1, ε/|r|) of the training samples at the fit: 1 for samples on
-        the quadratic part, ε/|r| < 1 for those the loss treats as outliers.
+        IRLS weights ``ω = min(1, ε / |r|)`` of the training samples at the fit: 1 on the
+        quadratic part of the loss, below 1 for the points it treats as outliers.
     n_iter_ : int
-        Weighted least-squares solves run, the first (every weight 1, plain least squares)
-        included: 1 when that start is already certified. With ``warm_start`` the previous
-        coefficients count as that first step: 1 when they are already certified.
+        Weighted least-squares solves run, the first included (with ``warm_start``, the
+        previous coefficients count as that first step): 1 when the start is already
+        certified.
     n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during fit, when X was a pandas DataFrame whose column
+        names are all strings.
+
+    See Also
+    --------
+    sklearn.linear_model.HuberRegressor : Huber's loss for regression, on a fitted scale.
+    sklearn.linear_model.SGDClassifier : With ``loss="modified_huber"``, a related loss.
+    LeastSquaresClassifier : The limit ε → ∞.
+
+    Notes
+    -----
+    Where ``HuberRegressor`` differs: ε is in the units of the ±1 targets, not of an
+    estimated scale σ, and the fit is IRLS with a certified stop rather than L-BFGS.
+    ``fit`` warns with a ``ConvergenceWarning``, giving the gap it certified, whenever it
+    stops without meeting ``tol`` (``max_iter`` reached, or an IRLS fixed point); a small
+    ε on noisy data may need hundreds or thousands of iterations. Dask input is refused.
+    IRLS, the duality bound, the stopping rule and its cost are in :doc:`/least_squares`.
 
     Examples
     --------
@@ -158,6 +107,8 @@ class HuberClassifier(LinearSignClassifier):
     >>> model = HuberClassifier().fit(X_train, y_train)
     >>> model.score(X_test, y_test)
     1.0
+    >>> model.weights_[-1].round(2)  # the outlier, last, is down-weighted
+    array([0.06])
     """
 
     _fitted = LinearSignClassifier._fitted._replace(

@@ -52,9 +52,10 @@ class LinearSignClassifier(LinearClassifier):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            A SciPy sparse matrix is used as CSR, never made dense as a whole (see
-            ``solve_least_squares``). Or a Dask array chunked along the samples
-            (``LeastSquaresClassifier`` only).
+            Training data; float32 gives float32 coefficients. A SciPy sparse matrix is
+            used as CSR and never made dense as a whole. ``LeastSquaresClassifier`` also
+            takes a Dask array chunked along the samples; ``HuberClassifier`` refuses
+            one.
         y : array-like of shape (n_samples,)
             Labels of any type (ints, ±1, strings), at least two distinct.
         sample_weight : array-like of shape (n_samples,) or float, default=None
@@ -63,7 +64,25 @@ class LinearSignClassifier(LinearClassifier):
 
         Returns
         -------
-        self
+        self : object
+            The fitted classifier.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid, naming it; if y has fewer than two classes, is
+            continuous or mixes strings with numbers; if ``sample_weight`` has the wrong
+            shape, NaN, infinite or negative values, or a zero sum; if ``class_weight``
+            does not fit the classes of y; if ``warm_start`` (``HuberClassifier``) would
+            start from coefficients of another shape; or if X is so small that the
+            coefficients exceed its float range. A refused fit leaves the model as it
+            was.
+
+        Warns
+        -----
+        ConvergenceWarning
+            ``HuberClassifier`` only, when it stops before its objective is certified
+            within ``tol`` of the minimum.
         """
         self._validate_params()
         with self._refit() as before:
@@ -104,16 +123,17 @@ class LinearSignClassifier(LinearClassifier):
         return self
 
     def predict(self, X) -> np.ndarray:
-        """``classes_[1]`` where f(x) > 0 else ``classes_[0]`` (two classes), else argmax.
+        """Predict ``classes_[1]`` where f(x) > 0 for two classes, else the largest output's.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples; or a Dask array, chunked along the samples.
 
         Returns
         -------
-        ndarray of shape (n_samples,)
-            A lazy Dask array when X is one.
+        y_pred : ndarray of shape (n_samples,)
+            The predicted labels; a lazy Dask array when X is one.
         """
         check_is_fitted(self)
         return self._answer(X, partial(_sign_predictions, classes=self.classes_),
@@ -121,69 +141,62 @@ class LinearSignClassifier(LinearClassifier):
 
 
 class LeastSquaresClassifier(LinearSignClassifier):
-    r"""Linear least-squares classifier (ridge classifier when α > 0).
+    """Linear least-squares classifier on ±1 targets (a ridge classifier when alpha > 0).
 
-    The labels are coded as targets t ∈ {−1, +1} and a linear function f(x) = w·x + b is fitted
-    to them by least squares. With two classes there is one column, t = +1 for ``classes_[1]``
-    and −1 for ``classes_[0]``, and the prediction is ``classes_[1]`` where f(x) > 0; with C > 2
-    classes there is one column per class (+1 for that class, −1 for the others) and the
-    prediction is the argmax of the C outputs. This is scikit-learn's ``RidgeClassifier``.
+    The labels are coded as targets t = ±1, one column for two classes and one per class
+    otherwise, and f(x) = W x + b is fitted to them by minimising, with sample weights s_n
+    (default 1) and the intercept not penalised::
 
-    **Objective.** Over the N training samples, with sample weights s_n (default 1),
+        J(W, b) = Σ_n s_n ‖t_n − W x_n − b‖² + α ‖W‖²_F
 
-        J(W, b) = Σ_n s_n ‖t_n − W x_n − b‖² + α ‖W‖²_F,
+    It predicts ``classes_[1]`` where f(x) > 0 for two classes, else the class of the
+    largest output: the model of scikit-learn's ``RidgeClassifier``. The solution is exact
+    (the minimum-norm one when X is rank-deficient), found without an explicit inverse,
+    for dense or sparse X of any magnitude.
 
-    where the intercept b is not penalised. With the bias trick X̃ = [1 X] and α = 0 this is the
-    sheet's ‖X̃ w̃ − t‖², whose minimisers satisfy the **normal equations**
-
-        X̃ᵀ X̃ w̃ = X̃ᵀ t        (and (Xcᵀ Xc + α I) w = Xcᵀ tc for centred data with α > 0).
-
-    **Solver.** The sheet solves them with the explicit inverse (X̃ᵀX̃)⁻¹ X̃ᵀ t. Forming X̃ᵀX̃
-    squares the condition number, κ(X̃ᵀX̃) = κ(X̃)², so about twice as many digits are lost as
-    the problem itself warrants, and the inverse does not exist when X̃ is rank-deficient
-    (a duplicated or constant feature). Here the intercept is removed by centring, and the
-    solution is the one the SVD of the centred X = U Σ Vᵀ gives,
-    w = V diag(σ_i / (σ_i² + α)) Uᵀ t, for every α ≥ 0 and all target columns at once; for
-    α = 0 singular values below ``numpy.linalg.lstsq``'s cut-off are dropped, which yields
-    the minimum-norm solution when X is rank-deficient. ``solve_least_squares`` reaches it
-    in O(N D²) by one of two routes: the D × D Gram matrix XᵀX (one BLAS pass over X) when
-    it is well conditioned, κ(XᵀX + αI) ≤ 1e6, so that squaring κ costs at most ~6 digits;
-    otherwise a QR of X and the SVD of its small R factor, which works on X itself
-    (condition κ, not κ²). Sparse X (SciPy, used as CSR) is never made dense: the Gram
-    route subtracts the means algebraically, XᵀSX − S x̄x̄ᵀ, and only where that cannot
-    cancel more than the same ~6 digits; otherwise the QR route runs on one block of rows
-    made dense at a time (see ``solve_least_squares``). The fit equals the dense one to
-    rounding.
-
-    **Why an outlier hurts.** The squared loss charges a residual r with r², so a far-away
-    point with a large residual pulls on the fit with a force proportional to r times its
-    distance (its leverage); ``HuberClassifier`` caps the first factor. The residual counts
-    on both sides: the sheet's outlier lies on its own class's side of the boundary, yet
-    f(x) there is far below its target −1, and the fit turns to raise it.
+    Read more in the :doc:`user guide </least_squares>`.
 
     Parameters
     ----------
     alpha : float, default=0.0
-        L2 penalty α ≥ 0 on the weights; 0 is plain least squares.
+        L2 penalty α >= 0 on the weights; 0 is plain least squares.
     fit_intercept : bool, default=True
-        Fit the unpenalised bias b; when False, b = 0.
+        Whether to fit the unpenalised bias b; when False, b = 0.
     class_weight : dict, "balanced" or None, default=None
         Weights of the classes, multiplied into ``sample_weight``: a dict {label: weight}
-        (classes it leaves out weigh 1), ``"balanced"`` for n_samples / (n_classes ·
-        n_samples of the class), or None for 1 each, as scikit-learn's
-        ``compute_sample_weight`` and ``RidgeClassifier(class_weight)`` (which also
-        counts the samples, not their weights, for ``"balanced"``).
+        (classes it leaves out weigh 1), "balanced" for n_samples / (n_classes · n_samples
+        of the class), or None for 1 each, as ``RidgeClassifier`` defines them.
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         Sorted class labels.
     coef_ : ndarray of shape (1, n_features) for two classes, else (n_classes, n_features)
-        Weights w (the sheet's (w1, w2)), one row per target column; float32 when X was
-        float32 (the fit itself runs in float64), else float64, as in scikit-learn.
+        Weights W, one row per target column; float32 when X was float32 (the fit itself
+        runs in float64), else float64, as in scikit-learn.
     intercept_ : ndarray of shape (1,) for two classes, else (n_classes,)
-        Biases b (the sheet's w0), of the dtype of ``coef_``.
+        Biases b, of the dtype of ``coef_``.
     n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during fit, when X was a pandas or Dask DataFrame
+        whose column names are all strings.
+
+    See Also
+    --------
+    sklearn.linear_model.RidgeClassifier : The scikit-learn estimator with this objective.
+    HuberClassifier : The same targets with Huber's loss, which caps an outlier's pull.
+    SoftmaxRegression : A linear classifier with probabilities.
+
+    Notes
+    -----
+    Where ``RidgeClassifier`` differs: the solve takes the Gram matrix when it is well
+    conditioned and a QR factorisation otherwise, so sparse X with an intercept is solved
+    exactly too (scikit-learn's iterative solvers are accurate to their tolerance), and X
+    of any magnitude is solved at a power-of-two scale and the coefficients scaled back
+    exactly. The normal equations, both routes and the effect of one outlier are in
+    :doc:`/least_squares`. Dask arrays are fitted by reductions on the workers
+    (:doc:`/dask`).
 
     Examples
     --------
