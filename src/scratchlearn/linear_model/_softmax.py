@@ -44,127 +44,97 @@ _SINGLE_THREAD_BELOW = 2**24
 
 
 class SoftmaxRegression(LinearClassifier):
-    r"""Softmax regression: a linear model whose logits go through a softmax.
+    """Softmax (multinomial logistic) regression, trained by one of six optimisers.
 
-    For a sample x ∈ ℝ^D the model has one logit per class and turns them into
-    probabilities,
+    A linear model with one logit per class, turned into probabilities by a softmax::
 
-        g_c = θ_c · x + b_c,    p_c = softmax(g)_c = exp(g_c) / Σ_j exp(g_j),
+        g_c = θ_c · x + b_c,    p_c = exp(g_c) / Σ_j exp(g_j)
 
-    and predicts argmax_c p_c. Training minimises, over the N training samples,
+    It predicts argmax_c p_c, and ``fit`` minimises the mean cross-entropy plus an L2
+    penalty on the weights (not on the biases), with sample weights s_n (default 1)
+    summing to S::
 
-        J(W, b) = (1/N) Σ_n −log p_{y_n}(x_n) + (α/2) ‖W‖²_F,
+        J(W, b) = (1/S) Σ_n s_n (−log p_{y_n}(x_n)) + (α/2) ‖W‖²_F
 
-    the mean cross-entropy plus an L2 penalty on the weights W (not on the biases b). With
-    α = 1/(C·N) this is exactly scikit-learn's ``LogisticRegression(C)`` objective, so the
-    ``"lbfgs"`` solver reproduces its probabilities.
+    With α = 1/(C·S) this is scikit-learn's ``LogisticRegression(C)`` objective, so
+    ``solver="lbfgs"`` reproduces its probabilities. Two classes keep one row of weights,
+    as logistic regression does.
 
-    With sample weights s_n ≥ 0 (``fit(X, y, sample_weight=s)``) the mean becomes the
-    weighted mean, S = Σ_n s_n,
-
-        J(W, b) = (1/S) Σ_n s_n (−log p_{y_n}(x_n)) + (α/2) ‖W‖²_F.
-
-    Only the weights' ratios count: multiplying every s_n by the same c > 0 multiplies S by
-    c too, and leaves J and the fit unchanged. An integer weight is the same as repeating
-    the row that many times, and a zero weight the same as leaving the row out (S counts the
-    repeats, and drops the row). scikit-learn's ``LogisticRegression(C)`` minimises instead
-
-        C Σ_n s_n (−log p_{y_n}(x_n)) + ½ ‖W‖²_F,
-
-    whose penalty does not grow with the weights: scaling every s_n by c there fits as
-    C → c·C does. The two objectives have the same minimum exactly when α = 1/(C·S), S the
-    sum of the weights given to each (S = N without weights: the α = 1/(C·N) above).
-
-    **Class weights** (``class_weight``) multiply each sample's weight by its class's, as in
-    ``LogisticRegression(class_weight)``: s_n becomes s_n · c_{y_n}, and S sums those
-    products (so α = 1/(C·S) with that S matches ``LogisticRegression(C, class_weight)``).
-    ``"balanced"`` gives class c the weight S₀ / (n_classes · S₀_c), with S₀_c the sum of
-    the sample weights in class c and S₀ their total (the counts of samples without
-    ``sample_weight``), as ``LogisticRegression`` computes it.
-
-    **Sparse X** (SciPy sparse matrices, used as CSR) is never made dense: the logits and the
-    gradient are sparse products, in X's precision.
-
-    **The gradient** is ∇_W J = (1/N) (P − Y)ᵀ X + α W, ∇_b J = (1/N) Σ_n (P_n − Y_n), with
-    P the probabilities and Y the one-hot targets; its derivation by the chain rule is in
-    ``scratchlearn._math.softmax_objective``, which computes it.
-
-    **Two classes** are logistic regression. Since softmax(g) = softmax(g + t) for any t,
-    only n_classes − 1 logits are free; for two classes the model keeps one, g = w·x + b,
-    with the first class's logit fixed at 0, so p(classes_[1] | x) = σ(g) and the L2 penalty
-    acts on w alone, as in scikit-learn. ``coef_`` then has one row and
-    ``decision_function`` returns g, while ``predict_proba`` still has one column per class.
-    (Keeping two free rows would penalise both and halve the effective penalty on their
-    difference.) For more classes all rows are kept, as scikit-learn does. The loss does not
-    change when the same vector is added to every row, so the penalty picks weights that sum
-    to 0 over the classes, and the biases keep the sum they start with (0 by default), since
-    Σ_c (p_c − 1[c = y]) = 0.
-
-    **Summed or averaged gradient.** The sheet sums the gradient over samples instead of
-    averaging it. That is the same update with learning rate η_mean = N·η_sum, so a run with
-    the summed gradient and learning rate η_sum is this estimator with
-    ``learning_rate=N * η_sum`` (the sheet's 0.01 on 1,347 samples is 13.47).
+    Read more in the :doc:`user guide </softmax>`.
 
     Parameters
     ----------
     solver : {"lbfgs", "gd", "sgd", "momentum", "nesterov", "adam"}, default="lbfgs"
-        ``"lbfgs"``: SciPy's L-BFGS-B. ``"gd"``: full-batch gradient descent. ``"sgd"``:
-        mini-batch gradient descent. ``"momentum"``, ``"nesterov"``, ``"adam"``: those update
-        rules, full batch unless ``batch_size`` is given. See ``scratchlearn.optim``.
+        The optimiser: "lbfgs" is SciPy's L-BFGS-B; "gd" full-batch gradient descent;
+        "sgd" mini-batch gradient descent; "momentum", "nesterov" and "adam" those update
+        rules, on the full batch unless ``batch_size`` is given
+        (:mod:`scratchlearn.optim`).
     learning_rate : float, default=0.1
-        Step size η > 0 of the first-order solvers; ignored by ``"lbfgs"``. Gradient descent
-        is guaranteed to descend for η < 2/L, where L ≤ ½ λ_max([X 1]ᵀ[X 1]/N) + α bounds the
-        curvature of J. Adam's steps are about η per coordinate whatever the scale, so it
-        wants smaller values (1e-3 to 1e-1).
+        Step size η > 0 of the first-order solvers; ignored by "lbfgs". Adam's steps are
+        about η per coordinate whatever the scale, so it wants smaller values (1e-3 to
+        1e-1).
     max_iter : int, default=1000
-        Maximum number of iterations: steps for full-batch solvers, epochs for mini-batches,
-        L-BFGS iterations for ``"lbfgs"``.
+        Maximum number of iterations: steps for the full-batch solvers, epochs for
+        mini-batches, L-BFGS iterations for "lbfgs".
     batch_size : int or None, default=None
-        Mini-batch size. ``None`` means min(200, n_samples) for ``"sgd"`` and the full batch
-        for ``"momentum"``, ``"nesterov"`` and ``"adam"``; ``"gd"`` and ``"lbfgs"`` always use
-        the full batch.
+        Mini-batch size. None means min(200, n_samples) for "sgd" and the full batch for
+        "momentum", "nesterov" and "adam"; "gd" and "lbfgs" always use the full batch.
     alpha : float, default=0.0
-        L2 penalty α ≥ 0 on the weights.
+        L2 penalty α >= 0 on the weights.
     tol : float, default=1e-4
-        Stop once max_i |∂J/∂θ_i| ≤ tol (every solver, evaluated on the full objective).
-        The fit has converged exactly when this holds at the returned weights; otherwise
-        (``max_iter`` ran out, the iterates overflowed, or L-BFGS could no longer lower J in
-        float64) ``fit`` warns with a ``ConvergenceWarning``. The same rule holds for every
-        solver (``scratchlearn.optim``).
+        Stop once ``max(abs(∇J)) <= tol`` on the full objective, for every solver; the
+        fit has converged exactly when this holds at the returned weights.
     momentum : float, default=0.9
-        μ in [0, 1) for ``"momentum"`` and ``"nesterov"``.
+        The momentum μ in [0, 1) of "momentum" and "nesterov".
     random_state : int, RandomState instance or None, default=None
-        Seeds the per-epoch shuffles of mini-batches.
+        Seeds the per-epoch shuffles of the mini-batches.
     callback : callable or None, default=None
-        ``callback(iteration, loss)`` after each iteration, with the objective J reached;
-        for example, to time iterations or log progress.
+        Called as ``callback(iteration, loss)`` after each iteration, with the objective J
+        reached; for example to time iterations or log progress.
     class_weight : dict, "balanced" or None, default=None
-        Weights of the classes, multiplied into ``sample_weight`` (see above): a dict
-        {label: weight} (classes it leaves out weigh 1), ``"balanced"``, or None for 1 each.
+        Weights of the classes, multiplied into ``sample_weight``: a dict {label: weight}
+        (classes it leaves out weigh 1), "balanced", or None for 1 each, as
+        ``LogisticRegression`` defines them ("balanced" counts sample weights).
     warm_start : bool, default=False
-        Start from the previous fit's ``coef_`` and ``intercept_`` instead of zeros, as
-        ``LogisticRegression(warm_start=True)`` does; ``coef_init`` and ``intercept_init``
-        given to ``fit`` take precedence. The previous coefficients must have the shape
-        this data needs (the same number of classes and features): otherwise ``fit``
-        raises a ``ValueError``, as scikit-learn does, and the model keeps its previous fit.
+        Whether to start from the previous fit's ``coef_`` and ``intercept_`` instead of
+        zeros, as ``LogisticRegression(warm_start=True)`` does; ``coef_init`` and
+        ``intercept_init`` given to ``fit`` take precedence. They must have the shape this
+        data needs (the same numbers of classes and features).
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,)
         Sorted class labels, the columns of ``predict_proba``.
     coef_ : ndarray of shape (n_classes, n_features), or (1, n_features) for two classes
-        Weights θ_c, one row per class (one row w for two classes); float32 when X was
-        float32, else float64, as in scikit-learn.
+        Weights θ_c, one row per class (one row w for two classes, the logit of
+        ``classes_[1]``); float32 when X was float32, else float64, as in scikit-learn.
     intercept_ : ndarray of shape (n_classes,), or (1,) for two classes
         Biases b_c, of the dtype of ``coef_``.
     n_iter_ : int
-        Iterations run.
-    loss_curve_ : ndarray of shape (n_iter_ + 1,)
-        J at the initial weights, then after each iteration (epoch for mini-batches).
+        Iterations run (epochs for mini-batches).
+    loss_curve_ : ndarray of shape (`n_iter_` + 1,)
+        J at the initial weights, then after each iteration.
     n_features_in_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        The column names of X at fit, when X was a pandas or Dask DataFrame whose names
-        are all strings.
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during fit, when X was a pandas or Dask DataFrame
+        whose column names are all strings.
+
+    See Also
+    --------
+    sklearn.linear_model.LogisticRegression : The scikit-learn estimator with this model.
+    scratchlearn.optim : The update rules and the stopping rule the solvers share.
+    LeastSquaresClassifier : A linear classifier fitted by least squares.
+
+    Notes
+    -----
+    Where ``LogisticRegression`` differs: the penalty is α, which does not scale with the
+    sample weights (α = 1/(C·S) is the same fit); there are first-order solvers besides
+    L-BFGS, all with one stopping rule, and ``fit`` warns with a ``ConvergenceWarning``
+    exactly when it does not hold; the sheet's summed gradient with learning rate η is
+    ``learning_rate=N·η`` here. The gradient and its derivation are in :doc:`/softmax`,
+    the solvers and "converged" in :doc:`/optimizers`. Sparse X is used as CSR, never
+    made dense; Dask arrays are fitted with the sums on the workers (:doc:`/dask`).
 
     Examples
     --------
@@ -174,6 +144,8 @@ class SoftmaxRegression(LinearClassifier):
     >>> model = SoftmaxRegression(alpha=1 / len(X_train)).fit(X_train, y_train)
     >>> round(model.score(X_test, y_test), 3)
     0.96
+    >>> model.predict_proba(X_test[:1]).round(2)
+    array([[0., 0., 1., 0., 0., 0., 0., 0., 0., 0.]])
     """
 
     _fitted = FittedState(("n_features_in_", "feature_names_in_", "classes_", "coef_",
@@ -227,48 +199,44 @@ class SoftmaxRegression(LinearClassifier):
         Parameters
         ----------
         X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            A SciPy sparse matrix is used as CSR. Or a Dask array chunked along the
-            samples: the data is then persisted on the
-            workers and each iteration sums the loss and gradient over the chunks in one
-            ``compute`` (mini-batches: one epoch of steps, chunk by chunk, per ``compute``).
-            A Dask DataFrame's string column names become ``feature_names_in_``, as a
-            pandas frame's do, and other names are refused at predict.
+            Training data; float32 gives float32 coefficients, and a SciPy sparse matrix
+            is used as CSR. Or a Dask array or DataFrame chunked along the samples: each
+            iteration then sums the loss and gradient over the chunks on the workers.
         y : array-like of shape (n_samples,)
             Labels of any type, at least two distinct. A Dask y (or Dask weights) with an
             in-memory X fits on Dask too, X sent to the workers as one chunk.
         sample_weight : array-like of shape (n_samples,) or float, default=None
-            Non-negative, finite weights s_n with a positive sum; J becomes the weighted
-            mean (1/S) Σ s_n (−log p) + (α/2)‖W‖², S = Σ s_n, so scaling every weight by
-            the same factor changes nothing; ``LogisticRegression(C)`` with these weights
-            is α = 1/(C·S) (see the class docstring). A Dask array (chunked like X) or a
-            NumPy array for Dask X. Mini-batch solvers scale each
-            batch's sum by |B|·S/N, an unbiased estimate of the weighted mean.
+            Non-negative, finite weights s_n with a positive sum; J is then their weighted
+            mean, so scaling every weight by the same factor changes nothing. A Dask
+            array chunked like X, or a NumPy array, for Dask X.
         coef_init : array-like of shape (n_rows, n_features), default=None
             Initial weights, with n_rows = n_classes, or 1 for two classes (as ``coef_``);
-            when None, the previous ``coef_`` with ``warm_start``, else zeros (and then
-            J = ln(n_classes) at the start). The sheet starts from N(0, 1) draws.
+            when None, the previous ``coef_`` with ``warm_start``, else zeros.
         intercept_init : array-like of shape (n_rows,), default=None
             Initial biases; when None, the previous ``intercept_`` with ``warm_start``,
             else zeros.
 
         Returns
         -------
-        self
+        self : SoftmaxRegression
+            The fitted classifier.
 
         Raises
         ------
         ValueError
-            For a ``sample_weight`` of the wrong shape, with NaN, infinite or negative
-            values, or summing to 0 (the message names ``sample_weight``); for a
-            ``class_weight`` that does not fit y; for a ``warm_start`` from coefficients of
-            another shape. A refused fit leaves the model as it was.
+            If a parameter is invalid, naming it; if y has fewer than two classes, is
+            continuous or mixes strings with numbers; if ``sample_weight`` has the wrong
+            shape, NaN, infinite or negative values, or a zero sum; if ``class_weight``
+            does not fit the classes of y; if ``coef_init`` or ``intercept_init`` has the
+            wrong shape or non-finite values, or ``warm_start`` would start from
+            coefficients of another shape. A refused fit leaves the model as it was.
 
         Warns
         -----
         ConvergenceWarning
-            Exactly when the fit has not converged: max |∂J/∂θ| > ``tol`` at the returned
-            weights (``max_iter`` ran out, or L-BFGS stalled at float64's limit), or the
-            iterates stopped being finite.
+            Exactly when the fit has not converged: ``max(abs(∇J)) > tol`` at the
+            returned weights (``max_iter`` ran out, or L-BFGS stalled at float64's
+            limit), or the iterates stopped being finite.
         """
         self._validate_params()
         with self._refit() as before:
@@ -402,46 +370,50 @@ class SoftmaxRegression(LinearClassifier):
         )
 
     def predict_log_proba(self, X) -> np.ndarray:
-        """log p(c | x) = g_c − logsumexp(g), finite even where p underflows.
+        """Compute log p(c | x) = g_c − logsumexp(g), finite even where p underflows.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples; or a Dask array, chunked along the samples.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_classes)
-            A lazy Dask array when X is one.
+        log_proba : ndarray of shape (n_samples, n_classes)
+            Columns in ``classes_`` order; a lazy Dask array when X is one.
         """
         check_is_fitted(self)
         return self._answer(X, _log_probabilities, Spec((len(self.classes_),), np.float64))
 
     def predict_proba(self, X) -> np.ndarray:
-        """p(c | x) = softmax(g)_c, one column per class in ``classes_`` order.
+        """Compute the class probabilities p(c | x) = softmax(g)_c.
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples; or a Dask array, chunked along the samples.
 
         Returns
         -------
-        ndarray of shape (n_samples, n_classes)
-            Each row sums to 1. A lazy Dask array when X is one.
+        proba : ndarray of shape (n_samples, n_classes)
+            Columns in ``classes_`` order; each row sums to 1. A lazy Dask array when X
+            is one.
         """
         check_is_fitted(self)
         return self._answer(X, _probabilities, Spec((len(self.classes_),), np.float64))
 
     def predict(self, X) -> np.ndarray:
-        """The class with the largest logit (equivalently, probability).
+        """Predict the class with the largest logit (equivalently, probability).
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            The samples; or a Dask array, chunked along the samples.
 
         Returns
         -------
-        ndarray of shape (n_samples,)
-            A lazy Dask array when X is one.
+        y_pred : ndarray of shape (n_samples,)
+            The predicted labels; a lazy Dask array when X is one.
         """
         check_is_fitted(self)
         return self._answer(X, partial(_predictions, classes=self.classes_),
