@@ -1,31 +1,14 @@
-"""Optimisers: small update rules, one training loop for them all, and L-BFGS via SciPy.
+"""Optimisers for any objective ``fun(θ) -> (J, ∇J)`` of a flat parameter vector θ.
 
-Every rule maps (θ, g, state) to (θ', state') for a flat parameter vector θ and a gradient
-g evaluated at θ; ``state`` is a dict of arrays, empty at the first step. With learning rate
-η:
+The update rules :func:`gd_step`, :func:`momentum_step`, :func:`nesterov_step` and
+:func:`adam_step` map (θ, g, state) to (θ′, state′); :func:`descend` runs any of them on
+the full batch or on mini-batches (:func:`minibatches`), and :func:`lbfgs` hands the same
+objective to SciPy's L-BFGS-B. Every solver returns an :class:`OptimizeResult` and keeps
+one stopping rule, :func:`converged`: θ and J(θ) are finite and
+``max(abs(∇J(θ))) <= tol`` at the θ returned. :class:`~scratchlearn.SoftmaxRegression`
+trains with them.
 
-- ``gd_step``:       θ' = θ − η g
-- ``momentum_step``: v' = μ v − η g;             θ' = θ + v'           (Polyak's heavy ball)
-- ``nesterov_step``: v' = μ v − η g;             θ' = θ + μ v' − η g   (Nesterov, written as
-  in Sutskever et al. 2013 so that g is taken at the current θ, which is the look-ahead point)
-- ``adam_step``:     m' = β₁ m + (1 − β₁) g;     s' = β₂ s + (1 − β₂) g²;
-  θ' = θ − η m̂ / (√ŝ + ε) with m̂ = m'/(1 − β₁ᵗ), ŝ = s'/(1 − β₂ᵗ)   (Kingma & Ba 2015)
-
-"sgd" is ``gd_step`` on mini-batch gradients (``minibatches``). ``descend`` runs any rule with
-full or mini-batches; ``lbfgs`` hands the same objective to ``scipy.optimize.minimize``.
-
-**What "converged" means, for every solver here.** A run has converged when it returns a
-finite θ at which the full objective's gradient is small in every coordinate,
-
-    converged  ⇔  θ and J(θ) are finite  and  max_i |∂J/∂θ_i(θ)| ≤ tol,
-
-with the gradient evaluated at the θ returned (``OptimizeResult.grad_max``). This is the
-criterion of SciPy's L-BFGS-B (``gtol``) and of scikit-learn's ``LogisticRegression``; a
-solver that stops for any other reason (``max_iter`` ran out, the iterates overflowed, or
-L-BFGS-B could no longer lower J in float64 while the gradient was still above ``tol``)
-returns ``converged=False`` and says why in ``message``, and the estimators turn that into a
-``ConvergenceWarning``. ``diverged`` is set when J or any coordinate of θ stopped being
-finite; the last finite θ is returned then.
+The update rules as formulas, and what "converged" means, are in :doc:`/optimizers`.
 """
 
 from __future__ import annotations
@@ -43,7 +26,33 @@ Objective = Callable[[np.ndarray], tuple[float, np.ndarray]]
 def gd_step(
     theta: np.ndarray, grad: np.ndarray, state: dict, *, learning_rate: float
 ) -> tuple[np.ndarray, dict]:
-    """Gradient descent: θ' = θ − η g."""
+    """Take a gradient-descent step, θ′ = θ − η g.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (n_params,)
+        The current parameters θ.
+    grad : ndarray of shape (n_params,)
+        The gradient g at θ.
+    state : dict
+        The rule's state from the previous step; empty at the first step.
+    learning_rate : float
+        The step size η > 0.
+
+    Returns
+    -------
+    theta : ndarray of shape (n_params,)
+        The parameters after the step.
+    state : dict
+        ``state``, unchanged (the rule keeps none).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scratchlearn.optim import gd_step
+    >>> gd_step(np.array([1.0, 2.0]), np.array([0.5, -1.0]), {}, learning_rate=0.1)
+    (array([0.95, 2.1 ]), {})
+    """
     return theta - learning_rate * grad, state
 
 
@@ -55,7 +64,35 @@ def momentum_step(
     learning_rate: float,
     momentum: float = 0.9,
 ) -> tuple[np.ndarray, dict]:
-    """Heavy-ball momentum: v' = μ v − η g, θ' = θ + v' (v = 0 at the first step)."""
+    """Take a heavy-ball momentum step, v′ = μ v − η g and θ′ = θ + v′.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (n_params,)
+        The current parameters θ.
+    grad : ndarray of shape (n_params,)
+        The gradient g at θ.
+    state : dict
+        The rule's state from the previous step; empty at the first step.
+    learning_rate : float
+        The step size η > 0.
+    momentum : float, default=0.9
+        The momentum μ in [0, 1).
+
+    Returns
+    -------
+    theta : ndarray of shape (n_params,)
+        The parameters after the step.
+    state : dict
+        ``{"velocity": v′}``; v = 0 at the first step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scratchlearn.optim import momentum_step
+    >>> momentum_step(np.array([1.0]), np.array([2.0]), {}, learning_rate=0.1)
+    (array([0.8]), {'velocity': array([-0.2])})
+    """
     velocity = momentum * state.get("velocity", 0.0) - learning_rate * grad
     return theta + velocity, {"velocity": velocity}
 
@@ -68,10 +105,38 @@ def nesterov_step(
     learning_rate: float,
     momentum: float = 0.9,
 ) -> tuple[np.ndarray, dict]:
-    """Nesterov momentum: v' = μ v − η g, θ' = θ + μ v' − η g.
+    """Take a Nesterov momentum step, v′ = μ v − η g and θ′ = θ + μ v′ − η g.
 
-    The classical form evaluates g at θ + μ v; tracking the look-ahead point instead makes
-    the gradient the one at the current parameters, so every rule has the same signature.
+    The classical form evaluates g at θ + μ v; this one tracks the look-ahead point
+    instead (Sutskever et al., 2013), so g is the gradient at the current θ, as for every
+    other rule.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (n_params,)
+        The current parameters θ.
+    grad : ndarray of shape (n_params,)
+        The gradient g at θ.
+    state : dict
+        The rule's state from the previous step; empty at the first step.
+    learning_rate : float
+        The step size η > 0.
+    momentum : float, default=0.9
+        The momentum μ in [0, 1).
+
+    Returns
+    -------
+    theta : ndarray of shape (n_params,)
+        The parameters after the step.
+    state : dict
+        ``{"velocity": v′}``; v = 0 at the first step.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scratchlearn.optim import nesterov_step
+    >>> nesterov_step(np.array([1.0]), np.array([2.0]), {}, learning_rate=0.1)
+    (array([0.62]), {'velocity': array([-0.2])})
     """
     velocity = momentum * state.get("velocity", 0.0) - learning_rate * grad
     return theta + momentum * velocity - learning_rate * grad, {"velocity": velocity}
@@ -87,7 +152,44 @@ def adam_step(
     beta_2: float = 0.999,
     epsilon: float = 1e-8,
 ) -> tuple[np.ndarray, dict]:
-    """Adam: bias-corrected running means of g and g², step η m̂ / (√ŝ + ε) per coordinate."""
+    """Take an Adam step, η m̂ / (√ŝ + ε) per coordinate (Kingma & Ba, 2015).
+
+    m̂ and ŝ are the bias-corrected running means of g and g², so the first steps are
+    about η in every coordinate whatever the scale of g.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (n_params,)
+        The current parameters θ.
+    grad : ndarray of shape (n_params,)
+        The gradient g at θ.
+    state : dict
+        The rule's state from the previous step; empty at the first step.
+    learning_rate : float
+        The step size η > 0.
+    beta_1 : float, default=0.9
+        Decay β₁ of the running mean of g.
+    beta_2 : float, default=0.999
+        Decay β₂ of the running mean of g².
+    epsilon : float, default=1e-8
+        The ε added to √ŝ against division by zero.
+
+    Returns
+    -------
+    theta : ndarray of shape (n_params,)
+        The parameters after the step.
+    state : dict
+        ``{"t": t, "m": m′, "s": s′}``: the step count, from 1, and the running means.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scratchlearn.optim import adam_step
+    >>> theta, state = adam_step(np.array([1.0, 1.0]), np.array([2.0, -0.01]), {},
+    ...                          learning_rate=0.1)
+    >>> theta.round(6), state["t"]
+    (array([0.9, 1.1]), 1)
+    """
     t = state.get("t", 0) + 1
     m = beta_1 * state.get("m", 0.0) + (1.0 - beta_1) * grad
     s = beta_2 * state.get("s", 0.0) + (1.0 - beta_2) * grad * grad
@@ -106,9 +208,28 @@ UPDATE_RULES = {
 
 
 def minibatches(n_samples: int, batch_size: int, rng: np.random.RandomState) -> list[np.ndarray]:
-    """One epoch: a fresh random permutation of ``0..n_samples-1`` cut into batches.
+    """Cut a fresh random permutation of ``range(n_samples)`` into batches: one epoch.
 
-    The last batch is smaller when ``batch_size`` does not divide ``n_samples``.
+    Parameters
+    ----------
+    n_samples : int
+        Number of samples N.
+    batch_size : int
+        Samples per batch; the last batch is smaller when it does not divide N.
+    rng : numpy.random.RandomState
+        Draws the permutation.
+
+    Returns
+    -------
+    batches : list of ndarray
+        The sample indices of each batch, every index once.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scratchlearn.optim import minibatches
+    >>> [batch.tolist() for batch in minibatches(5, 2, np.random.RandomState(0))]
+    [[2, 0], [1, 3], [4]]
     """
     order = rng.permutation(n_samples)
     return [order[start : start + batch_size] for start in range(0, n_samples, batch_size)]
@@ -118,22 +239,50 @@ def minibatches(n_samples: int, batch_size: int, rng: np.random.RandomState) -> 
 class OptimizeResult:
     """What a solver returns: the final θ and how it got there.
 
-    ``converged`` is ``not diverged and grad_max <= tol`` for every solver (see the module
-    docstring), so it can be recomputed from ``theta``: it is True exactly when the
-    gradient at the returned θ is within ``tol``.
+    :func:`descend` and :func:`lbfgs` build it; each parameter is an attribute of the same
+    name.
+
+    Parameters
+    ----------
+    theta : ndarray of shape (n_params,)
+        The parameters returned: the last iterate, or the last finite one when the run
+        diverged.
+    loss_curve : list of float, default=[]
+        J at the initial θ and after each iteration (epoch for mini-batches).
+    n_iter : int, default=0
+        Iterations run (epochs for mini-batches).
+    converged : bool, default=False
+        Whether θ and J are finite and ``max(abs(∇J(θ))) <= tol`` at the returned θ: the
+        one rule of every solver here (:func:`converged`).
+    grad_max : float, default=inf
+        ``max(abs(∇J(θ)))`` at the returned θ; NaN or inf when that gradient is not
+        finite.
+    diverged : bool, default=False
+        Whether J or any coordinate of θ stopped being finite.
+    message : str, default=""
+        Why the solver stopped, with ``max(abs(∇J))`` and ``tol``.
+
+    See Also
+    --------
+    scipy.optimize.OptimizeResult : SciPy's result of ``minimize``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scratchlearn.optim import lbfgs
+    >>> result = lbfgs(lambda t: (float(t @ t), 2 * t), np.ones(3), max_iter=50, tol=1e-8)
+    >>> result.converged, result.diverged, result.grad_max <= 1e-8
+    (True, False, True)
+    >>> result.theta.round(6)
+    array([0., 0., 0.])
     """
 
     theta: np.ndarray
-    #: J at the initial θ and after each iteration (epoch for mini-batches).
     loss_curve: list[float] = field(default_factory=list)
     n_iter: int = 0
-    #: θ and J are finite and max_i |∂J/∂θ_i(θ)| ≤ tol at the returned θ.
     converged: bool = False
-    #: max_i |∂J/∂θ_i| at the returned θ (NaN or inf if the gradient there is not finite).
     grad_max: float = np.inf
-    #: Set when J or any coordinate of θ stopped being finite.
     diverged: bool = False
-    #: Why the solver stopped, with max |gradient| and ``tol``.
     message: str = ""
 
 
@@ -152,39 +301,67 @@ def descend(
     dtype: np.dtype | type = np.float64,
     **hyper,
 ) -> OptimizeResult:
-    """Minimise ``fun`` with a first-order update rule.
+    """Minimise ``fun`` with a first-order update rule, on the full batch or mini-batches.
 
-    Full batch (``batch_size=None``): each iteration is one step with the full gradient,
-    which is also the one that decides convergence, so one evaluation per iteration.
-    Mini-batches: each iteration is an epoch of steps with ``batch_fun(θ, indices)``, the
-    objective on those samples (penalty included), over a fresh permutation drawn from
-    ``rng``; the full objective is evaluated once at the end of the epoch.
+    On the full batch (``batch_size=None``) each iteration is one step with the full
+    gradient. On mini-batches each iteration is an epoch of steps with
+    ``batch_fun(θ, indices)`` over a fresh permutation drawn from ``rng``, and the full
+    objective is evaluated once at the end of the epoch. Either way the run stops, converged,
+    once ``max(abs(∇J(θ))) <= tol`` on the full objective.
 
     Parameters
     ----------
     fun : callable
-        ``fun(θ) -> (J, ∇J)`` on the whole training set.
+        ``fun(θ) -> (J, ∇J)``, the objective and its gradient on the whole training set.
     theta0 : ndarray of shape (n_params,)
+        The starting point; it is not modified.
     rule : callable
-        One of the ``*_step`` functions; ``hyper`` (learning_rate, momentum, ...) is passed
-        to it.
+        The update rule: :func:`gd_step`, :func:`momentum_step`, :func:`nesterov_step`,
+        :func:`adam_step`, or one of your own with their signature.
     max_iter : int
+        Maximum number of iterations: steps on the full batch, epochs on mini-batches.
     tol : float
-        Stop once max_i |∂J/∂θ_i| ≤ tol on the full objective; ``converged`` is then True.
-    batch_fun, n_samples, batch_size, rng
-        Needed together for mini-batches.
-    callback : callable, optional
-        ``callback(iteration, J)`` after each iteration.
+        Stop once ``max(abs(∇J(θ))) <= tol``; ``converged`` is then True.
+    batch_fun : callable, default=None
+        ``batch_fun(θ, indices) -> (J, ∇J)``, the objective on those samples (penalty
+        included); needed, with ``n_samples`` and ``rng``, for mini-batches.
+    n_samples : int, default=None
+        Number of samples N that the mini-batches cut up.
+    batch_size : int, default=None
+        Samples per mini-batch; None for the full batch.
+    rng : numpy.random.RandomState, default=None
+        Draws each epoch's permutation.
+    callback : callable, default=None
+        Called as ``callback(iteration, J)`` after each iteration.
     dtype : dtype, default=np.float64
         The precision the model keeps θ in (float32 for float32 data): the iterates are
         computed in float64, and one that overflows ``dtype`` counts as not finite.
+    **hyper : dict
+        The rule's keyword arguments: ``learning_rate``, and ``momentum`` or Adam's
+        ``beta_1``, ``beta_2``, ``epsilon``.
 
     Returns
     -------
-    OptimizeResult
+    result : OptimizeResult
         ``diverged`` when an update made any coordinate of θ non-finite in ``dtype`` (θ is
-        then the last finite iterate, and ``grad_max`` the gradient there) or J non-finite;
-        ``converged`` when neither happened and max |∇J(θ)| ≤ ``tol``.
+        then the last finite iterate, and ``grad_max`` the gradient there) or J
+        non-finite; ``converged`` when neither happened and ``max(abs(∇J(θ))) <= tol``.
+
+    See Also
+    --------
+    lbfgs : The same objective, minimised by SciPy's L-BFGS-B.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scratchlearn import optim
+    >>> A = np.array([[3.0, 1.0], [1.0, 2.0]])
+    >>> def fun(theta):  # J(θ) = ½ θᵀAθ − θ₁ and its gradient; the minimum is A⁻¹ (1, 0)
+    ...     return 0.5 * theta @ A @ theta - theta[0], A @ theta - np.array([1.0, 0.0])
+    >>> result = optim.descend(fun, np.zeros(2), optim.momentum_step, max_iter=500,
+    ...                        tol=1e-8, learning_rate=0.2, momentum=0.5)
+    >>> result.converged, result.n_iter, result.theta.round(6)
+    (True, 52, array([ 0.4, -0.2]))
     """
     theta, state = np.array(theta0, dtype=float), {}
     # A too-large step makes θ or J overflow; that is detected and reported as divergence
@@ -229,7 +406,28 @@ def _finite_in(theta: np.ndarray, dtype) -> bool:
 
 
 def converged(diverged: bool, grad_max: float, tol: float) -> bool:
-    """The one convergence rule: not diverged, and max_i |∂J/∂θ_i| ≤ tol (NaN fails)."""
+    """Apply the one convergence rule of every solver here: finite, and a small gradient.
+
+    Parameters
+    ----------
+    diverged : bool
+        Whether J or any coordinate of θ stopped being finite.
+    grad_max : float
+        ``max(abs(∇J(θ)))`` at the returned θ.
+    tol : float
+        The tolerance on it.
+
+    Returns
+    -------
+    converged : bool
+        ``not diverged and grad_max <= tol``; a NaN ``grad_max`` fails.
+
+    Examples
+    --------
+    >>> from scratchlearn.optim import converged
+    >>> converged(False, 1e-9, tol=1e-8), converged(False, float("nan"), tol=1.0)
+    (True, False)
+    """
     return bool(not diverged and grad_max <= tol)
 
 
@@ -241,26 +439,47 @@ def lbfgs(
     tol: float,
     callback: Callable[[int, float], None] | None = None,
 ) -> OptimizeResult:
-    """Minimise ``fun`` with SciPy's L-BFGS-B (no bounds).
+    """Minimise ``fun`` with SciPy's L-BFGS-B, without bounds.
 
-    ``tol`` is SciPy's ``gtol`` (max_i |∂J/∂θ_i|), the one stopping test: ``ftol`` is 0,
-    so SciPy's relative-decrease test fires only when a step no longer lowers J at all
-    (J has reached its float64 floor), and the line search may take 50 steps, as
-    scikit-learn's. ``converged`` is then decided as for every solver here, from the
-    gradient at the returned θ: max |∇J(θ)| ≤ ``tol``. SciPy's ``success`` is not used,
-    since it also reports success when J merely stopped decreasing while the gradient was
-    still above ``tol``; that case is returned with ``converged=False`` and a message
-    saying that ``tol`` is below what the arithmetic resolves for this objective.
+    ``tol`` is SciPy's ``gtol`` and the one stopping test; ``converged`` is decided as for
+    every solver here, from the gradient at the returned θ, not from SciPy's ``success``
+    (which also reports success when J merely stopped decreasing with the gradient still
+    above ``tol``: that case returns ``converged=False`` and says why in ``message``).
 
-    A one-entry cache keyed on θ keeps ``fun`` from running twice at one point: the value at
-    θ₀ recorded in ``loss_curve`` is the one SciPy starts from, and the final gradient is
-    SciPy's last evaluation unless that was at another point (a failed line search).
+    Parameters
+    ----------
+    fun : callable
+        ``fun(θ) -> (J, ∇J)``, the objective and its gradient.
+    theta0 : ndarray of shape (n_params,)
+        The starting point; it is not modified.
+    max_iter : int
+        Maximum number of L-BFGS iterations.
+    tol : float
+        Stop once ``max(abs(∇J(θ))) <= tol``; ``converged`` is then True.
+    callback : callable, default=None
+        Called as ``callback(iteration, J)`` after each iteration.
 
     Returns
     -------
-    OptimizeResult
-        ``grad_max`` is max |∇J| evaluated at the returned θ; ``diverged`` is set when J or
+    result : OptimizeResult
+        ``grad_max`` is ``max(abs(∇J))`` at the returned θ; ``diverged`` is set when J or
         θ there is not finite.
+
+    See Also
+    --------
+    descend : The first-order update rules, on the same objective.
+    scipy.optimize.minimize : SciPy's minimiser, with ``method="L-BFGS-B"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scratchlearn import optim
+    >>> A = np.array([[3.0, 1.0], [1.0, 2.0]])
+    >>> def fun(theta):  # J(θ) = ½ θᵀAθ − θ₁ and its gradient; the minimum is A⁻¹ (1, 0)
+    ...     return 0.5 * theta @ A @ theta - theta[0], A @ theta - np.array([1.0, 0.0])
+    >>> result = optim.lbfgs(fun, np.zeros(2), max_iter=100, tol=1e-8)
+    >>> result.converged, result.theta.round(6)
+    (True, array([ 0.4, -0.2]))
     """
     curve = []
     cache: dict = {}
