@@ -45,119 +45,113 @@ def _predictions(top: Neighbors, *, classes: list[np.ndarray], weights,
 
 
 class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
-    """k-nearest-neighbour classifier, a drop-in for scikit-learn's.
+    """Classifier by the vote of the k nearest training points, a drop-in for scikit-learn's.
 
-    A query x is given the class with the largest (weighted) vote among its k nearest
-    training points N_k(x):
+    A query x gets the class with the largest (weighted) vote among its k nearest training
+    points N_k(x)::
 
-        p(c | x) = Σ_{i ∈ N_k(x)} w_i · 1[y_i = c] / Σ_{i ∈ N_k(x)} w_i,
-        ŷ(x) = argmax_c p(c | x),
+        p(c | x) = Σ_{i ∈ N_k(x)} w_i [y_i = c] / Σ_{i ∈ N_k(x)} w_i
+        ŷ(x) = argmax_c p(c | x)
 
-    with w_i = 1 (``weights="uniform"`` or None, so p(c | x) = K_c / K), w_i = 1 / d(x, x_i)
-    (``weights="distance"``; exact matches, at distance 0, then get all the weight), or
-    the weights a callable returns for the neighbours' distances.
+    Neighbours are ordered by (distance, training index) and a tied vote goes to the
+    smallest label, so the answer is deterministic and the same on every algorithm.
 
-    Tie rules, both deterministic:
-
-    - neighbours are sorted by (distance, training index), so among equidistant training
-      points the one that comes first in the training set is the nearer, whatever the
-      algorithm (our contract; scikit-learn's order of ties depends on its path);
-    - a tied vote goes to the smallest label in ``classes_`` (as scikit-learn and
-      ``scipy.stats.mode`` do).
+    Read more in the :doc:`user guide </neighbors>`.
 
     Parameters
     ----------
     n_neighbors : int, default=5
-        k, between 1 and the number of training samples.
+        Number of neighbours k, between 1 and the number of training samples.
     weights : {"uniform", "distance"}, callable or None, default="uniform"
-        A callable takes the distances, an array of shape (n_queries, n_neighbors), and
-        returns weights of the same shape; every neighbour of a query weighted 0 is a
-        ``ValueError``, as in scikit-learn.
-    algorithm : {"auto", "ball_tree", "brute", "kd_tree"}, default="auto"
-        ``"brute"`` computes distances by tiles of queries × training points with one
-        matrix product each, in the input's precision (float32 stays float32), and re-ranks
-        the candidates exactly in float64. ``"kd_tree"`` uses ``scipy.spatial.KDTree``
-        (dense data, Minkowski metrics with p >= 1). ``"ball_tree"`` is accepted as
-        scikit-learn's name: SciPy has no ball tree, so it takes the KD-tree where that
-        serves the metric and brute force otherwise. ``"auto"`` takes the tree for at most
-        7 features when k is below half the training set and the metric allows it, brute
-        force otherwise. CSR data always take the brute force (with a warning when a tree
-        was asked for, as scikit-learn warns). The answers are the same on every path.
+        Weight w_i of each neighbour's vote. "uniform" (or None): 1 each. "distance":
+        1 / d(x, x_i), so exact matches, at distance 0, get all the weight. A callable
+        takes the distances, an array of shape (n_queries, n_neighbors), and returns
+        weights of the same shape; a query whose neighbours all weigh 0 is refused.
+    algorithm : {"auto", "ball_tree", "kd_tree", "brute"}, default="auto"
+        How to search. "brute": tiles of matrix products in the input's precision,
+        re-ranked exactly in float64 (:doc:`/exact_search`). "kd_tree":
+        ``scipy.spatial.KDTree`` (dense data, unweighted Minkowski metrics with p >= 1).
+        "ball_tree": the KD-tree where it serves the metric, else brute force (SciPy
+        has no ball tree). "auto": the tree for at most 7 features when k is below half
+        the training set and the metric allows it, else brute force. Sparse data always
+        take brute force. Every algorithm gives the same answers.
     leaf_size : int, default=30
-        Accepted for scikit-learn's sake; SciPy's KD-tree keeps its own leaf size.
+        Accepted for compatibility with scikit-learn, and not used: SciPy's KD-tree keeps
+        its own leaf size.
     p : float, default=2
-        The exponent of "minkowski", p > 0: p = 1, 2, inf are manhattan, euclidean and
-        chebyshev (their own fast paths); 0 < p < 1 is not a metric and runs by brute force
-        (with scikit-learn's warning; a tree algorithm refuses it). Ignored by other
-        metrics.
+        Exponent of the "minkowski" metric, p > 0: 1, 2 and ``np.inf`` run as
+        "manhattan", "euclidean" and "chebyshev"; 0 < p < 1 is not a metric and runs by
+        brute force, with scikit-learn's warning. Ignored by other metrics.
     metric : str or callable, default="minkowski"
-        "minkowski" (with ``p``), "euclidean", "sqeuclidean", "cosine", "manhattan",
-        "chebyshev", "haversine" (two features: latitude, longitude in radians), or
-        scikit-learn's aliases "l2", "l1" and "cityblock"; "precomputed" for distances
-        instead of features (dense, or a sparse neighbour graph whose stored entries,
-        explicit zeros included, are the candidates); or a callable ``f(x, y) -> float``
-        of two rows (searched by brute force, on one thread).
+        The distance: "minkowski" (with ``p``), "euclidean", "sqeuclidean", "cosine",
+        "manhattan", "chebyshev", "haversine" (latitude and longitude in radians),
+        "nan_euclidean", or the aliases "l2", "l1" and "cityblock"; "precomputed" when X
+        holds distances instead of features (dense, or a sparse neighbour graph whose
+        stored entries are the candidates); or a callable ``f(x, y) -> float`` of two
+        rows (searched by brute force, on one thread).
     metric_params : dict, default=None
-        For "minkowski": "p" (taking the place of ``p``, with scikit-learn's
-        ``SyntaxWarning``) and "w", one weight >= 0 per feature, for the weighted
-        distance ``(Σ_f w_f |x_f − y_f|^p)^(1/p)`` (searched by brute force). For a
-        callable metric, its keyword arguments. Other metrics take none.
+        For "minkowski": "p" (in place of ``p``) and "w", one weight >= 0 per feature,
+        for the weighted distance ``(Σ_f w_f abs(x_f - y_f)**p)**(1/p)``. For a callable
+        metric, its keyword arguments. Other metrics take none.
     n_jobs : int, default=None
-        Threads for the search: None or -1 use every core, 1 one thread (the matrix
-        products' BLAS threads included). On Dask, the threads of each block's search
-        (None: one, since the workers' threads already run blocks side by side).
-
-    Multi-output y (shape (n_samples, n_outputs)) is classified output by output, as in
-    scikit-learn: ``classes_`` is then a list, ``predict`` returns one column per output
-    and ``predict_proba`` a list of arrays.
-
-    Dask arrays (chunked along samples) are accepted by ``fit`` and every query method:
-    the training partitions stay on the workers, each query chunk is searched against
-    every partition there and the partial lists are merged exactly (see
-    ``scratchlearn._dask.knn_queries``); the answers equal the in-memory ones, ties included.
-
-    Differences from scikit-learn, all deliberate:
-
-    - distances are exact float64 values of the given numbers, also for float32 data
-      (scikit-learn's float32 brute force rounds them), so a near-tie can order
-      differently;
-    - ties are ordered by training index, in ``radius_neighbors`` too: its lists are
-      always sorted, whatever ``sort_results``; in a precomputed sparse graph, equal
-      stored distances are ordered by column (scikit-learn: by stored order), and an
-      unsorted graph needs no ``EfficiencyWarning``;
-    - the metric names are those above: scikit-learn's other names ("seuclidean",
-      "mahalanobis", "braycurtis", "nan_euclidean", ...) and ``DistanceMetric`` objects
-      are refused with a ``ValueError``; pass a callable or precomputed distances;
-    - CSR queries of a model fitted on dense data are densified (with
-      ``algorithm="kd_tree"`` or ``"ball_tree"`` they are refused, as in scikit-learn);
-    - a multi-output model, a callable metric or weights, or NumPy arrays in
-      ``metric_params`` cannot be stored by ``scratchlearn.save`` (a list of weights can).
+        Threads for the search, the matrix products' BLAS included. None: the cores the
+        process may run on, within the thread limits in force (``threadpoolctl``, a joblib
+        worker's share); -1: every core the process may use; -2, -3, ...: all but 1, 2,
+        ...; 1: one thread. On Dask, the threads of each block's search (None: one).
 
     Attributes
     ----------
     classes_ : ndarray of shape (n_classes,) or list of such arrays
-        Sorted class labels; the columns of ``predict_proba`` follow this order. A list,
-        one per output, for multi-output y.
-    outputs_2d_ : bool
-        Whether y had several outputs.
+        Sorted class labels, the columns of ``predict_proba``; one array per output for a
+        multi-output y.
     effective_metric_ : str or callable
         The metric searched: "minkowski" with p = 1, 2 or inf becomes "manhattan",
-        "euclidean" or "chebyshev", and aliases their canonical names.
+        "euclidean" or "chebyshev", and an alias its canonical name.
     effective_metric_params_ : dict
         The parameters that metric takes.
     n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during fit, when X was a pandas or Dask DataFrame
+        whose column names are all strings.
     n_samples_fit_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        The column names of X at fit, when X was a pandas or Dask DataFrame whose names
-        are all strings.
+        Number of training samples.
+    outputs_2d_ : bool
+        Whether y had several outputs, shape (n_samples, n_outputs): they are then
+        classified one by one, ``predict`` has one column per output and
+        ``predict_proba`` returns a list.
+
+    See Also
+    --------
+    sklearn.neighbors.KNeighborsClassifier : The scikit-learn estimator this one replaces.
+    NearestNeighbors : The same search, without labels.
+    KNeighborsDensity : Densities p(x) and p(x | c) from the same neighbours.
+
+    Notes
+    -----
+    Deliberate differences from scikit-learn, detailed in :doc:`/neighbors`: distances are
+    exact float64 values of the given numbers, also for float32 data, so near-ties can
+    order differently; ties are ordered by training index on every path, and
+    ``radius_neighbors`` lists are always sorted; scikit-learn's other metric names and
+    its ``DistanceMetric`` objects are refused; a multi-output model, a callable metric or
+    weights, and NumPy arrays in ``metric_params`` cannot be saved by
+    :func:`scratchlearn.save`.
+
+    Dask arrays, chunked along the samples, are fitted and queried on the workers, with
+    the same answers as in memory (:doc:`/dask`).
 
     Examples
     --------
     >>> from scratchlearn import KNeighborsClassifier
     >>> from scratchlearn.datasets import load_moons_split
     >>> X_train, X_test, y_train, y_test = load_moons_split()
-    >>> KNeighborsClassifier(n_neighbors=5).fit(X_train, y_train).score(X_test, y_test)
+    >>> clf = KNeighborsClassifier(n_neighbors=5).fit(X_train, y_train)
+    >>> clf.score(X_test, y_test)
     0.97
+    >>> clf.predict_proba([[0.5, 0.25]])
+    array([[0.6, 0.4]])
+    >>> clf.predict([[0.5, 0.25]])
+    array([0])
     """
 
     _fitted = NeighborsBase._fitted._replace(
@@ -195,24 +189,35 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         return tags
 
     def fit(self, X, y) -> KNeighborsClassifier:
-        """Store the training set.
+        """Store the training set and its labels.
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
-            Or (n_samples, n_samples) distances for ``metric="precomputed"``; or a
-            fitted kNN estimator of ours or scikit-learn's ``KDTree``/``BallTree``, whose
-            training data it takes; or a Dask array or DataFrame: its partitions are
-            persisted on the workers, with y in the same evaluation of their graph, and
-            only the classes come back to the client. A DataFrame's string column names
-            become ``feature_names_in_``, as a pandas frame's do.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 stays float32, and sparse matrices are used as CSR.
+            For ``metric="precomputed"``, the (n_samples, n_samples) distances between
+            the training points. Also a fitted scratchlearn kNN estimator, or
+            scikit-learn's ``KDTree`` or ``BallTree``, whose training data it takes; or a
+            Dask array or DataFrame, whose partitions stay on the workers.
         y : array-like of shape (n_samples,) or (n_samples, n_outputs)
-            Labels of any type: ints, ±1, strings. A Dask y with an in-memory X is
-            computed, and the fit is the in-memory one (one output on Dask).
+            Labels of any type (ints, ±1, strings). A Dask y with an in-memory X is
+            computed, and the fit is the in-memory one; on Dask, one output only.
 
         Returns
         -------
-        self
+        self : KNeighborsClassifier
+            The fitted classifier.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid, naming it: ``n_neighbors`` below 1 or above the
+            number of training samples, an unknown ``metric`` or ``metric_params`` key,
+            an ``algorithm`` that cannot search the metric (a tree for "precomputed" or
+            for 0 < p < 1, "kd_tree" outside the Minkowski family). Also if y is None or
+            mixes strings with numbers, if sparse X comes with a metric that cannot
+            search it, and, for "precomputed", if X is not square or holds negative
+            distances.
         """
         self._validate_params()
         if self._dask_input(X):
@@ -254,18 +259,27 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         return list(self.classes_) if self.outputs_2d_ else [self.classes_]
 
     def predict_proba(self, X=None):
-        """Class probabilities p(c | x).
+        """Class probabilities p(c | x), the (weighted) share of each class in the vote.
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), default=None
-            ``None`` evaluates the training points leave-one-out (as scikit-learn does).
-            Dask queries give a Dask array.
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
+            The queries (for ``metric="precomputed"``, their distances to the training
+            points, of shape (n_queries, n_samples_fit)). None evaluates the training
+            points leave-one-out, as scikit-learn does. Dask queries give a Dask array.
 
         Returns
         -------
-        ndarray of shape (n_queries, n_classes), or a list of them (one per output)
-            Columns in ``classes_`` order; each row sums to 1.
+        proba : ndarray of shape (n_queries, n_classes), or a list of them
+            Columns in ``classes_`` order; each row sums to 1. A list, one array per
+            output, for a multi-output model.
+
+        Raises
+        ------
+        ValueError
+            If ``n_neighbors`` exceeds the training points that can be neighbours (for
+            ``X=None``, all but the query itself), or if a callable ``weights`` returns
+            another shape than the distances' or weighs all of a query's neighbours 0.
         """
         check_is_fitted(self)
         classes = self._class_lists()
@@ -277,17 +291,23 @@ class KNeighborsClassifier(ClassifierMixin, NeighborsBase):
         return list(answer) if self.outputs_2d_ else answer
 
     def predict(self, X=None) -> np.ndarray:
-        """Most-voted class of each query; a tie goes to the smallest label.
+        """Predict the most-voted class of each query; a tie goes to the smallest label.
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), default=None
-            ``None`` evaluates the training points leave-one-out. Dask queries give a
-            Dask array.
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
+            The queries, as in :meth:`predict_proba`. None evaluates the training points
+            leave-one-out. Dask queries give a Dask array.
 
         Returns
         -------
-        ndarray of shape (n_queries,) or (n_queries, n_outputs)
+        y_pred : ndarray of shape (n_queries,) or (n_queries, n_outputs)
+            The predicted labels, of the dtype of ``classes_``.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`predict_proba`.
         """
         check_is_fitted(self)
         classes = self._class_lists()

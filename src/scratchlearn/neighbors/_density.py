@@ -47,67 +47,93 @@ def _most_probable(top: Neighbors, *, classes: np.ndarray) -> np.ndarray:
 
 
 class KNeighborsDensity(NeighborsBase):
-    """kNN density estimator, with class-conditional densities when labels are given.
+    """Density estimator by the k nearest neighbours, per class too when labels are given.
 
-    Grow a sphere around x until it holds K training points; with r_K(x) its radius and
-    V = V_d(r_K(x)) = π^{d/2} r^d / Γ(d/2 + 1) its volume,
+    Grow a ball around x until it holds K training points; with V = V_d(r_K(x)) the volume
+    of that ball in the metric, of radius r_K(x) in d dimensions::
 
-        p(x)     = K / (N · V),
-        p(x | c) = K_c / (N_c · V),     K_c the points of class c inside the same sphere,
-        p(c)     = N_c / N,
-        p(c | x) = p(x | c) p(c) / p(x) = K_c / K.
+        p(x) = K / (N · V),    p(x | c) = K_c / (N_c · V),
+        p(c | x) = K_c / K,
 
-    One sphere serves every class, so the estimates are consistent (Σ_c p(x|c) p(c) = p(x))
-    and never divide by zero. Volumes are taken in log space, finite for d = 64.
+    with K_c the points of class c inside the same ball and N_c those in the training set.
+    One ball serves every class, so Σ_c p(x | c) p(c) = p(x) holds exactly. With labels,
+    :meth:`predict` gives the most probable class, so the estimator also works where a
+    classifier is expected.
 
-    With ``X=None`` the methods evaluate the training points leave-one-out: each point is
-    left out of its own sphere and of the counts (N − 1 points, N_c − 1 for its class);
-    otherwise r_K would be 0 at K = 1. Where K or more training points coincide with x,
-    r_K = 0 and log p(x) = +inf.
-
-    The sphere is the ball of the metric: for Minkowski metrics (``metric`` "euclidean",
-    "manhattan", "chebyshev" or "minkowski" with ``p``) V is the volume of the Lp ball
-    (``scratchlearn._math.ball.log_ball_volume``). "cosine", "sqeuclidean", "haversine",
-    weighted Minkowski, "precomputed" and callables have no such volume and are refused.
-
-    With labels, ``predict`` gives the most probable class, argmax_c p(c | x) (a tie goes to
-    the smallest label, as in :class:`KNeighborsClassifier`), so the estimator works where
-    a classifier is expected (``CalibratedClassifierCV``, for instance).
+    Read more in the :doc:`user guide </density>`.
 
     Parameters
     ----------
     n_neighbors : int, default=5
-        K.
-    algorithm : {"auto", "ball_tree", "brute", "kd_tree"}, default="auto"
-        As in :class:`KNeighborsClassifier`.
+        Number of neighbours K in the ball, between 1 and the number of training samples.
+    algorithm : {"auto", "ball_tree", "kd_tree", "brute"}, default="auto"
+        How to search, as in :class:`KNeighborsClassifier`: every algorithm gives the same
+        answers.
     leaf_size : int, default=30
-        Accepted for scikit-learn's sake, as in :class:`KNeighborsClassifier`.
+        Accepted for compatibility with scikit-learn, and not used: SciPy's KD-tree keeps
+        its own leaf size.
     metric : {"minkowski", "euclidean", "manhattan", "chebyshev"}, default="minkowski"
-        The distance whose balls measure the density; "l2", "l1" and "cityblock" work too.
+        The distance whose balls measure the density; the aliases "l2", "l1" and
+        "cityblock" work too. Metrics that are not a norm of x − x′ have no ball volume
+        and are refused.
     p : float, default=2
-        The exponent of "minkowski", p > 0.
+        Exponent of the "minkowski" metric, p > 0; the ball is the Lp ball.
     metric_params : dict, default=None
-        {"p": ...} takes the place of ``p``, as in :class:`KNeighborsClassifier`.
+        ``{"p": ...}`` in place of ``p``, as in :class:`KNeighborsClassifier`; feature
+        weights ("w") have no ball volume and are refused.
     n_jobs : int, default=None
-        Threads for the search: None or -1 use every core, 1 one thread.
-
-    Dask arrays (chunked along samples) work as in :class:`KNeighborsClassifier`: the
-    training partitions stay on the workers; Dask queries, and ``X=None`` after a Dask fit,
-    give lazy Dask arrays; the values equal the in-memory ones.
+        Threads for the search, as in :class:`KNeighborsClassifier`.
 
     Attributes
     ----------
-    n_features_in_ : int
-    n_samples_fit_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        The column names of X at fit, when X was a pandas or Dask DataFrame whose names
-        are all strings.
     classes_ : ndarray of shape (n_classes,)
-        Only when fitted with labels.
+        Sorted class labels, the columns of :meth:`predict_proba` and
+        :meth:`class_log_density`; only when fitted with labels.
     class_count_ : ndarray of shape (n_classes,)
-        N_c.
+        Training samples N_c of each class; only when fitted with labels.
     class_prior_ : ndarray of shape (n_classes,)
-        p(c) = N_c / N.
+        Class priors p(c) = N_c / N; only when fitted with labels.
+    effective_metric_ : str
+        The metric searched: "minkowski" with p = 1, 2 or inf becomes "manhattan",
+        "euclidean" or "chebyshev", and an alias its canonical name.
+    effective_metric_params_ : dict
+        The parameters that metric takes.
+    n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during fit, when X was a pandas or Dask DataFrame
+        whose column names are all strings.
+    n_samples_fit_ : int
+        Number of training samples N.
+
+    See Also
+    --------
+    sklearn.neighbors.KernelDensity : Density estimation with kernels, in scikit-learn.
+    KNeighborsClassifier : The same K_c / K as a classifier's probabilities.
+
+    Notes
+    -----
+    The densities are computed in log space (finite for d = 64), and are not normalised:
+    far from the data p(x) decays only like 1 / ‖x‖ᵈ, so the likelihood of
+    held-out points cannot choose K. With ``X=None`` every method evaluates the training
+    points leave-one-out. The ball volumes, the leave-one-out counts and the refused
+    metrics are in :doc:`/density`. scikit-learn has no kNN density estimator.
+
+    References
+    ----------
+    .. [1] C. M. Bishop, *Pattern Recognition and Machine Learning*, Springer, 2006,
+       §2.5.2.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from scratchlearn import KNeighborsDensity
+    >>> X = np.array([[0.0], [1.0], [2.0], [4.0]])
+    >>> density = KNeighborsDensity(n_neighbors=2).fit(X, [0, 0, 1, 1])
+    >>> np.exp(density.score_samples([[1.5], [3.0]]))  # K / (N·V) = 2 / (4 · 2 r_K)
+    array([0.5 , 0.25])
+    >>> density.predict_proba([[1.5]])  # K_c / K
+    array([[0.5, 0.5]])
     """
 
     _fitted = NeighborsBase._fitted._replace(
@@ -145,18 +171,28 @@ class KNeighborsDensity(NeighborsBase):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Or a Dask array or DataFrame, persisted on the workers (with y, in one
-            evaluation of their graph), as in :class:`KNeighborsClassifier`.
-        y : array-like of shape (n_samples,), optional
-            Class labels, checked as :class:`KNeighborsClassifier` checks them
-            (scikit-learn's ``check_classification_targets``): continuous values, labels
-            mixing strings and numbers, NaN or a 2-D y raise a ``ValueError``. A Dask y
-            with an in-memory X is computed, and the fit is the in-memory one.
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 stays float32. Or a Dask array or DataFrame, whose
+            partitions stay on the workers, as in :class:`KNeighborsClassifier`.
+        y : array-like of shape (n_samples,), default=None
+            Class labels, for the class densities, :meth:`predict_proba` and
+            :meth:`predict`; None estimates p(x) only. A Dask y with an in-memory X is
+            computed, and the fit is the in-memory one.
 
         Returns
         -------
-        self
+        self : KNeighborsDensity
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid, naming it: ``n_neighbors`` below 1 or above the
+            number of training samples, or a ``metric`` with no ball volume ("cosine",
+            "sqeuclidean", "haversine", "precomputed", a callable, or feature weights in
+            ``metric_params``). Also for labels that are continuous, mix strings with
+            numbers, hold NaN, or are 2-D, as scikit-learn's
+            ``check_classification_targets`` refuses them.
         """
         self._validate_params()  # the metric too (one with a ball volume), before any Dask work
         if self._dask_input(X):
@@ -192,16 +228,25 @@ class KNeighborsDensity(NeighborsBase):
         return self._metric()[1]
 
     def score_samples(self, X=None) -> np.ndarray:
-        """log p(x) = log K − log N − log V_d(r_K(x)).
+        """Compute the log-density log p(x) = log K − log N − log V_d(r_K(x)).
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), default=None
-            ``None`` evaluates the training points leave-one-out.
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
+            The queries. None evaluates the training points leave-one-out (N − 1
+            points). Dask queries give a Dask array.
 
         Returns
         -------
-        ndarray of shape (n_queries,)
+        log_density : ndarray of shape (n_queries,)
+            The log-density log p(x); +inf where K or more training points coincide
+            with x.
+
+        Raises
+        ------
+        ValueError
+            If ``n_neighbors`` exceeds the training points that can be neighbours (for
+            ``X=None``, all but the query itself).
         """
         check_is_fitted(self)
         finish = partial(
@@ -211,7 +256,20 @@ class KNeighborsDensity(NeighborsBase):
         return self._answer(X, finish, Spec((), np.float64), n_neighbors=self._n_neighbors(X))
 
     def score(self, X=None, y=None) -> float:
-        """Total log-likelihood Σ log p(x) (the scikit-learn convention of KernelDensity)."""
+        """Compute the total log-likelihood Σ log p(x), as ``KernelDensity.score`` does.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
+            The queries, as in :meth:`score_samples`.
+        y : None
+            Ignored; present for the API's consistency.
+
+        Returns
+        -------
+        log_likelihood : float
+            The sum of :meth:`score_samples` over the queries.
+        """
         return float(np.sum(self.score_samples(X)))
 
     def _require_labels(self):
@@ -223,17 +281,24 @@ class KNeighborsDensity(NeighborsBase):
             )
 
     def class_log_density(self, X=None) -> np.ndarray:
-        """log p(x | c) = log K_c − log N_c − log V_d(r_K(x)), one column per class.
+        """Compute log p(x | c) = log K_c − log N_c − log V_d(r_K(x)) for each class c.
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), default=None
-            ``None`` evaluates the training points leave-one-out.
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
+            The queries. None evaluates the training points leave-one-out (N_c − 1
+            points in each one's own class).
 
         Returns
         -------
-        ndarray of shape (n_queries, n_classes)
-            Columns in ``classes_`` order; ``-inf`` where no neighbour is of class c.
+        log_density : ndarray of shape (n_queries, n_classes)
+            Columns in ``classes_`` order; -inf where no neighbour is of class c.
+
+        Raises
+        ------
+        ValueError
+            If the estimator was fitted without labels, or ``n_neighbors`` exceeds the
+            training points that can be neighbours.
         """
         self._require_labels()
         finish = partial(_class_log_density, n_features=self.n_features_in_,
@@ -242,11 +307,24 @@ class KNeighborsDensity(NeighborsBase):
                             n_neighbors=self._n_neighbors(X))
 
     def predict_proba(self, X=None) -> np.ndarray:
-        """p(c | x) = K_c / K: the same as KNeighborsClassifier with the same k.
+        """Compute the class posteriors p(c | x) = K_c / K.
+
+        They equal :class:`KNeighborsClassifier`'s probabilities with the same k.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
+            The queries. None evaluates the training points leave-one-out.
 
         Returns
         -------
-        ndarray of shape (n_queries, n_classes)
+        proba : ndarray of shape (n_queries, n_classes)
+            Columns in ``classes_`` order; each row sums to 1.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`class_log_density`.
         """
         self._require_labels()
         n_classes = len(self.classes_)
@@ -255,17 +333,24 @@ class KNeighborsDensity(NeighborsBase):
                             n_neighbors=self._n_neighbors(X))
 
     def predict(self, X=None) -> np.ndarray:
-        """The most probable class, argmax_c p(c | x) = argmax_c K_c; a tie goes to the
-        smallest label.
+        """Predict the most probable class, argmax_c p(c | x) = argmax_c K_c.
+
+        A tie goes to the smallest label, as in :class:`KNeighborsClassifier`.
 
         Parameters
         ----------
-        X : array-like of shape (n_queries, n_features), default=None
-            ``None`` evaluates the training points leave-one-out.
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
+            The queries. None evaluates the training points leave-one-out.
 
         Returns
         -------
-        ndarray of shape (n_queries,)
+        y_pred : ndarray of shape (n_queries,)
+            The predicted labels, of the dtype of ``classes_``.
+
+        Raises
+        ------
+        ValueError
+            As :meth:`class_log_density`.
         """
         self._require_labels()
         finish = partial(_most_probable, classes=self.classes_)

@@ -105,24 +105,29 @@ class NeighborsQueries:
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_queries, n_features), default=None
-            Queries (dense, CSR or a Dask array); for ``metric="precomputed"`` their
-            distances to the training points, of shape (n_queries, n_samples_fit), dense
-            or a sparse graph. ``None`` means the training points, each excluded from its
-            own list.
-            A model fitted on Dask arrays, or given Dask queries, searches on the workers
-            (``scratchlearn._dask.knn_queries``) and answers Dask queries, and ``None``
-            after a Dask fit, with lazy Dask arrays, NumPy queries with NumPy arrays.
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
+            The queries; for ``metric="precomputed"``, their distances to the training
+            points, of shape (n_queries, n_samples_fit), dense or a sparse graph. None
+            means the training points, each left out of its own list. Dask queries, and
+            None after a Dask fit, are searched on the workers and give lazy Dask arrays.
         n_neighbors : int, default=None
-            Defaults to the ``n_neighbors`` given at construction.
+            Number of neighbours to find; None takes the estimator's ``n_neighbors``.
         return_distance : bool, default=True
+            Whether to return the distances as well as the indices.
 
         Returns
         -------
         distances : ndarray of shape (n_queries, n_neighbors)
-            Distances in ``metric``, only when ``return_distance`` is true.
+            Distances in the estimator's metric, exact float64 values; only when
+            ``return_distance`` is true.
         indices : ndarray of shape (n_queries, n_neighbors)
-            Row numbers in the training set.
+            Row numbers of the neighbours in the training set.
+
+        Raises
+        ------
+        ValueError
+            If ``n_neighbors`` is below 1 or above the training points that can be
+            neighbours (for ``X=None``, all but the query itself).
         """
         check_is_fitted(self)
         k = self._n_neighbors(X, n_neighbors)
@@ -134,24 +139,30 @@ class NeighborsQueries:
 
     def kneighbors_graph(self, X=None, n_neighbors: int | None = None,
                          mode: str = "connectivity"):
-        """The graph of each query's k nearest training points, as a CSR matrix.
+        """Compute the graph of each query's k nearest training points, as a CSR matrix.
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_queries, n_features), default=None
-            As in :meth:`kneighbors`.
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
+            The queries, as in :meth:`kneighbors`.
         n_neighbors : int, default=None
-            Defaults to the ``n_neighbors`` given at construction.
+            Number of neighbours per query; None takes the estimator's ``n_neighbors``.
         mode : {"connectivity", "distance"}, default="connectivity"
             Edges of weight 1, or the distances.
 
         Returns
         -------
-        scipy.sparse.csr_matrix of shape (n_queries, n_samples_fit)
-            Row i stores query i's neighbours in :meth:`kneighbors`' order (so its column
-            indices are not sorted), as scikit-learn's does; a ``csr_array`` when
-            scikit-learn's ``sparse_interface`` is "sparray". For Dask queries (or
-            ``None`` after a Dask fit) a Dask array whose blocks are such matrices.
+        graph : scipy.sparse.csr_matrix of shape (n_queries, n_samples_fit)
+            Row i holds query i's neighbours in :meth:`kneighbors`' order, as
+            scikit-learn lays it out; a ``csr_array`` when scikit-learn's
+            ``sparse_interface`` is "sparray". For Dask queries, a Dask array whose
+            blocks are such matrices.
+
+        Raises
+        ------
+        ValueError
+            If ``mode`` is neither "connectivity" nor "distance", or ``n_neighbors`` is
+            out of range, as in :meth:`kneighbors`.
         """
         check_is_fitted(self)
         _check_mode(mode)
@@ -170,22 +181,33 @@ class NeighborsQueries:
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_queries, n_features), default=None
-            As in :meth:`kneighbors`; ``None`` leaves each training point out of its own
-            list (its duplicates stay).
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
+            The queries, as in :meth:`kneighbors`; None leaves each training point out
+            of its own list (its duplicates stay).
         radius : float, default=None
-            Defaults to the estimator's ``radius`` (``NearestNeighbors``); the classifier
-            and the density estimator have none, so it must be given.
+            The distance r >= 0, one for every query; ``np.inf`` finds every training
+            point. None takes the estimator's ``radius`` (:class:`NearestNeighbors`); the
+            classifier and the density estimator have none, so it must be given.
         return_distance : bool, default=True
+            Whether to return the distances as well as the indices.
         sort_results : bool, default=False
-            Accepted for scikit-learn's sake; ``True`` needs ``return_distance=True``.
+            Accepted for compatibility with scikit-learn: the lists are always sorted.
+            True needs ``return_distance=True``, as in scikit-learn.
 
         Returns
         -------
         distances : ndarray of shape (n_queries,) of object
-            One float64 array per query, only when ``return_distance`` is true.
+            One float64 array of distances per query; only when ``return_distance`` is
+            true.
         indices : ndarray of shape (n_queries,) of object
             One array of training rows per query.
+
+        Raises
+        ------
+        ValueError
+            If ``radius`` is negative, not a number, an array, or None on an estimator
+            that has no ``radius``; or if ``sort_results`` is true and
+            ``return_distance`` false.
         """
         check_is_fitted(self)
         if sort_results and not return_distance:
@@ -198,22 +220,31 @@ class NeighborsQueries:
 
     def radius_neighbors_graph(self, X=None, radius: float | None = None,
                                mode: str = "connectivity", sort_results: bool = False):
-        """The graph of the training points within ``radius`` of each query, as CSR.
+        """Compute the graph of the training points within ``radius`` of each query.
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_queries, n_features), default=None
-            As in :meth:`radius_neighbors`.
+        X : {array-like, sparse matrix} of shape (n_queries, n_features), default=None
+            The queries, as in :meth:`radius_neighbors`.
         radius : float, default=None
-            As in :meth:`radius_neighbors`.
+            The distance, as in :meth:`radius_neighbors`.
         mode : {"connectivity", "distance"}, default="connectivity"
+            Edges of weight 1, or the distances.
         sort_results : bool, default=False
-            Accepted; each row is sorted by (distance, index) anyway.
+            Accepted for compatibility with scikit-learn: each row is sorted by
+            (distance, index) anyway.
 
         Returns
         -------
-        scipy.sparse.csr_matrix of shape (n_queries, n_samples_fit)
-            As :meth:`kneighbors_graph` returns it.
+        graph : scipy.sparse.csr_matrix of shape (n_queries, n_samples_fit)
+            Row i holds the points within ``radius`` of query i, laid out as
+            :meth:`kneighbors_graph` lays them out.
+
+        Raises
+        ------
+        ValueError
+            If ``mode`` or ``radius`` is invalid, as in :meth:`kneighbors_graph` and
+            :meth:`radius_neighbors`.
         """
         check_is_fitted(self)
         _check_mode(mode)

@@ -11,56 +11,65 @@ from ._base import NeighborsBase
 class NearestNeighbors(NeighborsBase):
     """Exact nearest-neighbour search, a drop-in for scikit-learn's ``NearestNeighbors``.
 
-    ``kneighbors`` gives each query's k nearest training points, ``radius_neighbors`` those
-    within a distance r (boundary included), and ``kneighbors_graph`` /
-    ``radius_neighbors_graph`` the same as CSR matrices. Every list is sorted by
-    (distance, training index): among equidistant training points the one with the
-    smaller index comes first, also at the k-th place and on every algorithm.
+    :meth:`kneighbors` finds each query's k nearest training points, :meth:`radius_neighbors`
+    those within a distance r (the boundary included), and :meth:`kneighbors_graph` and
+    :meth:`radius_neighbors_graph` give the same as CSR matrices. Every list is sorted by
+    (distance, training index), on every algorithm. The search is the one
+    :class:`KNeighborsClassifier` runs, with exact float64 distances.
 
-    The search is the one :class:`KNeighborsClassifier` runs: brute force by tiles of one
-    matrix product each, in the input's precision (float32 stays float32), with an exact
-    float64 re-rank of the candidates, or SciPy's KD-tree in low dimension; distances are
-    exact float64 values of the given numbers.
+    Read more in the :doc:`user guide </neighbors>`.
 
     Parameters
     ----------
     n_neighbors : int, default=5
-        k for :meth:`kneighbors` and :meth:`kneighbors_graph`.
+        Number of neighbours k for :meth:`kneighbors` and :meth:`kneighbors_graph`.
     radius : float, default=1.0
-        r for :meth:`radius_neighbors` and :meth:`radius_neighbors_graph`, r >= 0.
-    algorithm : {"auto", "ball_tree", "brute", "kd_tree"}, default="auto"
-        As in :class:`KNeighborsClassifier` ("ball_tree" takes the KD-tree where that
-        serves the metric, brute force otherwise).
+        Distance r >= 0 for :meth:`radius_neighbors` and :meth:`radius_neighbors_graph`.
+    algorithm : {"auto", "ball_tree", "kd_tree", "brute"}, default="auto"
+        How to search, as in :class:`KNeighborsClassifier`: every algorithm gives the same
+        answers.
     leaf_size : int, default=30
-        Accepted for scikit-learn's sake; SciPy's KD-tree keeps its own leaf size.
+        Accepted for compatibility with scikit-learn, and not used: SciPy's KD-tree keeps
+        its own leaf size.
     metric : str or callable, default="minkowski"
-        As in :class:`KNeighborsClassifier`: "minkowski" (with ``p``), "euclidean",
-        "sqeuclidean", "cosine", "manhattan", "chebyshev", "haversine", the aliases "l1",
-        "l2", "cityblock", "precomputed", or a callable.
+        The distance, as in :class:`KNeighborsClassifier`: "minkowski" (with ``p``),
+        "euclidean", "sqeuclidean", "cosine", "manhattan", "chebyshev", "haversine",
+        "nan_euclidean", the aliases "l1", "l2" and "cityblock", "precomputed", or a
+        callable ``f(x, y) -> float``.
     p : float, default=2
-        The exponent of "minkowski", p > 0.
+        Exponent of the "minkowski" metric, p > 0.
     metric_params : dict, default=None
-        "p" and "w" (feature weights) for "minkowski"; a callable's keyword arguments.
+        "p" and "w" (one weight >= 0 per feature) for "minkowski"; a callable metric's
+        keyword arguments.
     n_jobs : int, default=None
-        Threads for the search: None or -1 use every core, 1 one thread.
-
-    Dask arrays (chunked along samples) work as in :class:`KNeighborsClassifier`: the
-    training partitions stay on the workers, and every query method answers there.
-
-    Differences from scikit-learn, all deliberate: those of :class:`KNeighborsClassifier`
-    (exact float64 distances; ties by index; ``radius_neighbors`` always sorted; the metric
-    names above). ``radius`` is one number for every query (scikit-learn's trees also take
-    one per query).
+        Threads for the search, as in :class:`KNeighborsClassifier`.
 
     Attributes
     ----------
     effective_metric_ : str or callable
+        The metric searched: "minkowski" with p = 1, 2 or inf becomes "manhattan",
+        "euclidean" or "chebyshev", and an alias its canonical name.
     effective_metric_params_ : dict
+        The parameters that metric takes.
     n_features_in_ : int
+        Number of features seen during fit.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of the features seen during fit, when X was a pandas or Dask DataFrame
+        whose column names are all strings.
     n_samples_fit_ : int
-    feature_names_in_ : ndarray of shape (n_features_in_,)
-        The column names of X at fit, when X was a pandas or Dask DataFrame whose names
-        are all strings.
+        Number of training samples.
+
+    See Also
+    --------
+    sklearn.neighbors.NearestNeighbors : The scikit-learn estimator this one replaces.
+    KNeighborsClassifier : The same search, voting on labels.
+
+    Notes
+    -----
+    The deliberate differences from scikit-learn are those of :class:`KNeighborsClassifier`
+    (exact float64 distances, ties by index, radius lists always sorted, the metric names
+    above), and ``radius`` is one number for every query (scikit-learn's trees also take
+    one per query). Dask arrays are fitted and queried on the workers (:doc:`/dask`).
 
     Examples
     --------
@@ -106,14 +115,26 @@ class NearestNeighbors(NeighborsBase):
 
         Parameters
         ----------
-        X : array-like or sparse matrix of shape (n_samples, n_features)
-            Or (n_samples, n_samples) distances for ``metric="precomputed"``; or a Dask
-            array or DataFrame, persisted on the workers.
-        y : ignored
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data; float32 stays float32, and sparse matrices are used as CSR.
+            For ``metric="precomputed"``, the (n_samples, n_samples) distances between
+            the training points. Also a fitted scratchlearn kNN estimator, or
+            scikit-learn's ``KDTree`` or ``BallTree``; or a Dask array or DataFrame,
+            whose partitions stay on the workers.
+        y : None
+            Ignored; present for the API's consistency.
 
         Returns
         -------
-        self
+        self : NearestNeighbors
+            The fitted estimator.
+
+        Raises
+        ------
+        ValueError
+            If a parameter is invalid, naming it, as :meth:`KNeighborsClassifier.fit`
+            lists them (``n_neighbors`` is checked at each query instead), or ``radius``
+            is negative.
         """
         self._validate_params()
         if self._dask_input(X):
