@@ -13,7 +13,6 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from threadpoolctl import threadpool_limits
 
 from scratchlearn import SoftmaxRegression, save
-from scratchlearn._math.losses import softmax_cross_entropy
 from scratchlearn._math.softmax_objective import softmax_objective
 from scratchlearn.datasets import load_digits_split
 
@@ -310,7 +309,7 @@ def large_problem():
                                n_classes=10, random_state=7)  # fmt: skip
 
 
-def test_large_fit_matches_sklearn_and_does_not_depend_on_threads(large_problem):
+def test_large_fit_reaches_the_minimum_and_does_not_depend_on_threads(large_problem):
     X, y = large_problem
     alpha = 1 / (0.1 * len(X))
     model = SoftmaxRegression(alpha=alpha, tol=1e-6).fit(X, y)
@@ -318,11 +317,11 @@ def test_large_fit_matches_sklearn_and_does_not_depend_on_threads(large_problem)
         one_thread = SoftmaxRegression(alpha=alpha, tol=1e-6).fit(X, y)
     np.testing.assert_array_equal(model.coef_, one_thread.coef_)
     np.testing.assert_array_equal(model.loss_curve_, one_thread.loss_curve_)
-    reference = LogisticRegression(C=0.1, tol=1e-6, max_iter=1000).fit(X, y)
-    assert np.abs(model.predict_proba(X) - reference.predict_proba(X)).max() < 1e-3
-    # Both stop at max |∇J| ≤ tol, so they reach the same objective.
-    J = [softmax_cross_entropy(m.coef_, m.intercept_, X, y, alpha)[0] for m in (model, reference)]
-    assert J[0] == pytest.approx(J[1], rel=1e-7)
+    # J is strictly convex: max |∇J| <= tol, by the gradient written from the formulas (not
+    # by blocks), is its minimum; scikit-learn's agrees on the smaller problems above.
+    theta = np.concatenate([model.coef_.ravel(), model.intercept_])
+    gradient = reference_gradient(theta, X, y, 10, alpha, np.ones(len(X)), len(X))
+    assert np.max(np.abs(gradient)) <= 1e-6 * (1 + 1e-9)
 
 
 # --- converged means max |∇J| <= tol at the returned weights, for every solver -----------
