@@ -1,4 +1,9 @@
-"""Warnings and errors specific to scratchlearn."""
+"""Warnings and errors specific to scratchlearn.
+
+Bad input otherwise gets Python's and scikit-learn's own exceptions: a ``ValueError`` that
+names the parameter or the input, scikit-learn's ``NotFittedError``, its
+``ConvergenceWarning`` (:doc:`/bad_input` lists what each case gets).
+"""
 
 from __future__ import annotations
 
@@ -11,18 +16,40 @@ class InconsistentVersionWarning(UserWarning):
     The scratchlearn counterpart of ``sklearn.exceptions.InconsistentVersionWarning``, with
     the same message and attributes (named after scratchlearn). The pickled state is
     loaded as it is; whether it still means the same thing under this version is not
-    checked. ``scratchlearn.save`` / ``scratchlearn.load`` check every stored attribute
-    instead.
+    checked. :func:`scratchlearn.save` and :func:`scratchlearn.load` check every stored
+    attribute instead (:doc:`/model_files`).
 
     Parameters
     ----------
     estimator_name : str
-        Estimator name.
+        Name of the estimator's class.
     current_scratchlearn_version : str
         The scratchlearn version that unpickles.
     original_scratchlearn_version : str
         The scratchlearn version that pickled, or ``"unknown"`` for a pickle written before
         scratchlearn recorded its version.
+
+    See Also
+    --------
+    sklearn.exceptions.InconsistentVersionWarning : The same, for scikit-learn's estimators.
+
+    Examples
+    --------
+    A pickle records the version that wrote it; turn the warning into an error to refuse
+    pickles from other versions:
+
+    >>> import warnings
+    >>> from scratchlearn import LeastSquaresClassifier
+    >>> from scratchlearn.exceptions import InconsistentVersionWarning
+    >>> state = LeastSquaresClassifier().__getstate__()
+    >>> state["_scratchlearn_version"] = "0.0.1"  # as a pickle from 0.0.1 holds it
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("error", InconsistentVersionWarning)
+    ...     try:
+    ...         LeastSquaresClassifier().__setstate__(state)
+    ...     except InconsistentVersionWarning as warning:
+    ...         print(warning.original_scratchlearn_version)
+    0.0.1
     """
 
     def __init__(

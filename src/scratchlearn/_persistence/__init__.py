@@ -118,46 +118,61 @@ _NAMES = {cls: name for name, cls in ESTIMATORS.items()}
 def save(estimator: BaseEstimator, path: str | os.PathLike[str]) -> Path:
     """Write a fitted or unfitted scratchlearn estimator to a model file.
 
-    The file (``.npz`` is the documented extension; none is added) holds the estimator's
-    class name, its ``get_params()`` and its fitted attributes, as JSON and NumPy arrays;
-    see ``scratchlearn._persistence`` for the format. :func:`load` reads it back without
-    running any code from the file.
-
-    The file is written to a temporary file in the same folder, flushed to disk, and
-    renamed onto ``path`` (``os.replace``), so ``path`` always holds either its previous
-    content or the complete new model, even when the process is killed while saving.
-
-    A symbolic link is followed, as ``open`` follows it: the file it points to is replaced
-    (the temporary file is made beside that file) and the link stays a link; a dangling
-    link's target is created. A path that exists and is not a regular file (a folder, a
-    device such as ``/dev/null``, a FIFO, a socket) is refused and left as it was. That
-    check and the rename are two steps: a path turned into a folder or a device between
-    them is not noticed (the rename then fails, or replaces it).
-
-    A kNN model fitted on Dask arrays is its training data, which lives on the Dask
-    workers: ``save`` gathers it from them into the file (it must fit in this process's
-    memory, once), and the file loads as the equivalent in-memory model, whose answers
-    equal the Dask-fitted model's. The cluster must still be running.
+    The file holds the estimator's class name, its ``get_params()`` and its fitted
+    attributes, as JSON and NumPy arrays (no pickle); :func:`load` reads it back without
+    running any code from the file. It is written to a temporary file beside ``path``,
+    flushed to disk and renamed onto it, so ``path`` always holds either its previous
+    content or the complete new model. A symbolic link is followed, and stays a link. A kNN
+    model fitted on Dask arrays is gathered from the workers into the file (the cluster
+    must still be running) and loads as the equivalent in-memory model.
 
     Parameters
     ----------
     estimator : estimator
         An instance of one of scratchlearn's public estimators (not a subclass).
     path : str or path-like
-        The file to write; its folder must exist. An existing regular file is replaced.
+        The file to write (``.npz`` is the documented extension; none is added); its
+        folder must exist. An existing regular file is replaced.
 
     Returns
     -------
-    pathlib.Path
-        ``path``.
+    path : pathlib.Path
+        ``path``, as a ``Path``.
 
     Raises
     ------
     ValueError
-        For another class, for a parameter whose value is not JSON data (a
-        ``callback`` function, a ``RandomState`` instance; the message names it), for
-        fitted state the format does not describe or that fit cannot have produced, or for
-        a ``path`` that is not a regular file.
+        For another class; for a parameter whose value is not JSON data (a ``callback``
+        function, a ``RandomState`` instance; the message names it); for fitted state that
+        fit cannot have produced (NaN or infinite ``coef_``, say); for a ``path`` that
+        exists and is not a regular file (a folder, a device, a FIFO), which is left as
+        it was.
+    OSError
+        If the file cannot be written (a missing folder, no permission).
+
+    See Also
+    --------
+    load : Read the file back.
+    pickle : Python's format, which runs code when read; fine for your own files.
+
+    Notes
+    -----
+    The format, where ``save`` writes and what :func:`load` refuses are in
+    :doc:`/model_files`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import scratchlearn
+    >>> from scratchlearn.datasets import load_moons_split
+    >>> X_train, X_test, y_train, y_test = load_moons_split()
+    >>> model = scratchlearn.KNeighborsClassifier().fit(X_train, y_train)
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = scratchlearn.save(model, Path(folder) / "knn.npz")
+    ...     same = scratchlearn.load(path)
+    >>> bool((same.predict(X_test) == model.predict(X_test)).all())
+    True
     """
     path = Path(path)
     cls = type(estimator)
@@ -207,17 +222,19 @@ def load(path: str | os.PathLike[str]) -> BaseEstimator:
     """Read an estimator written by :func:`save`.
 
     Only NumPy arrays and JSON are read (``numpy.load(..., allow_pickle=False)``,
-    ``json.loads``); the class comes from a fixed list of scratchlearn's estimators, and
-    every attribute is checked against what that estimator's fit produces. Derived objects
-    (the kNN KD-tree) are rebuilt from the stored arrays.
+    ``json.loads``), so no code from the file runs; the class comes from a fixed list of
+    scratchlearn's estimators, and every attribute is checked against what that
+    estimator's fit produces. Derived objects (the kNN KD-tree) are rebuilt from the
+    stored arrays, so the loaded model answers exactly as the saved one.
 
     Parameters
     ----------
     path : str or path-like
+        The model file; only a regular file (or a link to one) is read.
 
     Returns
     -------
-    estimator
+    estimator : estimator
         Fitted if it was fitted when saved; a model saved from Dask arrays loads as the
         equivalent in-memory model.
 
@@ -232,6 +249,25 @@ def load(path: str | os.PathLike[str]) -> BaseEstimator:
         refused the same way, without blocking and without reading from it.
     OSError
         If the file cannot be opened (``FileNotFoundError``, ``PermissionError``, ...).
+
+    See Also
+    --------
+    save : Write the file.
+
+    Notes
+    -----
+    The format and the checks are in :doc:`/model_files`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> import scratchlearn
+    >>> model = scratchlearn.SoftmaxRegression(alpha=0.1).fit([[0.0], [1.0]], ["no", "yes"])
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     same = scratchlearn.load(scratchlearn.save(model, Path(folder) / "model.npz"))
+    >>> same.alpha, same.classes_.tolist(), bool((same.coef_ == model.coef_).all())
+    (0.1, ['no', 'yes'], True)
     """
     path = Path(path)
     where = f"scratchlearn.load: {str(path)!r}"
