@@ -55,10 +55,17 @@ autosummary_imported_members = False
 autodoc_typehints = "none"  # numpydoc's Parameters sections say the types
 autodoc_member_order = "groupwise"
 add_module_names = False
+toc_object_entries_show_parents = "hide"  # "fit()" in a page's contents, not "Class.fit()"
 
 numpydoc_show_class_members = False  # the class template lists the methods itself
 numpydoc_class_members_toctree = False
 numpydoc_xref_param_type = False  # no cross-references into other projects' docs
+# Docstrings are contracts: every check of numpydoc's validation holds, and its warnings fail
+# the build (-W), but for an extended summary, a See Also and Examples on every method, and
+# RT02 (a return value is named, ``self : object``, as scikit-learn names it).
+# tests/test_docstrings.py runs the same checks without a build, and wants Examples on
+# every public class and function and See Also on every class.
+numpydoc_validation_checks = {"all", "ES01", "SA01", "EX01", "RT02"}
 
 # -- Gallery ---------------------------------------------------------------------------
 sphinx_gallery_conf = {
@@ -112,8 +119,12 @@ html_context = {"default_mode": "auto"}  # the theme logs an error when none is 
 def _skip_scikit_learn_members(app, what, name, obj, skip, options):
     """Leave out the methods the estimators inherit from scikit-learn (``get_params``,
     ``score``, the metadata-routing ``set_*_request``): their docstrings point into
-    scikit-learn's own documentation, which is not fetched; the class pages name them."""
+    scikit-learn's own documentation, which is not fetched; the class pages name them.
+    Likewise the methods a warning inherits from Python's ``BaseException``
+    (``add_note``, ``with_traceback``)."""
     if (getattr(obj, "__module__", None) or "").startswith("sklearn."):
+        return True
+    if getattr(getattr(obj, "__objclass__", None), "__module__", None) == "builtins":
         return True
     return None
 
