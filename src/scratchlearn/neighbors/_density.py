@@ -130,7 +130,7 @@ class KNeighborsDensity(NeighborsBase):
     >>> from scratchlearn import KNeighborsDensity
     >>> X = np.array([[0.0], [1.0], [2.0], [4.0]])
     >>> density = KNeighborsDensity(n_neighbors=2).fit(X, [0, 0, 1, 1])
-    >>> np.exp(density.score_samples([[1.5], [3.0]]))  # K / (N·V) = 2 / (4 · 2 r_K)
+    >>> np.exp(density.score_samples([[1.5], [3.0]]))  # K / (N·V), V = 2 r_K
     array([0.5 , 0.25])
     >>> density.predict_proba([[1.5]])  # K_c / K
     array([[0.5, 0.5]])
