@@ -4,8 +4,9 @@
 tests, not only the documentation build. Each runs in a fresh process, from an empty
 folder (an example may write only to its own temporary files), with matplotlib's
 non-interactive backend; it must exit 0 with no Python warning on stderr (Dask's log lines,
-such as a worker slow to stop on a busy machine, are allowed). The Dask example runs there as a program, so its workers are really spawned and
-import the script again behind its ``if __name__ == "__main__":``.
+such as a worker slow to stop on a busy machine, are allowed). The Dask example runs there
+as a program, so its workers are really spawned and import the script again behind its
+``if __name__ == "__main__":``.
 """
 
 from __future__ import annotations
