@@ -1,13 +1,19 @@
-"""Exact kNN, side by side: scratchlearn against scikit-learn, FAISS and SciPy's cKDTree;
-then start-up after a fresh install and GridSearchCV(n_jobs=2) (``bench_startup.py``).
+"""Exact kNN, side by side: scratchlearn's ``NearestNeighbors`` against scikit-learn's,
+scikit-learn-intelex's (Intel's oneDAL), FAISS's ``IndexFlatL2`` and, in 2-D, SciPy's
+cKDTree; then start-up after a fresh install and GridSearchCV(n_jobs=2)
+(``bench_startup.py``).
 
 Run with ``make bench`` (which unsets OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE for this
 process only: on the development machine they force an older, slower BLAS kernel). Each case
 builds the arrays once, fits every library on them, then times ``kneighbors`` (or the
 library's search) in alternation (A B C A B C ...) in one process, and reports medians and
-ratios, so that a noisy machine moves every library alike. Peak memory is measured in a
-separate, untimed search per library, in a fresh process (``peak_extra_rss``). Nothing
-asserts a time.
+ratios, so that a noisy machine moves every library alike. Every library's neighbours are
+compared with ours (``same_neighbours``). Peak memory is measured in a separate, untimed
+search per library, in a fresh process (``peak_extra_rss``). The load average before and
+after each case is recorded with it. Nothing asserts a time.
+
+``--knn-only`` runs the kNN cases and the growth plot and keeps the other sections of
+``results.json`` as they were.
 """
 
 from __future__ import annotations
@@ -27,12 +33,17 @@ from scipy.spatial import cKDTree
 from sklearn.neighbors import NearestNeighbors
 from threadpoolctl import threadpool_info
 
+import scratchlearn
 from scratchlearn import KNeighborsClassifier
 
 try:
     import faiss
 except ImportError:  # optional: pip install '.[bench]'
     faiss = None
+try:  # scikit-learn-intelex: Intel's oneDAL behind scikit-learn's interface
+    from sklearnex.neighbors import NearestNeighbors as OneDALNearestNeighbors
+except ImportError:  # optional: pip install '.[bench]'
+    OneDALNearestNeighbors = None
 
 HERE = Path(__file__).parent
 #: name, n_train, n_queries, n_features, k; float32 data, as users feed a kNN search.
@@ -96,41 +107,95 @@ def alternate(fns: dict, repeats: int) -> dict[str, list[float]]:
 
 
 def searchers(X, Q, k: int) -> dict:
-    """One search function per library, each fitted on the same float32 arrays."""
-    y = np.arange(len(X)) % 2
-    ours = KNeighborsClassifier(n_neighbors=k).fit(X, y)
+    """One search function per library, each fitted on the same float32 arrays; each
+    returns (distances, indices), indices second."""
+    ours = scratchlearn.NearestNeighbors(n_neighbors=k).fit(X)
     fns = {"scratchlearn": lambda: ours.kneighbors(Q)}
+    # The peers' own choice of algorithm: a KD-tree in 2-D, brute force above 15 features.
+    algorithm = "auto" if X.shape[1] <= 15 else "brute"
+    theirs = NearestNeighbors(n_neighbors=k, algorithm=algorithm).fit(X)
+    fns["scikit-learn"] = lambda: theirs.kneighbors(Q)
+    if OneDALNearestNeighbors is not None:
+        onedal = OneDALNearestNeighbors(n_neighbors=k, algorithm=algorithm).fit(X)
+        fns["oneDAL"] = lambda: onedal.kneighbors(Q)
     if X.shape[1] <= 15:  # the low-dimensional peer is SciPy's tree
         tree = cKDTree(X)
         fns["cKDTree"] = lambda: tree.query(Q, k=k, workers=-1)
-        theirs = NearestNeighbors(n_neighbors=k).fit(X)
-    else:
-        theirs = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(X)
-        if faiss is not None:
-            index = faiss.IndexFlatL2(X.shape[1])
-            index.add(X)
-            fns["FAISS"] = lambda: index.search(Q, k)
-    fns["scikit-learn"] = lambda: theirs.kneighbors(Q)
+    elif faiss is not None:  # brute force only: far behind any tree in 2-D
+        index = faiss.IndexFlatL2(X.shape[1])
+        index.add(X)
+        fns["FAISS"] = lambda: index.search(Q, k)
     return fns
 
 
+def same_neighbours(X, Q, ours: np.ndarray, theirs: np.ndarray) -> dict:
+    """How another library's neighbours compare with ours (indices, one row per query).
+
+    ``identical_rows``: the share of queries whose index lists are identical. Where they
+    differ, both lists' exact distances (float64, from X and Q) are sorted and compared:
+    ``max_distance_gap`` is the largest difference relative to the query's k-th distance,
+    0 when the lists differ only in the order or choice of tied points, about 1e-7 when a
+    library's float32 rounding swapped near-ties, and large for a wrong neighbour.
+    """
+    differ = np.flatnonzero((ours != theirs).any(axis=1))
+    gap = 0.0
+    for rows in np.array_split(differ, max(1, len(differ) // 256)):  # bounded memory
+        if rows.size == 0:
+            continue
+        q = Q[rows].astype(np.float64)[:, None, :]
+        exact = [np.sort(np.sqrt(((X[idx[rows]].astype(np.float64) - q) ** 2).sum(-1)), axis=1)
+                 for idx in (ours, theirs)]
+        scale = np.maximum(exact[0][:, -1:], np.finfo(np.float64).tiny)
+        gap = max(gap, float((np.abs(exact[0] - exact[1]) / scale).max()))
+    return {"identical_rows": 1.0 - len(differ) / len(ours), "max_distance_gap": gap}
+
+
+def onedal_path(search) -> str:
+    """Run ``search`` once with scikit-learn-intelex's log on: "accelerated" when oneDAL ran
+    it, "fallback" when it handed the call to scikit-learn's own code."""
+    import logging
+
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = logging.getLogger("sklearnex")
+    level, handlers, propagate = logger.level, logger.handlers, logger.propagate
+    logger.setLevel(logging.INFO)
+    logger.handlers, logger.propagate = [handler], False  # read it, print nothing
+    try:
+        search()
+    finally:
+        logger.setLevel(level)
+        logger.handlers, logger.propagate = handlers, propagate
+    said = " ".join(record.getMessage() for record in records)
+    return "accelerated" if "running accelerated version" in said else "fallback"
+
+
 def bench_case(name, n_train, n_queries, d, k, repeats, rng) -> dict:
-    """Median seconds of every library on one case, the ratios, and each one's peak memory."""
+    """Median seconds of every library on one case, the ratios, whether each found our
+    neighbours, each one's peak memory, and the load average before and after."""
+    load_before = os.getloadavg()
     X = rng.normal(size=(n_train, d)).astype(np.float32)
     Q = rng.normal(size=(n_queries, d)).astype(np.float32)
     fns = searchers(X, Q, k)
+    found = {lib: np.asarray(fn()[1]) for lib, fn in fns.items()}
+    same = {lib: same_neighbours(X, Q, found["scratchlearn"], idx)
+            for lib, idx in found.items() if lib != "scratchlearn"}
+    onedal = onedal_path(fns["oneDAL"]) if "oneDAL" in fns else None
     times = alternate(fns, repeats)
     medians = {lib: statistics.median(t) for lib, t in times.items()}
     # Each round ran every library once, back to back: the median of the per-round ratios
     # cancels most of the machine's drift between rounds.
     paired = {lib: statistics.median(a / b for a, b in zip(times["scratchlearn"], t, strict=True))
               for lib, t in times.items() if lib != "scratchlearn"}
+    load_after = os.getloadavg()
     memory = {lib: peak_extra_rss(CASES.index((name, n_train, n_queries, d, k)), lib)
               for lib in fns}
     return {
         "case": name, "n_train": n_train, "n_queries": n_queries, "n_features": d, "k": k,
         "dtype": "float32", "repeats": repeats, "seconds": times, "median_s": medians,
-        "ratio_vs": paired,
+        "ratio_vs": paired, "same_neighbours": same, "onedal_path": onedal,
+        "load_average": {"before": load_before, "after": load_after},
         "peak_extra_rss_mb": memory,
     }
 
@@ -173,9 +238,11 @@ def plot_growth(rows: list[dict], path: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
     n = [row["n_train"] for row in rows]
-    for lib, style in (("scratchlearn", "o-"), ("FAISS", "s--"), ("scikit-learn", "^:")):
+    for lib, style in (("scratchlearn", "o-"), ("FAISS", "s--"), ("oneDAL", "d-."),
+                       ("scikit-learn", "^:")):
         if lib in rows[0]["median_s"]:
-            ax.loglog(n, [row["median_s"][lib] for row in rows], style, label=lib)
+            label = "oneDAL (scikit-learn-intelex)" if lib == "oneDAL" else lib
+            ax.loglog(n, [row["median_s"][lib] for row in rows], style, label=label)
     ax.set_xticks(n, [f"{v / 1000:g}k" for v in n])
     ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
     ax.set_xlabel("training points n (d = 64, float32)")
@@ -189,27 +256,58 @@ def plot_growth(rows: list[dict], path: Path) -> None:
 
 
 def machine() -> dict:
+    from importlib.metadata import PackageNotFoundError, version
+
     blas = [(i["internal_api"], i.get("architecture"), i["num_threads"])
             for i in threadpool_info() if i["user_api"] == "blas"]
+    versions = {}
+    for package in ("scikit-learn", "scikit-learn-intelex", "faiss-cpu", "scipy"):
+        try:
+            versions[package] = version(package)
+        except PackageNotFoundError:
+            versions[package] = None
     return {"processor": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(), "python": platform.python_version(),
-            "numpy": np.__version__, "blas": blas, "date": time.strftime("%Y-%m-%d")}
+            "numpy": np.__version__, "blas": blas, "versions": versions,
+            "date": time.strftime("%Y-%m-%d")}
+
+
+def agreement(row: dict) -> str:
+    """Each peer's share of queries with our neighbours, and the distance gap where not."""
+    cells = []
+    for lib, same in row["same_neighbours"].items():
+        cell = f"{lib} {100 * same['identical_rows']:.4g}%"
+        if same["identical_rows"] < 1:
+            cell += f" (gap {same['max_distance_gap']:.0e})"
+        cells.append(cell)
+    return ", ".join(cells)
+
+
+def _time_cell(row: dict, lib: str, label: str = "") -> str:
+    """A library's median time and our ratio to it, or "-" when it did not run."""
+    if lib not in row["median_s"]:
+        return "-"
+    return f"{label}{row['median_s'][lib]:.3f} ({row['ratio_vs'][lib]:.2f})"
 
 
 def markdown(case_rows: list[dict]) -> str:
-    head = ("| case | train x queries x d, k | scratchlearn s | scikit-learn s | ours / sklearn "
-            "| peer s | ours / peer | extra peak RSS, ours / peer (MB) |")
+    head = ("| case | train x queries x d, k | scratchlearn s | scikit-learn s (ours / it) "
+            "| oneDAL s (ours / it) | peer s (ours / it) | same neighbours "
+            "| extra peak RSS MB, ours / oneDAL / peer | load average |")
     # Times are medians; ratios are medians of the per-round ratios (``bench_case``).
-    lines = [head, "|" + "---|" * 8]
+    lines = [head, "|" + "---|" * 9]
     for r in case_rows:
-        med, ratio, mem = r["median_s"], r["ratio_vs"], r["peak_extra_rss_mb"]
+        med, mem = r["median_s"], r["peak_extra_rss_mb"]
         peer = "FAISS" if "FAISS" in med else "cKDTree" if "cKDTree" in med else None
-        peer_cells = f"{peer}: {med[peer]:.3f} | {ratio[peer]:.2f}" if peer else "- | -"
-        memory = f"{mem['scratchlearn']:.0f}" + (f" / {mem[peer]:.0f}" if peer else "")
+
+        memory = " / ".join(f"{mem[lib]:.0f}" if lib in mem else "-"
+                            for lib in ("scratchlearn", "oneDAL", peer))
+        load = r["load_average"]
         lines.append(
             f"| {r['case']} | {r['n_train']:,} x {r['n_queries']:,} x {r['n_features']}, "
-            f"k={r['k']} | {med['scratchlearn']:.3f} | {med['scikit-learn']:.3f} | "
-            f"{ratio['scikit-learn']:.2f} | {peer_cells} | {memory} |"
+            f"k={r['k']} | {med['scratchlearn']:.3f} | {_time_cell(r, 'scikit-learn')} | "
+            f"{_time_cell(r, 'oneDAL')} | {_time_cell(r, peer, f'{peer}: ') if peer else '-'} | "
+            f"{agreement(r)} | {memory} | {load['before'][0]:.1f} to {load['after'][0]:.1f} |"
         )
     return "\n".join(lines)
 
@@ -218,6 +316,9 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--quick", action="store_true", help="one repeat, no sweeps")
+    parser.add_argument("--knn-only", action="store_true",
+                        help="only the kNN cases and the growth plot; keep the rest of "
+                             "results.json")
     parser.add_argument("--memory-probe", nargs=2, metavar=("CASE", "LIBRARY"),
                         help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -225,14 +326,24 @@ def main(argv=None) -> None:
         return _memory_probe(int(args.memory_probe[0]), args.memory_probe[1])
     repeats = 1 if args.quick else args.repeats
     rng = np.random.default_rng(0)
-    results = {"machine": machine(), "cases": []}
+    path = HERE / "results.json"
+    kept = json.loads(path.read_text()) if args.knn_only and path.exists() else {}
+    results = {**kept, "machine": machine(), "cases": []}
+    print(f"load average {os.getloadavg()[0]:.1f}; " + ", ".join(
+        f"{lib} {v}" for lib, v in results["machine"]["versions"].items()), flush=True)
     for case in CASES:
         results["cases"].append(bench_case(*case, repeats, rng))
         print(markdown(results["cases"][-1:]).splitlines()[-1], flush=True)
     if not args.quick:
         results["growth"] = bench_growth(max(1, repeats // 2), rng)
         plot_growth(results["growth"], HERE / "knn_speed.png")
+    if not args.quick and not args.knn_only:
         results["tree_vs_brute"] = bench_tree_vs_brute(max(1, repeats // 2), rng)
+    if args.knn_only:
+        path.write_text(json.dumps(results, indent=1) + "\n")
+        print()
+        print(markdown(results["cases"]))
+        return None
     try:
         from bench_linear import linear_cases
     except ImportError:
@@ -243,7 +354,7 @@ def main(argv=None) -> None:
     from bench_startup import grid_search, startup, summary
 
     results["startup"], results["grid_search"] = startup(repeats), grid_search(repeats)
-    (HERE / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    path.write_text(json.dumps(results, indent=1) + "\n")
     print()
     print(markdown(results["cases"]))
     for row in results.get("tree_vs_brute", []):
