@@ -46,9 +46,14 @@ def _public_objects() -> dict[str, object]:
                     objects[f"scratchlearn.{name}.{attr}"] = value
     for module_name in MODULES:
         module = importlib.import_module(module_name)
-        for attr, value in vars(module).items():
-            if (not attr.startswith("_") and (inspect.isclass(value) or inspect.isfunction(value))
-                    and value.__module__ == module_name):
+        # A module's __all__, where it has one, is its API (as for the docs' autosummary);
+        # otherwise the classes and functions it defines.
+        names = getattr(module, "__all__", None) or [
+            attr for attr, value in vars(module).items()
+            if getattr(value, "__module__", None) == module_name]
+        for attr in names:
+            value = getattr(module, attr)
+            if not attr.startswith("_") and (inspect.isclass(value) or inspect.isfunction(value)):
                 objects[f"{module_name}.{attr}"] = value
     return objects
 

@@ -381,7 +381,7 @@ def test_lbfgs_other_scipy_stops_get_no_precision_explanation(monkeypatch):
     from scipy.optimize import OptimizeResult as ScipyResult
 
     message = "STOP: TOTAL NO. OF F,G EVALUATIONS EXCEEDS LIMIT"
-    monkeypatch.setattr(optim, "minimize", lambda fun, x0, **kw: ScipyResult(
+    monkeypatch.setattr(optim._lbfgs, "minimize", lambda fun, x0, **kw: ScipyResult(
         x=np.array(x0, dtype=float), nit=3, message=message))
     result = optim.lbfgs(quadratic(np.eye(2), np.ones(2)), np.zeros(2), max_iter=100, tol=1e-6)
     assert result.message == (f"L-BFGS-B: SciPy stopped ({message}) with max |gradient| = 1 > "
