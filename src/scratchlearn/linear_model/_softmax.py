@@ -12,7 +12,6 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .. import optim
 from .._dask import Spec
 from .._estimator import FittedState, check_dask_features
 from .._math.least_squares import blas_libraries, blas_threads
@@ -32,8 +31,7 @@ from .._validation import (
     weigh_classes,
 )
 from ._base import LinearClassifier
-
-SOLVERS = ("gd", "sgd", "momentum", "nesterov", "adam", "lbfgs")
+from ._solvers import SOLVERS, minimise
 
 # BLAS always runs on one thread here: starting and spin-waiting OpenBLAS threads costs more
 # than a small product (20× slower on a busy 2-core box), and on large data the loss is
@@ -260,7 +258,12 @@ class SoftmaxRegression(LinearClassifier):
         if intercept_init is not None:
             b0[:] = _check_init(intercept_init, "intercept_init", (K,))
         with blas_libraries().limit(limits=1):
-            result = self._minimise(objective, theta0, N, rng, epoch, dtype)
+            result = minimise(
+                self.solver, objective, theta0, n_samples=N, rng=rng, epoch=epoch, dtype=dtype,
+                learning_rate=self.learning_rate, momentum=self.momentum,
+                batch_size=self.batch_size, max_iter=self.max_iter, tol=self.tol,
+                callback=self.callback,
+            )
         # The solvers work in float64; the fitted weights take X's precision, as in
         # scikit-learn, and they stay finite in it (a divergence keeps the last finite ones).
         coef, intercept = unpack(result.theta, K)
@@ -329,45 +332,6 @@ class SoftmaxRegression(LinearClassifier):
         problem = SoftmaxProblem(data, float(self.alpha))
         return _Problem(problem.objective, problem.epoch, data.n_samples, data.n_features,
                         problem.K, data.dtype)
-
-    def _minimise(self, objective, theta0, n_samples, rng, epoch=None,
-                  dtype=np.float64) -> optim.OptimizeResult:
-        """Run ``solver`` on ``objective(θ[, rows]) -> (J, ∇J)``.
-
-        ``epoch(rule, batch_size, rng)``, given for Dask input, returns an update rule that
-        takes a whole epoch of mini-batch steps at once (on the workers) and leaves J and
-        ∇J at its end ready for the next ``objective`` call. ``dtype`` is the model's: an
-        iterate that does not fit in it has diverged.
-        """
-        if self.solver == "lbfgs":
-            return optim.lbfgs(
-                objective, theta0, max_iter=self.max_iter, tol=self.tol, callback=self.callback
-            )
-        hyper = {"learning_rate": float(self.learning_rate)}
-        if self.solver in ("momentum", "nesterov"):
-            hyper["momentum"] = float(self.momentum)
-        rule = optim.UPDATE_RULES[self.solver]
-        batch_size = None if self.solver == "gd" else self.batch_size
-        if self.solver == "sgd" and batch_size is None:
-            batch_size = min(200, n_samples)
-        if batch_size is not None:
-            batch_size = min(batch_size, n_samples)
-            if epoch is not None:  # one "step" of ``descend`` is then a whole epoch
-                rule, batch_size = epoch(rule, batch_size, rng), None
-        return optim.descend(
-            objective,
-            theta0,
-            rule,
-            max_iter=self.max_iter,
-            tol=self.tol,
-            batch_fun=objective,
-            n_samples=n_samples,
-            batch_size=batch_size,
-            rng=rng,
-            callback=self.callback,
-            dtype=dtype,
-            **hyper,
-        )
 
     def predict_log_proba(self, X) -> np.ndarray:
         """Compute log p(c | x) = g_c − logsumexp(g), finite even where p underflows.
