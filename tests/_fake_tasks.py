@@ -42,7 +42,11 @@ def fake_task(name: str, seconds: float = 0.0, started: Path | None = None) -> S
         n = next(calls)
         if started is not None:
             (started / str(os.getpid())).touch()
-        time.sleep(seconds)
+        # Short naps, as a computation runs Python: a signal that lands just before a nap
+        # begins is handled when it ends (one long sleep would hold it back until its end).
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            time.sleep(0.01)
         return {"metrics": {"task": name, "run": n}}
 
     return SimpleNamespace(Config=FakeConfig, run=run)
