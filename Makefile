@@ -11,8 +11,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Stamps re-install only when the build changes: pyproject.toml, or setup.py and the search
-# kernel it compiles (installing builds the extension in place, beside _kernel.py).
-BUILD := pyproject.toml setup.py src/scratchlearn/_search/_kernel.py
+# kernel's modules it compiles (installing builds the extensions in place, beside them).
+KERNEL := $(addprefix src/scratchlearn/_search/,_order.py _order.pxd _topk.py _exact.py)
+BUILD := pyproject.toml setup.py $(KERNEL)
 $(VENV)/.installed: $(BUILD) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	touch $@
@@ -37,9 +38,10 @@ chromium:
 		&& DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y chromium )
 
 # The docs are built before the tests: tests/test_docs.py checks the built site (and fails,
-# rather than skips, when it is missing).
+# rather than skips, when it is missing). The suite runs on every core (pytest-xdist; the
+# groups in tests/conftest.py keep the tests that share an experiment or a cluster together).
 test: lint chromium docs
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 $(VENV)/.installed-docs: $(BUILD) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[docs]'

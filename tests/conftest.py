@@ -1,17 +1,109 @@
 """Shared fixtures.
 
-Each experiment runs once per test session (``task1_results``, ...): the modules that test
-an experiment, its figures or the report read the same results. They must not change them;
-a test that needs to, changes a ``copy.deepcopy``.
+Each experiment runs once per test session (``task1_results``, ...), and the results folder
+the CLI writes from them (``results_dir``) is made once: the modules that test an
+experiment, its figures or the report read the same results. They must not change them; a
+test that needs to, changes a ``copy.deepcopy``. The Dask tests share one cluster
+(``dask_client``).
+
+Under pytest-xdist (``make test`` runs ``pytest -n auto``) the tests that read the
+experiments' results run on one worker, and the Dask tests on one worker (the groups
+"experiments" and "dask"), so that each experiment, the results folder and the cluster are
+made once in the session, not once per worker.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
+
+# --- pytest-xdist: tests that share a costly fixture run on one worker ---------------------
+
+GROUPS = {
+    "experiments": {"task1_results", "task2_results", "task3_results", "task_results",
+                    "results_dir"},
+    "dask": {"dask_client"},
+}
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # xdist declares it too; here for runs without xdist (-p no:xdist)
+    config.addinivalue_line("markers", "xdist_group(name): run on one pytest-xdist worker")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]):
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        for group, needs in GROUPS.items():
+            if fixtures & needs:
+                item.add_marker(pytest.mark.xdist_group(group))
+                break
+    yield  # the other plugins: xdist reads the groups, -k deselects
+    if getattr(config, "workerinput", None) is not None:
+        _write_groups(config, items)
+
+
+# The groups are xdist_group marks, as for xdist's --dist loadgroup, used here by default
+# (with -n and no --dist, or --dist load or loadgroup). xdist passes the marks to its
+# scheduler inside the tests' ids, which pytest 9.2 no longer lets a plugin change
+# (pytest-xdist issue 1386: the tests run ungrouped, with no warning), so the workers write
+# the groups to a file instead, and the scheduler reads them from it.
+
+
+def _groups_file(config: pytest.Config) -> str:
+    workerinput = getattr(config, "workerinput", None)
+    if workerinput is not None:
+        return workerinput["scratchlearn_groups"]
+    return os.path.join(tempfile.gettempdir(), f"scratchlearn-xdist-groups-{os.getpid()}.json")
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    node.workerinput["scratchlearn_groups"] = _groups_file(node.config)
+
+
+def _write_groups(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """On a worker: each grouped test's id and group, before the worker reports what it
+    collected (so before the scheduler starts)."""
+    groups = {}
+    for item in items:
+        marks = {mark.args[0] for mark in item.iter_markers("xdist_group") if mark.args}
+        if marks:
+            groups[item.nodeid] = "_".join(sorted(marks))
+    path = _groups_file(config)
+    partial = f"{path}.{os.getpid()}"
+    with open(partial, "w", encoding="utf-8") as file:
+        json.dump(groups, file)
+    os.replace(partial, path)  # every worker writes the same groups
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    if config.getvalue("dist") not in ("load", "loadgroup"):
+        return None  # another distribution was asked for
+    from xdist.scheduler import LoadGroupScheduling
+
+    class FileGroupScheduling(LoadGroupScheduling):
+        # Called once every worker has collected (and so written the groups).
+        def _split_scope(self, nodeid: str) -> str:
+            if not hasattr(self, "groups"):
+                with open(_groups_file(config), encoding="utf-8") as file:
+                    self.groups = json.load(file)
+            return self.groups.get(nodeid) or super()._split_scope(nodeid)
+
+    return FileGroupScheduling(config, log)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if getattr(config, "workerinput", None) is None:
+        Path(_groups_file(config)).unlink(missing_ok=True)
 
 
 def _task(name: str) -> Any:

@@ -30,9 +30,9 @@ def run_cli(*args):
     )
 
 
-def test_run_task1_writes_figures_and_metrics(tmp_path):
-    assert cli.main(["run", "task1", "--out", str(tmp_path), "--quiet"]) == 0
-    folder = tmp_path / "task1"
+def test_run_writes_figures_and_metrics(results_dir):
+    # results_dir is what `scratchlearn run --out DIR --quiet` wrote (the session's results).
+    folder = results_dir / "task1"
     metrics = json.loads((folder / "metrics.json").read_text())
     assert {"k_sweep", "classification_report", "class_priors"} <= metrics.keys()
     assert [row["k"] for row in metrics["k_sweep"]][-1] == 900
@@ -47,10 +47,11 @@ def test_run_task1_writes_figures_and_metrics(tmp_path):
     assert {p.stem for p in folder.glob("*.png")} == expected
     assert all(p.stat().st_size > 10_000 for p in folder.glob("*.png"))
     assert (folder / "classification_report.txt").exists()
-    assert [p.name for p in tmp_path.glob(".*")] == [".lock"]  # no staging folder left behind
-    assert generations(tmp_path) == [os.readlink(tmp_path / "latest").split("/")[-1]]
-    assert folder.is_symlink() and (tmp_path / "report.html").is_symlink()
-    assert "Saved models" not in (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert [p.name for p in results_dir.glob(".*")] == [".lock"]  # no staging folder left
+    assert generations(results_dir) == [os.readlink(results_dir / "latest").split("/")[-1]]
+    for name in ("task1", "task2", "task3", "report.html"):
+        assert (results_dir / name).is_symlink()
+    assert "Saved models" not in (results_dir / "report.html").read_text(encoding="utf-8")
 
 
 @pytest.mark.parametrize(
@@ -390,9 +391,11 @@ def snapshot(out) -> dict[str, bytes]:
     ids=["TypeError", "KeyError-debug"],
 )
 def test_a_bug_in_report_code_fails_the_run_and_keeps_the_previous_results(
-    tmp_path, monkeypatch, capsys, results_dir, error, debug
+    tmp_path, monkeypatch, capsys, results_dir, task2_results, error, debug
 ):
     from scratchlearn import report
+    from scratchlearn.experiments import TASKS
+    from scratchlearn.plotting import FIGURES
 
     out = tmp_path / "results"
     shutil.copytree(results_dir, out, symlinks=True)  # a complete previous run of every task
@@ -403,21 +406,22 @@ def test_a_bug_in_report_code_fails_the_run_and_keeps_the_previous_results(
         raise error
 
     monkeypatch.setitem(report.SECTIONS, "task2", broken_section)
+    # The session's task2 results, without figures: only the report matters here.
+    monkeypatch.setattr(TASKS["task2"], "run", lambda config: task2_results)
+    monkeypatch.setitem(FIGURES, "task2", lambda results: {})
     args = ["run", "task2", "--out", str(out), "--quiet", *(["--debug"] if debug else [])]
     assert cli.main(args) == 1
     captured = capsys.readouterr()
     lines = captured.err.strip().splitlines()
-    message = (
-        "scratchlearn: error: could not write the report: the task2 section failed: "
-        f"{type(error).__name__}: {error} (if its results come from an older scratchlearn, "
-        f"rerun it: scratchlearn run task2); no results were changed: {out} still holds the "
-        "previous run"
-    )
+    message = lines[-1]
+    assert message.startswith("scratchlearn: error: could not write the report: the task2 "
+                              f"section failed: {type(error).__name__}: {error}")
+    assert "rerun it: scratchlearn run task2" in message  # the way out
+    assert f"no results were changed: {out} still holds the previous run" in message
     if debug:  # the traceback reaches into the section builder, then the same line
         assert "Traceback" in captured.err and "in broken_section" in captured.err
-        assert lines[-1] == message + "."
     else:
-        assert lines == [message + " (--debug shows where)."]
+        assert len(lines) == 1 and message.endswith("(--debug shows where).")
     assert "wrote" not in captured.out
     # Nothing changed: the same files, the same generation, no half-written one left.
     assert snapshot(out) == before

@@ -91,8 +91,8 @@ def test_import_keeps_the_backend_the_user_chose(tmp_path):
 
 
 @pytest.mark.parametrize("task", ["task1", "task2", "task3"])
-def test_task_figures_have_the_style_and_leave_the_settings_alone(task, request):
-    results = request.getfixturevalue(f"{task}_results")
+def test_task_figures_have_the_style_and_leave_the_settings_alone(task, task_results):
+    results = task_results[task]
     open_in_pyplot = plt.get_fignums()
     with mpl.rc_context(USER_SETTINGS):
         before = raw_settings()
