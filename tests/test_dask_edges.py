@@ -188,20 +188,29 @@ def test_lying_chunk_shapes_are_a_value_error_at_predict(dask_client, data):
 # --- data lost with the workers (item 9) ---------------------------------------------
 
 
-def test_data_lost_with_restarted_workers_is_a_clear_error(dask_client, data):
+def test_data_lost_with_restarted_workers_is_a_clear_error(data):
+    # A cluster of its own: the restart must not take the shared cluster's data (or, if it
+    # failed, its workers) from the other Dask tests.
+    import distributed
+
     X, y = data
-    knn = KNeighborsClassifier(3).fit(da.from_array(X, 50), y)
-    rows = LabelledRows.persist(da.from_array(X, 50), y, estimator="SoftmaxRegression")
-    problem = SoftmaxProblem(rows, alpha=0.1)
-    dask_client.restart()
-    for call in (lambda: knn.predict(X), lambda: knn.predict(da.from_array(X, 50)),
-                 lambda: knn.kneighbors()):
-        with pytest.raises(RuntimeError, match="KNeighborsClassifier was lost") as error:
-            call()
-        assert "Fit the model again" in str(error.value)
-    with pytest.raises(RuntimeError, match=r"SoftmaxRegression\.fit persisted") as error:
-        problem.objective(np.zeros(3 * 4))
-    assert "Fit again" in str(error.value)
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
+                                 dashboard_address=":0", memory_limit="1GiB") as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        knn = KNeighborsClassifier(3).fit(da.from_array(X, 50), y)
+        rows = LabelledRows.persist(da.from_array(X, 50), y, estimator="SoftmaxRegression")
+        problem = SoftmaxProblem(rows, alpha=0.1)
+        client.restart()
+        for call in (lambda: knn.predict(X), lambda: knn.predict(da.from_array(X, 50)),
+                     lambda: knn.kneighbors()):
+            with pytest.raises(RuntimeError, match="KNeighborsClassifier was lost") as error:
+                call()
+            assert "Fit the model again" in str(error.value)
+        with pytest.raises(RuntimeError, match=r"SoftmaxRegression\.fit persisted") as error:
+            problem.objective(np.zeros(3 * 4))
+        assert "Fit again" in str(error.value)
 
 
 # --- unfitted models, bad Dask weights (item 11) -------------------------------------

@@ -1,6 +1,5 @@
 """kNN on Dask arrays: the same answers as in memory, and the data stay on the workers."""
 
-import importlib.util
 import itertools
 import subprocess
 import sys
@@ -297,13 +296,3 @@ def test_fit_and_predict_with_a_worker_memory_limit_below_the_data_size(tmp_path
     assert predicted.shape == (10,)
     assert len(workers) == 2  # none was lost
     assert sum(spilled.values()) > 0  # the data did not fit in memory: some is on disk
-
-
-def test_example_runs_with_small_sizes():
-    spec = importlib.util.spec_from_file_location("dask_knn", ROOT / "examples" / "dask_knn.py")
-    example = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(example)
-    result = example.main(n_samples=40_000, n_features=4, n_queries=50, chunk_rows=10_000,
-                          n_workers=2, memory_limit="1GiB")
-    assert result["accuracy"] >= 0.9
-    assert len(result["worker_peaks"]) == 2
