@@ -11,8 +11,9 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 # Stamps re-install only when the build changes: pyproject.toml, or setup.py and the search
-# kernel it compiles (installing builds the extension in place, beside _kernel.py).
-BUILD := pyproject.toml setup.py src/scratchlearn/_search/_kernel.py
+# kernel's modules it compiles (installing builds the extensions in place, beside them).
+KERNEL := $(addprefix src/scratchlearn/_search/,_order.py _order.pxd _topk.py _exact.py)
+BUILD := pyproject.toml setup.py $(KERNEL)
 $(VENV)/.installed: $(BUILD) | $(BIN)/python
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e .
 	touch $@

@@ -1,9 +1,11 @@
 """Builds the compiled search kernel at install; everything else is in pyproject.toml.
 
-``src/scratchlearn/_search/_kernel.py`` is Cython in pure Python mode: cythonize compiles
-it into an extension module of the same name, which Python imports in preference to the
-``.py`` (the ``.py`` is installed too: it is the source, and runs as plain Python where
-asked, see its docstring). ``pip install -e .`` builds the extension in place, beside it.
+The kernel is three modules of ``src/scratchlearn/_search/`` in Cython's pure Python mode:
+``_order.py`` (with ``_order.pxd``, which the other two cimport), ``_topk.py`` and
+``_exact.py``. cythonize compiles each into an extension module of the same name, which
+Python imports in preference to the ``.py`` (the ``.py`` is installed too: it is the
+source, and runs as plain Python where asked, see ``_search/_compiled.py``).
+``pip install -e .`` builds the extensions in place, beside them.
 """
 
 import sys
@@ -16,11 +18,17 @@ from setuptools import Extension, setup
 # -march: the module must run on any CPU of its platform. (MSVC neither contracts nor
 # takes these flags.)
 FLAGS = [] if sys.platform == "win32" else ["-O3", "-ffp-contract=off"]
+SEARCH = "src/scratchlearn/_search"
 
-KERNEL = Extension(
-    "scratchlearn._search._kernel",
-    ["src/scratchlearn/_search/_kernel.py"],
-    extra_compile_args=FLAGS,
-)
+KERNEL = [
+    Extension(
+        f"scratchlearn._search.{name}",
+        [f"{SEARCH}/{name}.py"],
+        # _order.pxd is read by all three: a change to it rebuilds them (and ships in sdists)
+        depends=[f"{SEARCH}/_order.pxd"],
+        extra_compile_args=FLAGS,
+    )
+    for name in ("_order", "_topk", "_exact")
+]
 
-setup(ext_modules=cythonize([KERNEL], build_dir="build/cython"))  # the C stays out of src/
+setup(ext_modules=cythonize(KERNEL, build_dir="build/cython"))  # the C stays out of src/

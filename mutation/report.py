@@ -5,23 +5,23 @@
 
 PATH: source files or folders among the modules in scope (default: all of them):
 ``src/scratchlearn/_math/``, ``neighbors/``, ``linear_model/``, ``optim.py`` and the search
-kernel ``_search/_kernel.py``. The Dask
-back ends (``src/scratchlearn/_dask/``) are out of scope: they run on a cluster, and their
-tests start real worker processes, which a per-mutant fork cannot afford.
+kernel's modules ``_search/_order.py``, ``_topk.py`` and ``_exact.py``. The Dask back ends
+(``src/scratchlearn/_dask/``) are out of scope: they run on a cluster, and their tests
+start real worker processes, which a per-mutant fork cannot afford.
 
 Two passes:
 
 1. **mutmut** (configured in ``pyproject.toml``'s ``[tool.mutmut]``) copies the sources to
    ``mutants/``, mutates every function of the modules in scope, and runs, for each
    mutant, only the tests that call the mutated function.
-2. **The compiled kernel** (``_search/_kernel.py``): Cython in pure Python mode, compiled
-   at install into an extension that Python prefers to the ``.py`` (mutmut's copy would
-   run the extension, not the mutants), and its functions carry ``@cython.*`` decorators,
-   which mutmut leaves alone. So the kernel is mutated as plain Python: a copy of the
-   package without the extension and with the ``@cython.*`` lines removed goes to
-   ``mutation/.kernel/``, where mutmut runs on it with ``SCRATCHLEARN_PURE_PYTHON_KERNEL=1``
-   (which lets the ``.py`` run) and the small kernel tests (``KERNEL_TESTS``), which call
-   the kernel directly.
+2. **The compiled kernel** (``_search/_order.py``, ``_topk.py``, ``_exact.py``): Cython in
+   pure Python mode, each compiled at install into an extension that Python prefers to the
+   ``.py`` (mutmut's copy would run the extensions, not the mutants), and their functions
+   carry ``@cython.*`` decorators, which mutmut leaves alone. So the kernel is mutated as
+   plain Python: a copy of the package without the extensions and with the ``@cython.*``
+   lines of the three modules removed goes to ``mutation/.kernel/``, where mutmut runs on
+   it with ``SCRATCHLEARN_PURE_PYTHON_KERNEL=1`` (which lets the ``.py`` files run) and
+   the small kernel tests (``KERNEL_TESTS``), which call the kernel directly.
 
 Each file's score is killed / (mutants − listed equivalents); timeouts count as killed.
 The known-equivalent mutants are listed in ``mutation/equivalent.txt``, one per line:
@@ -57,9 +57,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGE = Path("src/scratchlearn")
-KERNEL = PACKAGE / "_search" / "_kernel.py"
+#: The compiled kernel's modules (Cython in pure Python mode), mutated as plain Python.
+KERNELS = [PACKAGE / "_search" / f"{name}.py" for name in ("_order", "_topk", "_exact")]
 SCOPE = [PACKAGE / "_math", PACKAGE / "neighbors", PACKAGE / "linear_model", PACKAGE / "optim.py",
-         KERNEL]
+         *KERNELS]
 KERNEL_DIR = Path("mutation/.kernel")
 KERNEL_TESTS = ["tests/test_kernel_topk.py", "tests/test_search_edge_cases.py"]
 EQUIVALENTS = Path("mutation/equivalent.txt")
@@ -143,13 +144,14 @@ def stage_kernel(jobs: int, keep: bool, survivors_only: bool = False) -> int:
     # Without the compiled extension, so that Python imports the (mutated) .py.
     shutil.copytree(ROOT / PACKAGE, target,
                     ignore=shutil.ignore_patterns("__pycache__", "*.so", "*.pyd"))
-    kernel = (ROOT / KERNEL).read_text()
-    plain = re.sub(r"^@cython\.\w+(\(.*\))?\n", "", kernel, flags=re.MULTILINE)
-    if re.search(r"^\s*@", plain, flags=re.MULTILINE) or plain == kernel:
-        print(f"{KERNEL}: its decorators are no longer one-line `@cython.*` lines; update "
-              "stage_kernel in mutation/report.py")
-        return 2
-    (target / KERNEL.relative_to(PACKAGE)).write_text(plain)
+    for module in KERNELS:
+        kernel = (ROOT / module).read_text()
+        plain = re.sub(r"^@cython\.\w+(\(.*\))?\n", "", kernel, flags=re.MULTILINE)
+        if re.search(r"^\s*@", plain, flags=re.MULTILINE) or plain == kernel:
+            print(f"{module}: its decorators are no longer one-line `@cython.*` lines; "
+                  "update stage_kernel in mutation/report.py")
+            return 2
+        (target / module.relative_to(PACKAGE)).write_text(plain)
     for test in ["tests/conftest.py", *KERNEL_TESTS]:
         shutil.copy2(ROOT / test, stage / test)
     pyproject = (ROOT / "pyproject.toml").read_text()
@@ -162,7 +164,7 @@ def stage_kernel(jobs: int, keep: bool, survivors_only: bool = False) -> int:
         "# Written by mutation/report.py: the kernel's functions as plain Python.\n"
         "[tool.mutmut]\n"
         'source_paths = ["src/"]\n'
-        f'only_mutate = ["{KERNEL.as_posix()}"]\n'
+        f"only_mutate = {json.dumps([module.as_posix() for module in KERNELS])}\n"
         f"pytest_add_cli_args_test_selection = {json.dumps(KERNEL_TESTS)}\n"
         f"{shared}"
         "use_git_change_detection = false\n\n"
@@ -170,7 +172,7 @@ def stage_kernel(jobs: int, keep: bool, survivors_only: bool = False) -> int:
     )
     # Re-test only survivors when there is an earlier kernel run; else run every mutant.
     survivors_only = survivors_only and (stage / "mutants").exists()
-    names = survivors([KERNEL], stage / "mutants") if survivors_only else []
+    names = survivors(KERNELS, stage / "mutants") if survivors_only else []
     if survivors_only and not names:
         print("No kernel survivors to re-test.")
         return 0
@@ -229,7 +231,7 @@ def listed(key: str, equivalents: dict[str, tuple[str, str]]) -> str | None:
 def report(files: list[Path], kernel: bool) -> int:
     results = collect(ROOT / "mutants", files)
     if kernel:
-        results.update(collect(ROOT / KERNEL_DIR / "mutants", [KERNEL]))
+        results.update(collect(ROOT / KERNEL_DIR / "mutants", KERNELS))
     equivalents, problems = read_equivalents(ROOT / EQUIVALENTS)
     by_file: dict[Path, list[str]] = {}
     for key, (_, source, _) in results.items():
@@ -244,10 +246,12 @@ def report(files: list[Path], kernel: bool) -> int:
     failed = False
     for source in files:
         keys = sorted(by_file.get(source, []), key=natural)
-        name = str(source.relative_to(PACKAGE)) + (" (plain Python)" if source == KERNEL else "")
+        name = str(source.relative_to(PACKAGE)) + (" (plain Python)" if source in KERNELS
+                                                    else "")
         if not keys:
             why = ("no functions" if source.name == "__init__.py"
-                   else "not run (see above)" if source != KERNEL or kernel else "not run")
+                   else "not run (see above)" if source not in KERNELS or kernel
+                   else "not run")
             print(f"{name:<40} {'-':>7}   {why}")
             continue
         status = {key: STATUS.get(results[key][0], "suspicious") for key in keys}
@@ -374,10 +378,10 @@ def main(argv=None) -> int:
               f"{', '.join(map(str, SCOPE))}")
         return 2
     files = source_files(paths)
-    kernel = KERNEL in files
+    kernel = any(module in files for module in KERNELS)
     started = time.monotonic()
     if not args.report_only:
-        main_files = [f for f in files if f != KERNEL and f.name != "__init__.py"]
+        main_files = [f for f in files if f not in KERNELS and f.name != "__init__.py"]
         if main_files:
             if not args.keep and Path("mutants").exists():
                 shutil.rmtree("mutants")

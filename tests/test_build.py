@@ -4,7 +4,8 @@ and the wheel holds the compiled search kernel.
 setuptools announces removals (like the ``project.license`` table, unsupported after
 2027-02-18) as warnings during the build, months ahead. Building here makes the next one
 fail a test the day it appears, rather than a fresh install the day it takes effect. The
-build compiles ``_search/_kernel.py`` with Cython (``setup.py``), as every install does.
+build compiles the kernel's modules (``_search/_order.py``, ``_topk.py``, ``_exact.py``) with
+Cython (``setup.py``), as every install does.
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ def test_wheel_builds_without_deprecation_warnings(tmp_path: Path) -> None:
         assert "License-Expression: MIT" in text
         assert any(n.endswith(".dist-info/licenses/LICENSE") for n in archive.namelist())
         assert "numba" not in text  # nothing compiles at run time
-        # The compiled kernel, and its source beside it (plain Python on request).
-        kernel = [n for n in archive.namelist() if n.startswith("scratchlearn/_search/_kernel")]
-        assert "scratchlearn/_search/_kernel.py" in kernel
-        assert any(n.endswith((".so", ".pyd")) for n in kernel), kernel
+        # The compiled kernel, and its sources beside it (plain Python on request).
+        for name in ("_order", "_topk", "_exact"):
+            module = f"scratchlearn/_search/{name}"
+            kernel = [n for n in archive.namelist() if n.startswith(f"{module}.")]
+            assert f"{module}.py" in kernel
+            assert any(n.endswith((".so", ".pyd")) for n in kernel), kernel

@@ -14,7 +14,7 @@ import pytest
 import scipy.sparse as sp
 from _trees import ShuffledTiesTree
 
-from scratchlearn._search import _kernel, brute, tree
+from scratchlearn._search import _exact, _order, _topk, brute, tree
 
 
 def slow_top_k(values, k):
@@ -31,11 +31,11 @@ def run_update_topk(G, fit_sq, k, tile):
     candidates = brute._Candidates(1, n_rows, k, G.dtype)
     for c0 in range(0, n_cols, tile):
         c1 = min(c0 + tile, n_cols)
-        _kernel.update_topk(np.ascontiguousarray(G[:, c0:c1]), fit_sq[c0:c1], c0,
-                            *candidates.state(0, slice(None)))
+        _topk.update_topk(np.ascontiguousarray(G[:, c0:c1]), fit_sq[c0:c1], c0,
+                          *candidates.state(0, slice(None)))
     values, indices, floor = candidates.merged(slice(None))
     out_d, out_i = np.empty((n_rows, k)), np.empty((n_rows, k), dtype=np.intp)
-    _kernel.merge_exact(values, indices, out_d, out_i)
+    _topk.merge_exact(values, indices, out_d, out_i)
     return out_d, out_i, candidates, floor
 
 
@@ -97,7 +97,7 @@ def test_sort_by_value_then_index_for_short_and_long_rows(n):
     values[::3] += rng.uniform(0.1, 0.9, size=len(values[::3]))  # some untied
     indices = rng.permutation(np.arange(100, 100 + n))
     out_d, out_i = np.empty((1, n)), np.empty((1, n), dtype=np.intp)
-    _kernel._write_top(values.copy(), indices.copy(), n, n, out_d, out_i, 0)
+    _order.write_top(values.copy(), indices.copy(), n, n, out_d, out_i, 0)
     order = np.lexsort((indices, values))
     np.testing.assert_array_equal(out_d[0], values[order])
     np.testing.assert_array_equal(out_i[0], indices[order])
@@ -109,7 +109,7 @@ def test_merge_exact_ignores_padding_and_breaks_ties_by_index():
     indices = np.array([[7, -1, 9, 4, 2, -1],
                         [12, 3, 8, 1, -1, 30]])
     out_d, out_i = np.empty((2, 3)), np.empty((2, 3), dtype=np.intp)
-    _kernel.merge_exact(values, indices, out_d, out_i)
+    _topk.merge_exact(values, indices, out_d, out_i)
     np.testing.assert_array_equal(out_d, [[1.0, 1.0, 2.0], [0.1, 0.5, 0.5]])
     np.testing.assert_array_equal(out_i, [[4, 9, 2], [30, 3, 8]])
 
@@ -149,8 +149,8 @@ def test_rerank_flags_rows_whose_candidates_are_not_proven():
     failed = np.zeros(1, dtype=bool)
     for margin, floor, flagged in [(10.0, 4.0, True), (0.5, 4.0, False), (0.0, 2.0, True)]:
         failed[:] = False
-        _kernel.rerank_dense(Q, X, False, cand_values, cand_indices, np.array([floor]),
-                             np.array([margin]), 2, out_d, out_i, failed)
+        _exact.rerank_dense(Q, X, False, cand_values, cand_indices, np.array([floor]),
+                            np.array([margin]), 2, out_d, out_i, failed)
         assert failed[0] == flagged, (margin, floor)
         if not flagged:
             np.testing.assert_array_equal(out_d, [[1.0, 4.0]])
@@ -167,7 +167,7 @@ def test_exact_search_dense_equals_a_sort(cosine):
     k = 6
     out_d, out_i = np.zeros((6, k)), np.zeros((6, k), dtype=np.intp)
     rows = np.array([0, 2, 5])
-    _kernel.exact_search_dense(Q, X, cosine, rows, out_d, out_i)
+    _exact.exact_search_dense(Q, X, cosine, rows, out_d, out_i)
     if cosine:  # a zero vector has norm 1 here, as in scikit-learn's normalize
         qn = np.maximum(np.linalg.norm(Q, axis=1), 1e-300)
         xn = np.linalg.norm(X, axis=1)
@@ -190,13 +190,13 @@ def test_csr_distances_equal_the_dense_ones():
     dense = squared_distances(Q.toarray(), X.toarray())
     for i in range(5):
         for j in range(30):
-            got = _kernel.csr_sqdistance(Q.data, Q.indices, Q.indptr, i, X.data, X.indices,
-                                         X.indptr, j)
+            got = _exact.csr_sqdistance(Q.data, Q.indices, Q.indptr, i, X.data, X.indices,
+                                        X.indptr, j)
             assert got == pytest.approx(dense[i, j], rel=1e-12, abs=1e-15)
     k = 4
     out_d, out_i = np.empty((5, k)), np.empty((5, k), dtype=np.intp)
-    _kernel.exact_search_csr(Q.data, Q.indices, Q.indptr, X.data, X.indices, X.indptr, 30,
-                             np.arange(5), out_d, out_i)
+    _exact.exact_search_csr(Q.data, Q.indices, Q.indptr, X.data, X.indices, X.indptr, 30,
+                            np.arange(5), out_d, out_i)
     expected_d, expected_i = slow_top_k(dense, k)
     np.testing.assert_array_equal(out_i, expected_i)
     np.testing.assert_allclose(out_d, expected_d, rtol=1e-12, atol=1e-15)
@@ -245,9 +245,9 @@ def rerank(Q, X, cand_values, cand_indices, floor, margin, k, cosine=False):
     n = len(cand_values)
     out_d, out_i = np.full((n, k), -7.0), np.full((n, k), -7, dtype=np.intp)
     failed = np.zeros(n, dtype=bool)
-    _kernel.rerank_dense(Q, X, cosine, np.asarray(cand_values, dtype=float),
-                         np.asarray(cand_indices, dtype=np.intp), np.asarray(floor, dtype=float),
-                         np.asarray(margin, dtype=float), k, out_d, out_i, failed)
+    _exact.rerank_dense(Q, X, cosine, np.asarray(cand_values, dtype=float),
+                        np.asarray(cand_indices, dtype=np.intp), np.asarray(floor, dtype=float),
+                        np.asarray(margin, dtype=float), k, out_d, out_i, failed)
     return out_d, out_i, failed
 
 
@@ -291,7 +291,7 @@ def slow_cosine_distance(q, x):
 def test_cosine_distance_of_short_vectors_and_its_range():
     # Norms below 1 are real norms (only a zero vector counts as 1).
     q, x = np.array([[0.3, 0.4]]), np.array([[0.0, 0.5], [0.6, 0.0], [0.0, 0.0]])
-    got = [_kernel.dense_distance(q, 0, x, j, True) for j in range(3)]
+    got = [_exact.dense_distance(q, 0, x, j, True) for j in range(3)]
     np.testing.assert_allclose(got, [1 - 0.8, 1 - 0.6, 1.0], rtol=1e-15)
     # Antiparallel vectors whose distance rounds above 2 are clipped to 2.
     for seed in range(5000):
@@ -301,7 +301,7 @@ def test_cosine_distance_of_short_vectors_and_its_range():
         if slow_cosine_distance(q, x) > 2.0:
             break
     assert slow_cosine_distance(q, x) > 2.0
-    assert _kernel.dense_distance(q[None], 0, x[None], 0, True) == 2.0
+    assert _exact.dense_distance(q[None], 0, x[None], 0, True) == 2.0
 
 
 def test_cosine_rerank_uses_cosine_distances():
@@ -325,8 +325,8 @@ def test_csr_searches_break_ties_by_index():
     for k in (1, 3, 7):
         expected_d, expected_i = slow_top_k(dense, k)
         out_d, out_i = np.empty((8, k)), np.empty((8, k), dtype=np.intp)
-        _kernel.exact_search_csr(Q.data, Q.indices, Q.indptr, X.data, X.indices, X.indptr, 60,
-                                 np.arange(8), out_d, out_i)
+        _exact.exact_search_csr(Q.data, Q.indices, Q.indptr, X.data, X.indices, X.indptr, 60,
+                                np.arange(8), out_d, out_i)
         np.testing.assert_array_equal(out_i, expected_i)
         np.testing.assert_array_equal(out_d, expected_d)
         # The sparse brute-force search (running top-k, then the CSR re-rank) agrees.
@@ -353,9 +353,9 @@ def test_csr_rerank_equals_the_dense_one():
         args = (cand_values, order.astype(np.intp), floor, np.full(4, 0.02), k, out_d, out_i,
                 failed)
         if sparse:
-            _kernel.rerank_csr(Q.data, Q.indices, Q.indptr, X.data, X.indices, X.indptr, *args)
+            _exact.rerank_csr(Q.data, Q.indices, Q.indptr, X.data, X.indices, X.indptr, *args)
         else:
-            _kernel.rerank_dense(Q_dense, X_dense, False, *args)
+            _exact.rerank_dense(Q_dense, X_dense, False, *args)
         results.append((out_d, out_i, failed))
     (sparse_d, sparse_i, sparse_failed), (dense_d, dense_i, dense_failed) = results
     np.testing.assert_array_equal(sparse_failed, dense_failed)
@@ -376,9 +376,9 @@ def test_csr_rerank_goes_on_after_a_row_it_cannot_prove():
     out_d, out_i = np.full((3, 2), -7.0), np.full((3, 2), -7, dtype=np.intp)
     failed = np.zeros(3, dtype=bool)
     # Row 0: the dropped floor (2) is below the bound, so not proven; rows 1, 2 are.
-    _kernel.rerank_csr(Q.data, Q.indices, Q.indptr, X.data, X.indices, X.indptr, cand_values,
-                       cand_indices, np.array([2.0, 16.0, 16.0]), np.full(3, 0.5), 2, out_d,
-                       out_i, failed)
+    _exact.rerank_csr(Q.data, Q.indices, Q.indptr, X.data, X.indices, X.indptr, cand_values,
+                      cand_indices, np.array([2.0, 16.0, 16.0]), np.full(3, 0.5), 2, out_d,
+                      out_i, failed)
     np.testing.assert_array_equal(failed, [True, False, False])
     np.testing.assert_array_equal(out_i[1:], [[0, 1], [0, 1]])
     np.testing.assert_array_equal(out_d[1:], [[1.0, 4.0], [1.0, 4.0]])

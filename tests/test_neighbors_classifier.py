@@ -7,7 +7,7 @@ from sklearn.exceptions import NotFittedError
 from sklearn.neighbors import KNeighborsClassifier as SklearnKNN
 
 from scratchlearn import KNeighborsClassifier, _search
-from scratchlearn._search import _kernel, brute
+from scratchlearn._search import _topk, brute
 from scratchlearn.datasets import load_moons_split
 
 SHEET_ACCURACY = {1: .94, 2: .96, 4: .94, 8: .95, 16: .99, 32: .97, 64: .97, 128: .95,
@@ -146,13 +146,13 @@ def test_brute_force_works_in_bounded_tiles(monkeypatch, dtype):
     X_fit, X_query = rng.normal(size=(5000, 4)), rng.normal(size=(300, 4))
     X_fit, X_query = X_fit.astype(dtype), X_query.astype(dtype)
     tiles = []
-    original = _kernel.update_topk
+    original = _topk.update_topk
 
     def recording(tile, *args):
         tiles.append((tile.shape, tile.dtype))
         return original(tile, *args)
 
-    monkeypatch.setattr(_kernel, "update_topk", recording)
+    monkeypatch.setattr(_topk, "update_topk", recording)
     budget_mib = 0.2
     distances, indices = brute.brute_kneighbors(X_query, X_fit, 7, working_memory_mib=budget_mib)
     assert len(tiles) > 1

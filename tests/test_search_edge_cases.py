@@ -13,7 +13,7 @@ from scipy.spatial.distance import cdist
 
 from scratchlearn import KNeighborsClassifier, _search
 from scratchlearn._math import scaling
-from scratchlearn._search import _kernel, brute, tree
+from scratchlearn._search import _exact, _topk, brute, tree
 
 
 def reference(Q, X, k, metric, **kwargs):
@@ -61,13 +61,13 @@ def test_cosine_with_many_duplicated_directions_uses_the_exact_cosine_fallback(m
     # Forty points along one direction tie in cosine distance (0) far beyond the spare
     # candidates, so the rows fall back to the exact search, which must rank by cosine.
     calls = []
-    original = _kernel.exact_search_dense
+    original = _exact.exact_search_dense
 
     def recording(Q, X, cosine, rows, *args):
         calls.append((cosine, len(rows)))
         return original(Q, X, cosine, rows, *args)
 
-    monkeypatch.setattr(_kernel, "exact_search_dense", recording)
+    monkeypatch.setattr(_exact, "exact_search_dense", recording)
     rng = np.random.default_rng(0)
     direction = np.array([1.0, 2.0, -1.0])
     X = np.vstack([np.outer(rng.uniform(0.1, 10, 40), direction),
@@ -395,7 +395,7 @@ def test_an_error_in_a_worker_thread_reaches_the_caller(monkeypatch, metric):
     monkeypatch.setattr(brute, "PARALLEL_MIN_PAIRS", 0)  # the pool, whatever the size
     rng = np.random.default_rng(23)
     Q, X = rng.normal(size=(2048, 3)), rng.normal(size=(1024, 3))
-    original, lock, threads = _kernel.update_topk, threading.Lock(), []
+    original, lock, threads = _topk.update_topk, threading.Lock(), []
 
     def update_topk(*args):
         with lock:
@@ -405,7 +405,7 @@ def test_an_error_in_a_worker_thread_reaches_the_caller(monkeypatch, metric):
             raise TileFailed("tile 3")
         return original(*args)
 
-    monkeypatch.setattr(_kernel, "update_topk", update_topk)
+    monkeypatch.setattr(_topk, "update_topk", update_topk)
     with pytest.raises(TileFailed, match="tile 3"):
         _search.kneighbors_search(Q, X, 5, algorithm="brute", metric=metric, n_jobs=2)
     assert threading.get_ident() not in threads  # the tiles ran on the pool's threads

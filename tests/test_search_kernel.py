@@ -13,7 +13,7 @@ from sklearn.neighbors import NearestNeighbors
 
 from scratchlearn import KNeighborsClassifier, KNeighborsDensity, _search
 from scratchlearn._math.ball import log_ball_volume
-from scratchlearn._search import _kernel, brute
+from scratchlearn._search import _exact, _topk, brute
 
 
 def reference(X_query, X_fit, k, metric="euclidean", p=2):
@@ -39,11 +39,11 @@ def kernel_smallest_k(D, k, tile, n_parts=1):
     for part in range(n_parts):
         for c0 in range(bounds[part], bounds[part + 1], tile):
             c1 = min(c0 + tile, bounds[part + 1])
-            _kernel.update_topk(np.ascontiguousarray(D[:, c0:c1]), np.zeros(c1 - c0), c0,
-                                *candidates.state(part, slice(None)))
+            _topk.update_topk(np.ascontiguousarray(D[:, c0:c1]), np.zeros(c1 - c0), c0,
+                              *candidates.state(part, slice(None)))
     values, indices, _ = candidates.merged(slice(None))
     out_d, out_i = np.empty((len(D), k)), np.empty((len(D), k), dtype=np.intp)
-    _kernel.merge_exact(values, indices, out_d, out_i)
+    _topk.merge_exact(values, indices, out_d, out_i)
     return out_d, out_i
 
 
@@ -147,13 +147,13 @@ def test_rows_whose_norms_dwarf_their_distances_fall_back_to_the_exact_search(mo
     X = (1e4 + rng.normal(size=(2000, 16))).astype(np.float32)
     Q = (1e4 + rng.normal(size=(30, 16))).astype(np.float32)
     calls = []
-    original = _kernel.exact_search_dense
+    original = _exact.exact_search_dense
 
     def recording(Q_, X_, cosine, rows, *args):
         calls.append(len(rows))
         return original(Q_, X_, cosine, rows, *args)
 
-    monkeypatch.setattr(_kernel, "exact_search_dense", recording)
+    monkeypatch.setattr(_exact, "exact_search_dense", recording)
     distances, indices = _search.kneighbors_search(Q, X, 5, algorithm="brute")
     assert calls and calls[0] > 0
     ref_d, ref_i = reference(Q, X, 5)
@@ -162,7 +162,7 @@ def test_rows_whose_norms_dwarf_their_distances_fall_back_to_the_exact_search(mo
 
 
 def test_well_scaled_data_never_needs_the_fallback(monkeypatch):
-    monkeypatch.setattr(_kernel, "exact_search_dense", None)  # would fail if called
+    monkeypatch.setattr(_exact, "exact_search_dense", None)  # would fail if called
     rng = np.random.default_rng(1)
     X, Q = rng.normal(size=(4000, 32)).astype(np.float32), rng.normal(size=(100, 32))
     _, indices = _search.kneighbors_search(Q.astype(np.float32), X, 10, algorithm="brute")

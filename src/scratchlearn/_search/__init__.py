@@ -10,12 +10,12 @@ Paths
 -----
 - **Brute force, Euclidean family** ("euclidean", "sqeuclidean", "cosine"; dense or CSR):
   tiles of queries × training points, one BLAS product per tile in the input's own
-  precision (float32 stays float32), a compiled running top-K' per query (``_kernel``),
-  then an exact float64 re-rank of the candidates, with a proof that they hold the answer
-  (see ``_kernel``'s module docstring). Many queries are split across threads by blocks of
-  queries; few queries by blocks of training points, whose partial lists are merged. The
-  radius search keeps the candidates within R plus the same rounding bound and re-ranks
-  them by the same float64 sums (``radius``).
+  precision (float32 stays float32), a compiled running top-K' per query (``_topk``),
+  then an exact float64 re-rank of the candidates (``_exact``), with a proof that they
+  hold the answer (docs/exact_search.rst). Many queries are split across threads by
+  blocks of queries; few queries by blocks of training points, whose partial lists are
+  merged. The radius search keeps the candidates within R plus the same rounding bound
+  and re-ranks them by the same float64 sums (``radius``).
 - **Brute force, other metrics** ("manhattan", "chebyshev", "minkowski" (weighted too),
   "haversine", callables, "cosine" on CSR data, and "precomputed" distances): the same
   tiles filled with exact float64 distances (``pairwise``), the same top-k.
@@ -26,8 +26,9 @@ Paths
 Which path runs is the policy's (``policy.resolve_algorithm``); values whose squares would
 overflow or underflow are searched at an exact power-of-two scale (``magnitude``). The
 modules: ``policy`` (metrics, aliases, path rules), ``threads``, ``magnitude``, ``brute`` (with
-the compiled ``_kernel``), ``pairwise``, ``radius``, ``tree``, ``precomputed`` and
-``lists`` (what a search returns); callers use only what this package exports.
+the compiled kernel: ``_order``, ``_topk`` and ``_exact``, see ``_compiled``), ``pairwise``,
+``radius``, ``tree``, ``precomputed`` and ``lists`` (what a search returns); callers use
+only what this package exports.
 """
 
 from __future__ import annotations

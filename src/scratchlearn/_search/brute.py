@@ -3,13 +3,14 @@ exact re-rank.
 
 For the Euclidean family ("euclidean", "sqeuclidean", "cosine"; dense or CSR) each tile is
 one BLAS product in the input's own precision (float32 stays float32), folded into a
-running top-K' per query (``_kernel.update_topk``); the candidates are then re-ranked
-exactly in float64, with a proof that they hold the answer (``_kernel``'s module
-docstring). Many queries are split across threads by blocks of queries; few queries by
-blocks of training points, whose partial lists are merged. Other metrics ("manhattan",
-"chebyshev", "minkowski", "haversine", callables, and "cosine" on CSR data) fill the same
-tiles with exact float64 distances (``pairwise.exact_tile``) and need no re-rank; for
-"precomputed" the tiles are the queries' own columns.
+running top-K' per query (``_topk.update_topk``); the candidates are then re-ranked
+exactly in float64 (``_exact``), with a proof that they hold the answer
+(docs/exact_search.rst, "The rounding bound"). Many queries are split across threads by
+blocks of queries; few queries by blocks of training points, whose partial lists are
+merged. Other metrics ("manhattan", "chebyshev", "minkowski", "haversine", callables, and
+"cosine" on CSR data) fill the same tiles with exact float64 distances
+(``pairwise.exact_tile``) and need no re-rank; for "precomputed" the tiles are the queries'
+own columns.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import numpy as np
 import scipy.sparse as sp
 from threadpoolctl import ThreadpoolController
 
-from . import _kernel
+from . import _exact, _topk
 from .pairwise import exact_tile
 from .policy import GEMM_METRICS, PRECOMPUTED, Metric
 from .threads import effective_n_jobs
@@ -96,7 +97,7 @@ class _Plan:
 
 class _Candidates:
     """The running top-k state of a wave of queries, for each training part: buffers of
-    2·keep (value, index) slots, their fill counts and thresholds (``_kernel.update_topk``).
+    2·keep (value, index) slots, their fill counts and thresholds (``_topk.update_topk``).
     """
 
     def __init__(self, n_parts: int, n_rows: int, keep: int, dtype):
@@ -127,7 +128,7 @@ class _Candidates:
 
 def _scan(ops: _Operands, rows: slice, start: int, stop: int, cols: int, state) -> None:
     """Fold training rows start..stop into the running top-k ``state`` of the query
-    ``rows`` (``_kernel.update_topk``), by tiles of ``cols`` training points."""
+    ``rows`` (``_topk.update_topk``), by tiles of ``cols`` training points."""
     n_rows = rows.stop - rows.start
     product = ops.product(rows)
     buffer = np.empty(n_rows * min(cols, stop - start), dtype=ops.dtype)
@@ -135,7 +136,7 @@ def _scan(ops: _Operands, rows: slice, start: int, stop: int, cols: int, state) 
         c1 = min(c0 + cols, stop)
         tile = buffer[: n_rows * (c1 - c0)].reshape(n_rows, c1 - c0)
         product(c0, c1, tile)
-        _kernel.update_topk(tile, ops.fit_sq[c0:c1], c0, *state)
+        _topk.update_topk(tile, ops.fit_sq[c0:c1], c0, *state)
 
 
 class _Operands:
@@ -143,7 +144,7 @@ class _Operands:
     precision), the ranking term per training point, and what the exact re-rank reads.
 
     For the Euclidean family a tile holds −2q·x and ``fit_sq`` is ‖x‖²; ``margin`` is 2E per
-    query (``_kernel``). For other metrics a tile holds exact distances
+    query (docs/exact_search.rst). For other metrics a tile holds exact distances
     (``pairwise.exact_tile``), ``fit_sq`` is zero and ``margin`` is None: no re-rank is
     needed.
     """
@@ -208,23 +209,23 @@ class _Operands:
 
     def rerank(self, rows: slice, cand_values, cand_indices, floor, k, out_dist, out_idx,
                failed) -> None:
-        """Exact re-rank of the candidates of query ``rows`` (``_kernel.rerank_*``)."""
+        """Exact re-rank of the candidates of query ``rows`` (``_exact.rerank_*``)."""
         Q, X, margin = self.Q_exact[rows], self.X_exact, self.margin[rows]
         args = (cand_values, cand_indices, floor, margin, k, out_dist, out_idx, failed)
         if self.sparse:
-            _kernel.rerank_csr(Q.data, Q.indices, Q.indptr, X.data, X.indices, X.indptr, *args)
+            _exact.rerank_csr(Q.data, Q.indices, Q.indptr, X.data, X.indices, X.indptr, *args)
         else:
-            _kernel.rerank_dense(np.ascontiguousarray(Q), X, self.metric == "cosine", *args)
+            _exact.rerank_dense(np.ascontiguousarray(Q), X, self.metric == "cosine", *args)
 
     def exact_search(self, rows: np.ndarray, out_dist, out_idx) -> None:
         """Exact float64 search of the given query rows over every training point."""
         Q, X = self.Q_exact, self.X_exact
         if self.sparse:
-            _kernel.exact_search_csr(Q.data, Q.indices, Q.indptr, X.data, X.indices, X.indptr,
-                                     X.shape[0], rows, out_dist, out_idx)
+            _exact.exact_search_csr(Q.data, Q.indices, Q.indptr, X.data, X.indices, X.indptr,
+                                    X.shape[0], rows, out_dist, out_idx)
         else:
-            _kernel.exact_search_dense(np.ascontiguousarray(Q), X, self.metric == "cosine",
-                                       rows, out_dist, out_idx)
+            _exact.exact_search_dense(np.ascontiguousarray(Q), X, self.metric == "cosine",
+                                      rows, out_dist, out_idx)
 
 
 def uses_product(metric: Metric, sparse: bool) -> bool:
@@ -249,7 +250,7 @@ def _unit_rows(X: np.ndarray) -> np.ndarray:
 
 
 def _rounding_margin(q_norms_sq, x_max_sq: float, n_features: int, dtype) -> np.ndarray:
-    """2E per query: twice the bound on |r̃ − r| derived in ``_kernel``'s docstring (with two
+    """2E per query: twice the bound on |r̃ − r| derived in docs/exact_search.rst (with two
     more u·D terms for the queries' and norms' casts to the working precision)."""
     u = np.finfo(dtype).eps / 2
     x_max = math.sqrt(x_max_sq)
@@ -292,7 +293,7 @@ def brute_kneighbors(
             """Merge a block's partial lists and re-rank them exactly."""
             values, idx, floor = candidates.merged(local)
             if exact:
-                _kernel.merge_exact(values, idx, distances[block], indices[block])
+                _topk.merge_exact(values, idx, distances[block], indices[block])
             else:
                 ops.rerank(block, values, idx, floor, k, distances[block], indices[block],
                            failed[block])

@@ -9,7 +9,7 @@ scikit-learn's brute force passes it); for "precomputed" the tile is the queries
 columns.
 
 Pairs (:func:`paired_distances`) reproduce the compiled kernel's arithmetic
-(``_kernel.dense_distance``, ``csr_sqdistance``): float64 terms summed one feature after
+(``_exact.dense_distance``, ``csr_sqdistance``): float64 terms summed one feature after
 the other in column order (``np.cumsum`` is such a sum), so a pair's distance is the same
 number whichever search computes it.
 """
@@ -122,7 +122,7 @@ def _pairs(Q, X, rows, cols, metric, p, kwargs) -> np.ndarray:
 
 def _csr_squared(Q, X, rows, cols) -> np.ndarray:
     """Σ_f (q_f − x_f)² over the union of two CSR rows with sorted columns, summed in column
-    order as ``_kernel.csr_sqdistance`` sums (a difference of 0 adds nothing)."""
+    order as ``_exact.csr_sqdistance`` sums (a difference of 0 adds nothing)."""
     diff = (sp.csr_matrix(Q, dtype=np.float64)[rows]
             - sp.csr_matrix(X, dtype=np.float64)[cols]).tocsr()
     diff.sort_indices()

@@ -3,7 +3,7 @@
 
 **Brute force** runs the kNN's tiles (``brute._Operands``). For the Euclidean family a
 tile holds the rounded r̃ = ‖x‖² − 2q·x of the input's precision, whose error is at most
-E(q) (``_kernel``'s docstring; ``margin`` = 2E). A point is a candidate when
+E(q) (docs/exact_search.rst; ``margin`` = 2E). A point is a candidate when
 
     r̃ + ‖q‖² ≤ R² + margin + s        ("euclidean"; R for "sqeuclidean"),
     1 + r̃/2 ≤ R + margin + s          ("cosine", on unit vectors, r̃ = −2 q̂·x̂),
