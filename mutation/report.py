@@ -152,7 +152,9 @@ def stage_kernel(jobs: int, keep: bool, survivors_only: bool = False) -> int:
                   "update stage_kernel in mutation/report.py")
             return 2
         (target / module.relative_to(PACKAGE)).write_text(plain)
-    for test in ["tests/conftest.py", *KERNEL_TESTS]:
+    # The tests' shared helpers (tests/_*.py) too: the kernel tests import them.
+    helpers = [path.relative_to(ROOT) for path in sorted((ROOT / "tests").glob("_*.py"))]
+    for test in ["tests/conftest.py", *helpers, *KERNEL_TESTS]:
         shutil.copy2(ROOT / test, stage / test)
     pyproject = (ROOT / "pyproject.toml").read_text()
     pytest_options = pyproject.split("[tool.pytest.ini_options]")[1].split("\n[")[0]
