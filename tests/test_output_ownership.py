@@ -25,7 +25,7 @@ import pytest
 
 from scratchlearn import cli, report
 from scratchlearn._output import ResultsFolder
-from scratchlearn._output._proofs import layout_names, temp_link
+from scratchlearn._output._proofs import generation_signature, layout_names, temp_link
 
 
 @pytest.fixture
@@ -354,7 +354,13 @@ def test_a_killed_runs_leftovers_are_removed_and_look_alikes_are_not(tmp_path, c
     killed._lock_fd = None
     empty = runs / ".20200101T000000.000000Z-5.partial"  # killed before it wrote its marker
     empty.mkdir()
-    ours = [staging, out / "fake_b", tmp, empty]
+    # Killed between creating its marker and writing it (empty), or midway through writing.
+    cut = [runs / ".20200101T000000.000000Z-7.partial", runs / "20200101T000000.000000Z-8"]
+    for folder, length in zip(cut, (0, 30), strict=True):
+        folder.mkdir()
+        signature = generation_signature(folder.name.removeprefix(".").removesuffix(".partial"))
+        (folder / ".scratchlearn-generation").write_bytes(signature[:length])
+    ours = [staging, out / "fake_b", tmp, empty, *cut]
     # Look-alikes: names or targets like ours, without our proof.
     (out / ".scratchlearn-tmp-1-latest").write_bytes(b"a file, not a link")
     (out / ".scratchlearn-tmp-2-latest").symlink_to("elsewhere")
@@ -362,6 +368,12 @@ def test_a_killed_runs_leftovers_are_removed_and_look_alikes_are_not(tmp_path, c
     (runs / ".20200101T000000.000000Z-6.partial").mkdir()  # no marker, not empty
     (runs / ".20200101T000000.000000Z-6.partial" / "keep").write_bytes(b"k")
     (runs / "20200101T000000.000000Z-9" / ".scratchlearn-generation").mkdir(parents=True)
+    # A marker that is no start of the signature its folder's name calls for, or not alone.
+    for name, data in (("20200101T000000.000000Z-10", b"scratchlearn generation 1\nother"),
+                       (".20200101T000000.000000Z-11.partial", b"")):
+        (runs / name).mkdir()
+        (runs / name / ".scratchlearn-generation").write_bytes(data)
+    (runs / ".20200101T000000.000000Z-11.partial" / "keep").write_bytes(b"k")
     before = theirs(out)
     assert all(os.path.lexists(path) for path in ours)
     ours_rel = {path.relative_to(out).as_posix() for path in ours}

@@ -29,7 +29,9 @@ entry because of its name alone:
 - a folder in an owned ``runs/`` is a generation of ours when its ``.scratchlearn-generation``
   file, written first when the folder is made, names it (``<name>``, or ``.<name>.partial``
   while it is written); an empty folder there with a generation's name is what a run killed
-  between the two steps left, and is removed with ``rmdir`` (which removes empty folders only);
+  between the two steps left, and is removed with ``rmdir`` (which removes empty folders only),
+  as is one whose only entry is a marker holding a start of the signature its name calls for
+  (a run killed while it wrote the marker);
 - a link in DIR is ours when it is a symbolic link with exactly our target: ``NAME ->
   latest/NAME`` for the layout's names, ``latest -> runs/<name>``, and temporary links
   ``.scratchlearn-tmp-* -> latest`` or ``-> runs/<name>``;

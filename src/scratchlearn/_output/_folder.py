@@ -30,6 +30,7 @@ from ._proofs import (
     layout_names,
     lexists,
     link_target,
+    marked_as_it_died,
     owns_runs,
     temp_link,
     write_new,
@@ -252,6 +253,8 @@ class ResultsFolder:
                 if entry.name != keep and generation_of(entry) is not None:
                     _remove_generation(entry)
                 elif GENERATION_NAME.fullmatch(entry.name):
+                    if marked_as_it_died(entry):
+                        (entry / GENERATION_MARKER).unlink()
                     os.rmdir(entry)  # if empty: made by a run killed before its marker
             except OSError:
                 pass  # the next run tries again; the current generation is intact

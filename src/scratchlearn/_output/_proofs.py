@@ -112,6 +112,20 @@ def generation_of(folder: Path) -> str | None:
     return name if folder.name in (name, f".{name}{PARTIAL}") else None
 
 
+def marked_as_it_died(folder: Path) -> bool:
+    """Whether ``folder`` (named as a generation) holds only a marker cut short: its run was
+    killed between creating the marker (``O_EXCL``: so it is the run's own) and writing it,
+    so the marker holds a start of the signature that the folder's name calls for."""
+    name = folder.name.removeprefix(".").removesuffix(PARTIAL)
+    try:
+        if folder.is_symlink() or os.listdir(folder) != [GENERATION_MARKER]:
+            return False
+    except OSError:
+        return False
+    marker = read_marker(folder / GENERATION_MARKER)
+    return marker is not None and generation_signature(name).startswith(marker)
+
+
 def owns_runs(runs: Path) -> bool:
     return not runs.is_symlink() and read_marker(runs / RUNS_MARKER) == RUNS_SIGNATURE
 
