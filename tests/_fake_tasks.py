@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import signal
 import sys
 import time
 from dataclasses import dataclass
@@ -74,6 +75,12 @@ def install(patch: pytest.MonkeyPatch, *, figures: bool = True, seconds: float =
 
 
 if __name__ == "__main__":
+    # Signals reach the run as they reach a program started from a shell: a disposition of
+    # SIG_IGN and a blocked mask are inherited through fork and exec, and the test process
+    # may hold either for a moment (libraries block SIGINT while they start helper processes).
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     seconds, started = float(sys.argv.pop(1)), Path(sys.argv.pop(1))
     install(pytest.MonkeyPatch(), seconds=seconds, started=started)
     sys.exit(cli.main())

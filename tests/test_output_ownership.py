@@ -235,7 +235,11 @@ def test_a_run_interrupted_by_sigint_leaves_foreign_files_as_they_were(tmp_path,
     while not computing.exists() and process.poll() is None and time.monotonic() < deadline:
         time.sleep(0.01)
     process.send_signal(signal.SIGINT)
-    _, stderr = process.communicate(timeout=60)
+    try:
+        _, stderr = process.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        pytest.fail(f"the run went on after SIGINT: {process.communicate()}")
     assert process.returncode == 130, stderr
     assert stderr.startswith("scratchlearn: interrupted; no results were changed"), stderr
     assert theirs(out) == before
