@@ -8,6 +8,7 @@ source, and runs as plain Python where asked, see ``_search/_compiled.py``).
 ``pip install -e .`` builds the extensions in place, beside them.
 """
 
+import os
 import sys
 
 from Cython.Build import cythonize
@@ -18,6 +19,10 @@ from setuptools import Extension, setup
 # -march: the module must run on any CPU of its platform. (MSVC neither contracts nor
 # takes these flags.)
 FLAGS = [] if sys.platform == "win32" else ["-O3", "-ffp-contract=off"]
+# SCRATCHLEARN_KERNEL_CFLAGS replaces them, for a build that only has to work, not run fast
+# (tests/test_build.py: -O3 takes 35 s of the 45 s its wheel build costs).
+if "SCRATCHLEARN_KERNEL_CFLAGS" in os.environ:
+    FLAGS = os.environ["SCRATCHLEARN_KERNEL_CFLAGS"].split()
 SEARCH = "src/scratchlearn/_search"
 
 KERNEL = [
