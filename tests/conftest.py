@@ -14,6 +14,7 @@ made once in the session, not once per worker.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import tempfile
@@ -168,20 +169,47 @@ def results_dir(tmp_path_factory, task_results) -> Path:
     return out
 
 
-@pytest.fixture(scope="session")
+class _SharedCluster:
+    """The Dask tests' cluster: started by the first of them, closed once the tests that
+    follow in the same run of modules need it no more (an idle cluster still costs CPU)."""
+
+    def __init__(self):
+        self.stack: contextlib.ExitStack | None = None
+        self.client = None
+
+    def get(self):
+        if self.stack is None:
+            import distributed
+
+            with contextlib.ExitStack() as stack:
+                cluster = stack.enter_context(distributed.LocalCluster(
+                    n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                    memory_limit="2GiB",
+                ))  # fmt: skip
+                self.client = stack.enter_context(distributed.Client(cluster))
+                self.stack = stack.pop_all()
+        return self.client
+
+    def close(self):
+        if self.stack is not None:
+            self.stack.close()
+            self.stack = self.client = None
+
+
+_CLUSTER = _SharedCluster()
+
+
+@pytest.fixture(scope="module")  # modules keep data on it in module-scoped fixtures
 def dask_client():
     """A real two-process Dask cluster on this machine, shared by the Dask tests (the dev
     extra installs Dask, so a missing install fails here rather than skipping)."""
-    import distributed
+    return _CLUSTER.get()
 
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-            memory_limit="2GiB",
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
+
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> None:
+    if nextitem is None or (getattr(nextitem, "module", None) is not getattr(item, "module", None)
+                            and "dask_client" not in nextitem.fixturenames):
+        _CLUSTER.close()
 
 
 def _check_schema(value: Any, annotation: Any, path: str = "") -> None:
