@@ -33,6 +33,7 @@ the entrance. ``report.md`` is the Markdown source, with the values as they were
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html as html_lib
 import json
@@ -135,13 +136,18 @@ def task_files(task: str, results: Mapping[str, Any]) -> dict[str, str]:
 
 def library_versions() -> dict[str, str]:
     """Versions of Python and the main libraries, as installed."""
+    return dict(_installed_versions())
+
+
+@functools.cache  # reading the installed metadata takes 10 ms; it does not change in a process
+def _installed_versions() -> tuple[tuple[str, str], ...]:
     versions = {"python": platform.python_version()}
     for name in LIBRARIES:
         try:
             versions[name] = version(name)
         except PackageNotFoundError:
             versions[name] = "not installed"
-    return versions
+    return tuple(versions.items())
 
 
 @dataclass
