@@ -317,6 +317,7 @@ def run(config: Config = Config()) -> Task3Results:
     )
     verdicts = first_verdicts(sweep)
     explorer = explorer_results(config, alpha, curves, optimizers, *split)
+    progress.update()
     # 5. Gradient check on part of the training set.
     rows = slice(0, config.gradcheck_samples)
     gradient_check: GradientCheck = {
