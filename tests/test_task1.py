@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 from sklearn.model_selection import StratifiedKFold, cross_val_score
 from sklearn.neighbors import KNeighborsClassifier as SklearnKNN
+from sklearn.neighbors import NearestNeighbors
 
 from scratchlearn._output import metrics_json
 from scratchlearn.experiments import task1
@@ -134,3 +135,22 @@ def test_derived_facts_match_a_recomputation_from_the_sweeps(results):
     assert summary["density_worst_check"] == {"k": checks[j]["k"], "max_abs_log_error": errors[j]}
     finite = [c["log_density_finite_grid"] and c["log_density_finite_train_loo"] for c in checks]
     assert summary["density_all_finite"] is all(finite)
+
+
+def test_figure_grids_hold_each_points_own_values(results, task1_config):
+    # Point (i, j) of every figure grid is (xx[i, j], yy[i, j]): its class-1 probability is
+    # scikit-learn's there, and its log-density the formula log K − log N − log(π r_K²) with
+    # r_K from scikit-learn's neighbours (a mirrored or transposed grid fails here).
+    xx, yy = results["grid"]["xx"], results["grid"]["yy"]
+    points = np.column_stack([xx.ravel(), yy.ravel()])
+    X_train, y_train = results["data"]["X_train"], results["data"]["y_train"]
+    assert xx[0, 0] < xx[0, -1] and yy[0, 0] < yy[-1, 0]  # x along columns, y along rows
+    for region in results["decision_regions"]:
+        reference = SklearnKNN(n_neighbors=region["k"]).fit(X_train, y_train)
+        expected = reference.predict_proba(points)[:, 1].reshape(xx.shape)
+        np.testing.assert_allclose(region["proba"], expected, atol=1e-12)
+    for density in results["densities"]:
+        k = density["k"]
+        r_k = NearestNeighbors(n_neighbors=k).fit(X_train).kneighbors(points)[0][:, -1]
+        expected = np.log(k) - np.log(len(X_train)) - np.log(np.pi * r_k**2)
+        np.testing.assert_allclose(density["log_density"], expected.reshape(xx.shape), rtol=1e-9)
