@@ -374,3 +374,11 @@ def test_every_template_and_page_file_is_package_data():
         for path in folder.iterdir():
             relative = path.relative_to(folder.parent).as_posix()
             assert any(fnmatch(relative, p) for p in patterns.get(package, [])), relative
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+def test_explorer_json_refuses_what_strict_json_cannot_hold(value):
+    # The page parses the file with JSON.parse, which has no NaN or Infinity: writing one
+    # must fail the run (before the switch), not break the page later.
+    with pytest.raises(ValueError):
+        explorer_json({"by_k": [{"proba": [[0.5, value]]}]})
