@@ -182,9 +182,13 @@ class _SharedCluster:
             import distributed
 
             with contextlib.ExitStack() as stack:
+                # Under `make mutation` (mutation/report.py) the workers are threads of the
+                # test process: the mutant under test runs in them too, and mutmut sees which
+                # tests reach the code that Dask runs.
+                threads = os.environ.get("SCRATCHLEARN_TEST_CLUSTER") == "threads"
                 cluster = stack.enter_context(distributed.LocalCluster(
-                    n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
-                    memory_limit="2GiB",
+                    n_workers=2, threads_per_worker=1, processes=not threads,
+                    dashboard_address=":0", memory_limit="2GiB",
                 ))  # fmt: skip
                 self.client = stack.enter_context(distributed.Client(cluster))
                 self.stack = stack.pop_all()
