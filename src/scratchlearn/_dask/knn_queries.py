@@ -188,7 +188,7 @@ def _prepare_queries(training: DaskTrainingSet, X, n_features: int, name: str) -
         )
     is_dask = hasattr(X, "__dask_graph__")
     if not is_dask:  # validated in memory by the estimator
-        rows = max(1, QUERY_CHUNK_BYTES // (8 * max(1, X.shape[1])))
+        rows = max(1, QUERY_CHUNK_BYTES // (8 * max(1, X.shape[1])))  # pragma: no mutate (speed)
         X = da.from_array(X, chunks=(rows, -1))
     X = as_dask_array(X, "X", 2)
     if X.shape[1] != n_features:

@@ -74,6 +74,7 @@ class _Plan:
     def __init__(self, n_query: int, n_fit: int, n_keep: int, itemsize: int, n_threads: int,
                  working_memory_mib: float, n_features: int = 64):
         budget = working_memory_mib * 2**20
+        # pragma: no mutate start (threads and tile shapes: speed only, never the answer)
         self.n_threads = n_threads if n_query * n_fit >= PARALLEL_MIN_PAIRS else 1
         # In high dimension the product dominates and wider tiles repack the queries less.
         self.cols = min(TILE_FIT * min(4, max(1, n_features // 64)), n_fit)
@@ -86,6 +87,7 @@ class _Plan:
             n_blocks = -(-n_blocks // self.n_threads) * self.n_threads
         rows = -(-n_query // n_blocks)
         self.n_parts = min(2 * self.n_threads, -(-n_fit // TILE_FIT)) if few_queries else 1
+        # pragma: no mutate end
         # Half the budget for the tiles in flight, half for the candidate lists.
         tile_rows = int(budget / 2 // (self.n_threads * self.cols * itemsize))
         if tile_rows < 1:

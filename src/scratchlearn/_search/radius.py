@@ -50,8 +50,8 @@ def brute_radius(
     n_query, n_fit = X_query.shape[0], X_fit.shape[0]
     n_jobs = 1 if callable(metric) else effective_n_jobs(n_jobs)
     itemsize = np.dtype(ops.dtype).itemsize
-    n_threads = n_jobs if n_query * n_fit >= 2_000_000 else 1
-    rows = max(1, min(TILE_QUERIES, -(-n_query // n_threads)))
+    n_threads = n_jobs if n_query * n_fit >= 2_000_000 else 1  # pragma: no mutate (speed only)
+    rows = max(1, min(TILE_QUERIES, -(-n_query // n_threads)))  # pragma: no mutate (speed only)
     budget = working_memory_mib * 2**20 / 2 / n_threads
     cols = int(max(1, min(n_fit, 4 * TILE_FIT, budget // (rows * max(itemsize, 8) * 3))))
     bounds = _Bounds(ops, radius, fit_sq) if ops.ranked else None
