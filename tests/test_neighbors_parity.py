@@ -305,10 +305,12 @@ def test_density_predicts_the_most_probable_class_and_calibrates():
         np.argmax(density.predict_proba(Q), axis=1)])
     np.testing.assert_array_equal(density.predict(), KNeighborsClassifier(6).fit(X, y)
                                   .predict(None))
-    X, y, Q = data(n=200)
-    calibrated = CalibratedClassifierCV(KNeighborsDensity(8), method="sigmoid").fit(X, y)
-    probabilities = calibrated.predict_proba(Q)
-    np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
-    assert set(calibrated.predict(Q)) <= set(y)
+    for n_classes in (2, 3):  # two classes: scikit-learn reads the second column only
+        X, y, Q = data(n=200, n_classes=n_classes)
+        calibrated = CalibratedClassifierCV(KNeighborsDensity(8), method="sigmoid").fit(X, y)
+        probabilities = calibrated.predict_proba(Q)
+        assert probabilities.shape == (len(Q), n_classes)
+        np.testing.assert_allclose(probabilities.sum(axis=1), 1.0)
+        assert set(calibrated.predict(Q)) <= set(y)
     with pytest.raises(ValueError, match="fitted without labels"):
         KNeighborsDensity(3).fit(X).predict(Q)

@@ -164,6 +164,10 @@ class KNeighborsDensity(NeighborsBase):
         # predict_proba returns class posteriors, so describe them as a classifier's would be
         # (scikit-learn's checks read these tags before calling it).
         tags.classifier_tags = ClassifierTags()
+        # Fitted with labels it is Bayes' classifier (predict, predict_proba, classes_): a
+        # classifier to scikit-learn, so that calibration and scorers read its posteriors
+        # as a classifier's (with two classes, the second column).
+        tags.estimator_type = "classifier"
         return tags
 
     def fit(self, X, y=None) -> KNeighborsDensity:
