@@ -56,9 +56,10 @@ def json_param(value: Any, name: str, where: str) -> Any:
                          for key, item in value.items()]}  # fmt: skip
     raise ModelFileError(
         f"{where}: its parameter {name}={value!r} is not JSON data (None, a bool, number or "
-        "string, or a list or dict of them), which is all a model file stores. Set it to "
-        f"such a value, e.g. estimator.set_params({name}=None), before saving (a fitted "
-        "model's predictions do not depend on it)."
+        "string, or a list or dict of them), which is all a model file stores. Give it such "
+        "a value (a list for an array; a named metric or weights for a function) and refit "
+        "before saving; a model that needs a Python function to predict cannot be a model "
+        "file (joblib.dump keeps it, for files you trust)."
     )
 
 
