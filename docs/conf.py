@@ -138,21 +138,6 @@ def _changelog(app, docname, source):
         source[0] = path.read_text(encoding="utf-8").replace("](docs/", "](")
 
 
-def _compile_search_kernel(app):
-    """Compile the numba search kernel (or load it from its disk cache) before the gallery
-    runs: in a fresh clone the first example to search would otherwise pay the compilation
-    (about 10 s once per machine), and the Dask example's workers would each pay it."""
-    import numpy as np
-
-    from scratchlearn import KNeighborsClassifier
-
-    rng = np.random.default_rng(0)
-    for dtype in (np.float64, np.float32):
-        X = rng.random((40, 3)).astype(dtype)
-        KNeighborsClassifier(3, algorithm="brute").fit(X, X[:, 0] > 0.5).predict(X)
-
-
 def setup(app):
     app.connect("autodoc-skip-member", _skip_scikit_learn_members)
     app.connect("source-read", _changelog)
-    app.connect("builder-inited", _compile_search_kernel, priority=100)  # before the gallery

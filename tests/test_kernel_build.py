@@ -56,7 +56,7 @@ def test_the_kernel_in_use_is_the_compiled_extension(name):
     # running.
     for edited in (source, SOURCES / "_order.pxd"):
         assert Path(module.__file__).stat().st_mtime >= edited.stat().st_mtime, (
-            f"{module.__file__} is older than {edited}: rebuild it (pip install -e ., or make)"
+            f"{module.__file__} is older than {edited}: rebuild it (make test, or pip install -e .)"
         )
 
 
