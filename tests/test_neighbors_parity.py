@@ -129,6 +129,10 @@ def test_weighted_minkowski_as_in_sklearn(p, algorithm):
         NearestNeighbors(algorithm="kd_tree", metric_params={"w": w}).fit(X)
     with pytest.raises(ValueError, match=r"metric_params\['w'\] holds 3 weights.*4 features"):
         NearestNeighbors(metric_params={"w": w[:3]}).fit(X)
+    # Weights that define no distance: not one per feature, not finite, or negative.
+    for bad in (w[:, None], np.where(np.arange(4) == 1, np.nan, w), -w, "heavy"):
+        with pytest.raises(ValueError, match=r"metric_params\['w'\]"):
+            NearestNeighbors(metric_params={"w": bad}).fit(X)
 
 
 def test_metric_params_meaningless_for_the_metric_are_refused():
