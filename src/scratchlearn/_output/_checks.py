@@ -43,9 +43,7 @@ def claim(raw: str, tasks: Sequence[str]) -> tuple[Path, int]:
     except FileNotFoundError:
         mode = None
     except OSError as error:  # too long, no permission, below a file, a loop
-        why = cause(error)
-        if error.errno == errno.ENOTDIR and (above := _file_above(path)):
-            why += f" ({str(above)!r} is a file)"
+        why = _explain(error, path)
         raise OutputFolderError(f"cannot use --out {raw!r}: {why}; {advice(error)}") from None
     if mode is not None and not stat.S_ISDIR(mode):
         raise OutputFolderError(f"--out {raw!r} is a file, not a folder; choose another path")
@@ -77,6 +75,12 @@ def claim(raw: str, tasks: Sequence[str]) -> tuple[Path, int]:
             ) from None
         raise
     return path, fd
+
+
+def _explain(error: OSError, path: Path) -> str:
+    """``error``'s cause, and the file above ``path`` when that is what it is (ENOTDIR)."""
+    above = _file_above(path) if error.errno == errno.ENOTDIR else None
+    return cause(error) + (f" ({str(above)!r} is a file)" if above else "")
 
 
 def _file_above(path: Path) -> Path | None:
@@ -117,11 +121,8 @@ def _make_folder(path: Path, raw: str) -> list[Path]:
     except OSError as error:
         for folder in reversed(created):  # leave nothing behind
             os.rmdir(folder)
-        why = cause(error)
-        if error.errno == errno.ENOTDIR:
-            above = _file_above(path)
-            why += f" ({str(above)!r} is a file)" if above else ""
-        elif error.errno == errno.ENOENT:  # e.g. under /proc, or below a dangling link
+        why = _explain(error, path)  # ENOTDIR here: a file appeared since claim's stat
+        if error.errno == errno.ENOENT:  # e.g. under /proc, or below a dangling link
             why += f" ({_why_missing(probe)})"
         raise OutputFolderError(f"cannot create --out {raw!r}: {why}; {advice(error)}") from None
     return created
