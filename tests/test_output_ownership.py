@@ -10,6 +10,7 @@ the switch, the folder after it.
 from __future__ import annotations
 
 import errno
+import fcntl
 import os
 import random
 import shutil
@@ -315,7 +316,44 @@ def test_foreign_content_under_a_needed_name_is_refused_before_computing(
     lines = err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("scratchlearn: error: "), err
     assert repr(str(out / name)) in err and "move it away or choose another --out" in err
+    assert f"--out {str(out)!r}" in err  # as typed
     assert snapshot(out) == before  # nothing changed, nothing created
+
+
+def test_foreign_content_that_appears_during_a_run_is_kept_and_the_run_fails(
+    tmp_path, monkeypatch, capsys, fakes
+):
+    # Another program makes `latest` while the run computes, after the checks passed.
+    out = tmp_path / "out"
+
+    def report_while_latest_appears(generation, **kwargs):
+        (out / "latest").write_bytes(b"theirs")
+
+    monkeypatch.setattr(report, "write_report", report_while_latest_appears)
+    status, err = run(capsys, "fake_a", "--out", str(out))
+    assert status == 1 and len(err.splitlines()) == 1, err
+    assert os.strerror(errno.EEXIST) in err and str(out / "latest") in err, err
+    assert "no results were written" in err
+    assert (out / "latest").read_bytes() == b"theirs"
+    assert generations(out) == []
+
+
+def test_closing_twice_removes_the_unfinished_generation_and_unlocks(tmp_path, fakes):
+    out = tmp_path / "out"
+    folder = ResultsFolder.open(str(out), ["fake_a"])
+    folder.write_task("fake_a", {"run": 1}, {})
+    folder.close()
+    folder.close()  # idempotent: as a finally clause and __exit__ may both call it
+    assert os.listdir(out / "runs") == [".scratchlearn-runs"]
+    ResultsFolder.open(str(out), ["fake_a"]).close()  # not busy: the lock was released
+
+
+def test_marker_files_are_not_executable(tmp_path, capsys, fakes):
+    out = tmp_path / "out"
+    assert run(capsys, "fake_a", "--out", str(out)) == (0, "")
+    markers = [out / "runs" / ".scratchlearn-runs", out / "latest" / ".scratchlearn-generation"]
+    for marker in markers:
+        assert stat.S_IMODE(marker.stat().st_mode) & 0o111 == 0, marker
 
 
 def test_an_empty_runs_folder_is_taken_over(tmp_path, capsys, fakes):
@@ -466,6 +504,26 @@ def test_the_generation_is_synced_before_the_switch_and_the_folder_after(
         removals = [i for i, step in enumerate(steps)
                     if step.startswith(f"remove {out / 'runs' / name}")]
         assert removals and min(removals) > last_sync, name
+
+
+def test_syncing_needs_no_write_access(tmp_path, monkeypatch, capsys, fakes):
+    # Results the user made read-only are carried over (hard links: the same read-only
+    # files) and synced: each descriptor given to fsync is opened for reading only, which
+    # a user (root aside) may do on a file they cannot write.
+    out = tmp_path / "out"
+    assert run(capsys, "fake_a", "fake_b", "--out", str(out)) == (0, "")
+    for path in (out / "fake_b").iterdir():
+        path.chmod(0o444)
+    real, modes = os.fsync, []
+
+    def fsync(fd):
+        modes.append(fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE)
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    assert run(capsys, "fake_a", "--out", str(out)) == (0, "")
+    assert len(modes) > 5 and set(modes) == {os.O_RDONLY}
+    assert all(stat.S_IMODE(path.stat().st_mode) == 0o444 for path in (out / "fake_b").iterdir())
 
 
 def test_a_folder_that_cannot_be_synced_is_tolerated_a_file_is_not(

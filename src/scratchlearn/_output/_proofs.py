@@ -115,12 +115,11 @@ def generation_of(folder: Path) -> str | None:
 def marked_as_it_died(folder: Path) -> bool:
     """Whether ``folder`` (named as a generation) holds only a marker cut short: its run was
     killed between creating the marker (``O_EXCL``: so it is the run's own) and writing it,
-    so the marker holds a start of the signature that the folder's name calls for."""
+    so the marker holds a start of the signature that the folder's name calls for.
+
+    Raises ``OSError`` when ``folder`` cannot be listed (the caller leaves it alone)."""
     name = folder.name.removeprefix(".").removesuffix(PARTIAL)
-    try:
-        if folder.is_symlink() or os.listdir(folder) != [GENERATION_MARKER]:
-            return False
-    except OSError:
+    if folder.is_symlink() or os.listdir(folder) != [GENERATION_MARKER]:
         return False
     marker = read_marker(folder / GENERATION_MARKER)
     return marker is not None and generation_signature(name).startswith(marker)
