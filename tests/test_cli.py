@@ -14,6 +14,8 @@ import subprocess
 import sys
 import time
 
+import _fake_tasks as fake_tasks
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
@@ -105,6 +107,44 @@ def test_a_failed_task_write_leaves_nothing_and_never_replaces_a_folder(tmp_path
         write_task_outputs(tmp_path, "task1", {"new": 2}, {"fig": plt.figure()})
     assert [p.name for p in (tmp_path / "task1").iterdir()] == ["metrics.json"]
     assert (tmp_path / "task1" / "metrics.json").read_text() == "mine"
+
+
+def test_a_failed_task_write_reports_its_own_error_when_removing_the_folder_fails_too(
+    tmp_path, monkeypatch
+):
+    def disk_full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    def io_error(*args, **kwargs):
+        raise OSError(errno.EIO, os.strerror(errno.EIO))
+
+    broken = plt.figure()
+    broken.savefig = disk_full
+    monkeypatch.setattr(os, "rmdir", io_error)  # the clean-up fails as well
+    with pytest.raises(OSError) as raised:
+        write_task_outputs(tmp_path, "task1", {"new": 2}, {"fig": broken})
+    assert raised.value.errno == errno.ENOSPC  # the cause, not the clean-up's error
+
+
+def test_figures_are_the_same_bytes_whatever_the_matplotlib_version(tmp_path, monkeypatch):
+    def written(version: str) -> bytes:
+        monkeypatch.setattr(matplotlib, "__version__", version)
+        figure = plt.figure(figsize=(1, 1), dpi=20)
+        figure.add_subplot().plot([0, 1], [0, 1])
+        folder = write_task_outputs(tmp_path / version, "task1", {}, {"fig": figure})
+        return (folder / "fig.png").read_bytes()
+
+    assert written("3.8.0") == written("9.9.9")
+
+
+def test_run_prints_each_task_folder_it_wrote(tmp_path, monkeypatch, capsys):
+    fake_tasks.install(monkeypatch, figures=False)
+    out = tmp_path / "results"
+    assert cli.main(["run", "fake_a", "fake_b", "--out", str(out), "--quiet"]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    for task in ("fake_a", "fake_b"):
+        assert f"wrote {out / task}" in printed
+        assert (out / task / "metrics.json").is_file()
 
 
 def test_run_errors_are_one_line_not_a_traceback(tmp_path, monkeypatch, capsys):

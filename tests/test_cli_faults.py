@@ -373,6 +373,24 @@ def test_a_failure_at_any_step_keeps_the_guarantee(tmp_path, monkeypatch, capsys
 # --- a write error names its cause ------------------------------------------------------------
 
 
+def test_an_error_while_preparing_the_folder_names_its_cause(tmp_path, monkeypatch, capsys,
+                                                            fakes):
+    out = tmp_path / "results"
+    out.mkdir()
+
+    def fails(path, *args, **kwargs):  # making runs/, after the checks passed
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    monkeypatch.setattr(os, "mkdir", fails)
+    status, stderr = run_main(capsys, "fake_a", "--out", str(out))
+    message = one_line(stderr)
+    assert status == 1
+    assert message.startswith(f"scratchlearn: error: could not prepare {out}: "
+                              f"{os.strerror(errno.ENOSPC)}; ")
+    assert "no results were changed" in message and "free some space" in message
+    assert os.listdir(out) == [".lock"]
+
+
 @pytest.mark.parametrize(
     "code, advice",
     [

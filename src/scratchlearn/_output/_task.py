@@ -13,6 +13,8 @@ import numpy as np
 if TYPE_CHECKING:  # matplotlib is imported when figures are written: --out is checked first
     from matplotlib.figure import Figure
 
+UTF8 = "utf-8"  # pragma: no mutate (codec names are case-insensitive)
+
 
 def _jsonable(value):
     """``json`` hook for NumPy scalars and arrays."""
@@ -52,9 +54,9 @@ def write_task_outputs(
         folder.parent.mkdir(parents=True, exist_ok=True)
         folder.mkdir()
         made = True
-        (folder / "metrics.json").write_text(metrics_json(metrics), encoding="utf-8")
+        (folder / "metrics.json").write_text(metrics_json(metrics), encoding=UTF8)
         for name, text in (texts or {}).items():
-            (folder / name).write_text(text, encoding="utf-8")
+            (folder / name).write_text(text, encoding=UTF8)
         for stem, figure in figures.items():
             # Fixed metadata so the same run gives the same bytes.
             figure.savefig(folder / f"{stem}.png", metadata={"Software": None})
