@@ -2,18 +2,23 @@
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
+from sklearn.exceptions import DataConversionWarning
 
+from scratchlearn import SoftmaxRegression
+from scratchlearn._math.losses import softmax_cross_entropy
 from scratchlearn._output import metrics_json
 from scratchlearn.experiments import TASKS, task3
-from scratchlearn.experiments._rate_sweep import sweep_verdict
+from scratchlearn.experiments._rate_sweep import learning_rate_sweep, sweep_verdict
 from scratchlearn.experiments._schema.task3 import (
     Task3ExplorerResults,
     Task3Metrics,
     Task3Results,
 )
+from scratchlearn.experiments._timed_fit import timed_fit
 from scratchlearn.plotting import FIGURES, task3_figures
 
 SMALL = task3.Config(
@@ -92,8 +97,70 @@ def test_sweep_verdict_rule(curve, verdict):
     assert sweep_verdict(np.array(curve), 1.0, 0.01) == verdict
 
 
-def test_metrics_are_the_same_apart_from_seconds():
+def small_problem():
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(30, 4)), np.arange(30) % 3
+    return X, y, rng.normal(size=(3, 4))  # W0: a start away from zero
+
+
+def test_timed_fit_passes_its_fit_arguments_and_flags_convergence():
+    X, y, W0 = small_problem()
+    with warnings.catch_warnings(record=True) as escaped:
+        warnings.simplefilter("always")
+        short = timed_fit(SoftmaxRegression("gd", alpha=0.01, max_iter=3), X, y, coef_init=W0)
+        full = timed_fit(SoftmaxRegression("lbfgs", alpha=0.01, tol=1e-6), X, y)
+    assert not escaped  # the ConvergenceWarning is the flag, not shown
+    start = softmax_cross_entropy(W0, np.zeros(3), X, y, 0.01)[0]
+    assert short.model.loss_curve_[0] == pytest.approx(start, rel=1e-12)  # from coef_init
+    assert not short.converged and full.converged
+    for run in (short, full):
+        assert len(run.seconds) == len(run.model.loss_curve_)
+        assert run.seconds[0] == 0.0 and np.all(np.diff(run.seconds) >= 0)
+        assert run.seconds[-1] <= run.total_seconds
+        assert run.model.callback is None
+
+
+def test_timed_fit_lets_other_warnings_reach_the_caller_as_if_not_there():
+    X, y, _ = small_problem()
+    column = y[:, None]  # scikit-learn warns: a column vector y
+
+    def shown(fit):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            fit()
+        return [(w.category, str(w.message), w.filename, w.lineno) for w in caught]
+
+    direct = shown(lambda: SoftmaxRegression(alpha=0.01).fit(X, column))
+    assert [category for category, *_ in direct] == [DataConversionWarning]
+    assert shown(lambda: timed_fit(SoftmaxRegression(alpha=0.01), X, column)) == direct
+    with warnings.catch_warnings():  # the caller's filters apply to them
+        warnings.simplefilter("error", DataConversionWarning)
+        with pytest.raises(DataConversionWarning):
+            timed_fit(SoftmaxRegression(alpha=0.01), X, column)
+        warnings.simplefilter("ignore", DataConversionWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            timed_fit(SoftmaxRegression(alpha=0.01), X, column)
+        assert not caught
+
+
+def test_sweep_rows_of_a_run_that_overflowed_have_no_loss():
+    X, y, W0 = small_problem()
+    f_star = 0.5  # any J*: the gap is J − J*
+    runs, curves = learning_rate_sweep(
+        {"summed": (1e-3,), "averaged": (1e100,)}, 5, 1e-3, 0.01, f_star, W0, X, y, X, y
+    )
+    steady, overflowed = runs
+    assert steady["final_train_loss"] == curves[0]["loss"][-1]
+    assert steady["gap_to_minimum"] == pytest.approx(curves[0]["loss"][-1] - f_star)
+    assert not np.isfinite(curves[1]["loss"][-1])
+    assert overflowed["verdict"] == "diverging"
+    assert overflowed["final_train_loss"] is None and overflowed["gap_to_minimum"] is None
+    assert json.loads(metrics_json(runs)) == runs  # JSON without NaN or Infinity
+
+
+def test_metrics_are_the_same_apart_from_seconds(check_schema):
     first, second = task3.run(SMALL), task3.run(SMALL)
+    check_schema(first["metrics"], Task3Metrics)  # a run made here, not the session's
 
     def without_seconds(metrics):
         data = json.loads(metrics_json(metrics))

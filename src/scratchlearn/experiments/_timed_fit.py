@@ -25,7 +25,8 @@ class TimedFit:
 
 def timed_fit(model: SoftmaxRegression, X, y, **fit_params) -> TimedFit:
     """Fit ``model`` (it takes a ``callback(iteration, loss)``), timing every iteration and
-    catching the ConvergenceWarning as a flag."""
+    catching the ConvergenceWarning as a flag; other warnings reach the caller as if not
+    caught (its filters applied)."""
     stamps = []
     model.set_params(callback=lambda iteration, loss: stamps.append(time.perf_counter()))
     with warnings.catch_warnings(record=True) as caught:
@@ -34,6 +35,11 @@ def timed_fit(model: SoftmaxRegression, X, y, **fit_params) -> TimedFit:
         model.fit(X, y, **fit_params)
         finished = time.perf_counter()
     model.set_params(callback=None)
-    converged = not any(issubclass(w.category, ConvergenceWarning) for w in caught)
+    converged = True
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning):
+            converged = False
+        else:  # already through the caller's filters: shown as they would have been
+            warnings.showwarning(w.message, w.category, w.filename, w.lineno)
     seconds = np.array([started, *stamps]) - started
     return TimedFit(model, converged, seconds, finished - started)

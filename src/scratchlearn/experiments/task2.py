@@ -108,9 +108,10 @@ def leverage(X: np.ndarray) -> np.ndarray:
 
 
 def outlier_logistic_terms(model, x: np.ndarray, label) -> dict:
-    """The outlier's margin, loss and loss gradient under a fitted two-class logistic model."""
-    f = float(model.decision_function(x[None, :])[0])  # the logit of classes_[1]
-    margin = f if label == model.classes_[1] else -f
+    """The outlier's margin y·f(x), loss and loss gradient under a fitted logistic model of
+    the ±1 labels (``label``: the outlier's, -1 or 1)."""
+    f = float(model.decision_function(x[None, :])[0])  # the logit of classes_[1] = 1
+    margin = float(label) * f
     return {
         "outlier_margin": margin,
         "outlier_loss": float(np.logaddexp(0.0, -margin)),
