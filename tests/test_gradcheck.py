@@ -77,3 +77,15 @@ def test_gradient_check_catches_a_missing_penalty_term():
     theta = rng.normal(size=8)
     assert check_gradient(right, theta) < 1e-7
     assert check_gradient(forgets_penalty, theta) > 1e-3
+
+
+def test_check_gradient_differences_with_its_step():
+    # Centred differences of x³ are 3x² + h² exactly: the step h shows in the error.
+    x = np.array([0.5, -1.0, 2.0])
+
+    def cubic(z):
+        return float(np.sum(z**3)), 3 * z**2
+
+    for h in (0.1, 0.01):
+        expected = relative_error(3 * x**2, 3 * x**2 + h**2)
+        assert check_gradient(cubic, x, eps=h) == pytest.approx(expected, rel=1e-6)
