@@ -814,3 +814,15 @@ def test_a_column_of_small_values_is_certified_only_when_converged():
         model = HuberClassifier(tol=1e-8, max_iter=1000).fit(X_small, y)
     J = huber_loss(model.coef_, model.intercept_, X_small, Y, 1.0)[0]
     assert J_star <= J * (1 + 1e-12) and J - J_star <= 1e-8 * J_star
+
+
+def test_dask_sample_weight_is_refused_naming_it():
+    # Only LeastSquaresClassifier and SoftmaxRegression fit on Dask; a Dask array among the
+    # arguments, whichever it is, sends fit there, which refuses it before any computing.
+    da = pytest.importorskip("dask.array")
+    X, _, y, _, _, _ = make_blobs_with_outlier(outlier=8)
+    weights = da.ones(len(y), chunks=100)
+    model = HuberClassifier()
+    with pytest.raises(ValueError, match=r"does not take Dask.*sample_weight of type Array"):
+        model.fit(X, y, sample_weight=weights)
+    assert not hasattr(model, "coef_")

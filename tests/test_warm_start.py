@@ -109,7 +109,8 @@ def test_other_classes_or_features_are_refused_as_in_scikit_learn(make):
     for X_new, y_new in [(X[:, :3], y), (X, y % 2), (X, np.arange(len(y)) % 4)]:
         with pytest.raises(ValueError):  # scikit-learn refuses these too
             logistic.fit(X_new, y_new)
-        with pytest.raises(ValueError, match=r"warm_start=True.*coef_ has shape"):
+        name = type(model).__name__  # the message names the model
+        with pytest.raises(ValueError, match=rf"{name}\(warm_start=True\).*coef_ has shape"):
             model.fit(X_new, y_new)
         # The model keeps its previous fit, whole.
         assert model.n_features_in_ == 4

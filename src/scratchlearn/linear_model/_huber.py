@@ -146,7 +146,7 @@ class HuberClassifier(LinearSignClassifier):
         # as BLAS would have used, and the small D × D factorisations gain nothing from
         # threads (and lose much when the cores are busy).
         n_threads = blas_threads()
-        with blas_libraries().limit(limits=1):
+        with blas_libraries().limit(limits=1):  # pragma: no mutate (threads: speed only)
             return self._irls(X, Y, sample_weight, start, n_threads)
 
     def _irls(self, X, Y, sample_weight, start, n_threads):

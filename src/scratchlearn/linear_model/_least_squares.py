@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from .._dask import Spec
+from .._dask import Spec, is_dask_collection
 from .._estimator import FittedState, check_dask_features
 from .._math.least_squares import signed_targets, solve_least_squares
 from .._math.scaling import max_abs
@@ -107,10 +107,15 @@ class LinearSignClassifier(LinearClassifier):
         """``fit`` on Dask input: the data persisted on the workers, the solve reduced."""
         name = type(self).__name__
         if not self._takes_dask:
+            given = ", ".join(
+                f"{arg} of type {type(value).__name__}"
+                for arg, value in (("X", X), ("y", y), ("sample_weight", sample_weight))
+                if is_dask_collection(value)
+            )
             raise ValueError(
-                f"{name} does not take Dask input (got X of type {type(X).__name__}); Dask "
+                f"{name} does not take Dask input (got {given}); Dask "
                 "input is supported by LeastSquaresClassifier and SoftmaxRegression. Compute "
-                "X and y into NumPy arrays first, or use one of those."
+                "them into NumPy arrays first, or use one of those."
             )
         from .._dask.rows import LabelledRows
 

@@ -269,7 +269,7 @@ class SoftmaxRegression(LinearClassifier):
         coef, intercept = unpack(result.theta, K)
         self.coef_, self.intercept_ = coef.astype(dtype), intercept.astype(dtype)
         self.n_iter_ = int(result.n_iter)
-        self.loss_curve_ = np.asarray(result.loss_curve, dtype=float)
+        self.loss_curve_ = np.asarray(result.loss_curve)  # Python floats: float64
         if not result.converged:  # the one rule of ``optim``: max |∇J(θ)| ≤ tol, all finite
             if result.diverged:
                 advice = "Lower learning_rate."
@@ -302,7 +302,7 @@ class SoftmaxRegression(LinearClassifier):
         # The loss's blocks of rows run on as many threads as BLAS would have used
         # (OPENBLAS_NUM_THREADS and the like are respected), each block's BLAS on one.
         n_threads = blas_threads()
-        if N * D * K < _SINGLE_THREAD_BELOW:
+        if N * D * K < _SINGLE_THREAD_BELOW:  # pragma: no mutate (threads: speed only)
             n_threads = 1
 
         def objective(theta, rows=None):

@@ -91,4 +91,4 @@ def converged(diverged: bool, grad_max: float, tol: float) -> bool:
 def finite_in(theta: np.ndarray, dtype) -> bool:
     """Whether every coordinate of θ is finite once cast to ``dtype``."""
     with np.errstate(over="ignore"):
-        return bool(np.all(np.isfinite(theta.astype(dtype, copy=False))))
+        return bool(np.all(np.isfinite(np.asarray(theta, dtype=dtype))))
