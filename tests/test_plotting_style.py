@@ -13,11 +13,13 @@ import sys
 
 import matplotlib as mpl
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
+from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 
 from scratchlearn.plotting import FIGURES
-from scratchlearn.plotting._style import STYLE
+from scratchlearn.plotting._style import CLASS_COLORS, STYLE, scatter_classes, subplots
 
 # A user's own settings, all unlike the style's, so that a leak either way shows.
 USER_SETTINGS = {"font.size": 7.0, "axes.titlesize": 20.0, "figure.dpi": 50.0, "savefig.dpi": 30.0}
@@ -114,3 +116,14 @@ def test_task_figures_have_the_style_and_leave_the_settings_alone(task, task_res
         ticks = [t for ax in figure.axes for t in ax.get_xticklabels() + ax.get_yticklabels()]
         assert ticks and {t.get_fontsize() for t in ticks} == {STYLE["font.size"]}, stem
         assert raw_settings() == before
+
+
+def test_scatter_classes_draws_each_class_in_its_colour_in_label_order():
+    X = np.arange(10.0).reshape(5, 2)
+    y = np.array(["b", "a", "b", "a", "b"])
+    _, ax = subplots(figsize=(2, 2))
+    scatter_classes(ax, X, y, alpha=0.4, label_prefix="group")
+    assert [c.get_label() for c in ax.collections] == ["group a", "group b"]
+    for collection, label, colour in zip(ax.collections, "ab", CLASS_COLORS, strict=True):
+        np.testing.assert_array_equal(collection.get_offsets(), X[y == label])
+        np.testing.assert_allclose(collection.get_facecolor(), [to_rgba(colour, 0.4)])

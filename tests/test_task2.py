@@ -3,6 +3,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.colors import to_rgba
 from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import train_test_split
 
@@ -205,6 +206,11 @@ def test_figures_keep_the_blobs_readable(results):
             "rint_explained",
             "fit_vs_scale",
         }
+        (legend_star,) = [
+            handle
+            for handle in figures["data_by_scale"].legends[0].legend_handles
+            if handle.get_label() == "outlier"
+        ]
         # Plane panels stay zoomed on the blobs; the far outliers get an arrow instead.
         for stem in ("data_by_scale", "boundaries_least_squares", "boundaries_huber"):
             panels = figures[stem].axes[:7]
@@ -212,6 +218,15 @@ def test_figures_keep_the_blobs_readable(results):
                 assert ax.get_xlim()[1] - ax.get_xlim()[0] < 5
             arrows = [sum("outlier at" in t.get_text() for t in ax.texts) for ax in panels]
             assert arrows[0] == 0 and all(n == 1 for n in arrows[1:])
+            for ax in panels[1:]:  # each arrow's label is in view
+                (label,) = [t for t in ax.texts if "outlier at" in t.get_text()]
+                x, y = label.get_position()
+                assert ax.get_xlim()[0] < x < ax.get_xlim()[1]
+                assert ax.get_ylim()[0] < y < ax.get_ylim()[1]
+            # In view, the outlier is a star in the colours of the legend's outlier.
+            (star,) = [c for c in panels[0].collections if c.get_label().startswith("outlier")]
+            np.testing.assert_allclose(star.get_facecolor(), [to_rgba(legend_star.get_mfc())])
+            np.testing.assert_allclose(star.get_edgecolor(), [to_rgba(legend_star.get_mec())])
         overlay = figures["boundaries_overlay"].axes
         assert len(overlay) == 3  # least squares, Huber, logistic regression
         for ax in overlay:

@@ -73,7 +73,12 @@ def _mark_outlier(ax: Axes, outlier, xlim, ylim) -> None:
         ha="right",
         va="center",
         fontsize=8.5,
-        bbox={"facecolor": "white", "alpha": 0.85, "lw": 0, "pad": 1.0},
+        bbox={
+            "facecolor": "white",  # pragma: no mutate (colour names are case-insensitive)
+            "alpha": 0.85,
+            "lw": 0,
+            "pad": 1.0,
+        },
         zorder=6,
     )
 
