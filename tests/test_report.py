@@ -256,6 +256,34 @@ def test_html_and_markdown_have_every_section(out):
     assert ('href="explorer.html"' in html) == (out / "explorer.html").is_file()
 
 
+def test_contents_and_settings_of_both_renderings(out):
+    # Built here, not read from the fixture's files: what this test checks is its own call.
+    document = build_document(out, **RUN_INFO)
+    # The contents are a navigation landmark in HTML; Markdown has no such element.
+    assert document.html_body.count('<nav class="toc"') == 1
+    assert "<nav" not in document.markdown and document.markdown.count("Contents") == 1
+    # Each task's settings table lists every setting that has a value, as it has it.
+    for name, metrics in metrics_of(out).items():
+        for key, value in metrics.get("config", {}).items():
+            if isinstance(value, int | str):  # bool too
+                assert f"| {key} | {value} |" in document.markdown, (name, key)
+
+
+def test_negative_numbers_take_a_minus_sign():
+    assert format_number(-1.25, ".2f") == MINUS + format(1.25, ".2f")
+    assert format_number(2.5e-7, ".1e") == format(2.5e-7, ".1e").replace("-", MINUS)
+    assert "-" not in format_number(-2.5e-7, ".1e")
+
+
+def test_paths_are_resolved_to_json_pointers():
+    # RFC 6901: "~" is written "~0" and "/" in a key "~1"; negative indices count from the end.
+    document = {"a/b": {"~c": [10, 20, 30]}}
+    assert resolve(document, "a~1b/~0c/-1") == ("/a~1b/~0c/2", 30)
+    assert resolve(document, "/a~1b/~0c/0") == ("/a~1b/~0c/0", 10)
+    with pytest.raises(KeyError, match="a/b"):
+        resolve(document, "a/b")
+
+
 def test_the_explorer_is_linked_when_it_exists(out, tmp_path):
     shutil.copytree(out / "task1", tmp_path / "task1")
     (tmp_path / "explorer.html").write_text("<!DOCTYPE html>", encoding="utf-8")

@@ -69,12 +69,13 @@ def test_only_the_known_tasks_are_sections(pages):
 
 def test_a_text_file_with_code_fences_is_shown_whole(results_dir, tmp_path):
     """A folded text file whose lines hold backtick fences and numbers stays one code block
-    in both renderings: no line of it closes the block, so nothing of it is prose."""
+    in both renderings: no line of it closes the block, so nothing of it is prose, and a
+    line that reads like the page's placeholder for its contents stays as written."""
     from scratchlearn.report import write_report
 
     out = tmp_path / "results"
     shutil.copytree(results_dir / "latest", out, ignore=shutil.ignore_patterns("report.*"))
-    text = "````\nprecision 0.97\n```\n# not a heading 12\n``````"
+    text = "````\nprecision 0.97\n```\n# not a heading 12\n<!-- contents -->\n``````"
     (out / "task1" / "classification_report.txt").write_text(text + "\n", encoding="utf-8")
     write_report(out)
     page = Structure((out / "report.html").read_text(encoding="utf-8"))

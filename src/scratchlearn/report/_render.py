@@ -41,6 +41,12 @@ def flatten(value: Any) -> str:
     return fmt_cell(value, "g") if isinstance(value, float) else str(value)
 
 
+def settings_rows(config: dict[str, Any]) -> list[list[str]]:
+    """The rows of a settings table: each setting that has a value, as one cell."""
+    # A function of its own, not a lambda in ``_environment``: that runs once, at import.
+    return [[key, flatten(value)] for key, value in config.items() if value is not None]
+
+
 def _environment() -> Environment:
     environment = Environment(
         loader=PackageLoader("scratchlearn.report", "templates"),
@@ -52,9 +58,7 @@ def _environment() -> Environment:
         extensions=["jinja2.ext.do"],
     )
     environment.filters["cell"] = fmt_cell
-    environment.filters["settings"] = lambda config: [
-        [key, flatten(value)] for key, value in config.items() if value is not None
-    ]
+    environment.filters["settings"] = settings_rows
     environment.filters["e"] = html_lib.escape
     return environment
 

@@ -56,7 +56,7 @@ def load_explorer_data(out_dir: Path) -> dict[str, dict]:
     for task in TASK_NAMES:
         path = Path(out_dir) / task / DATA_FILE
         if path.is_file():
-            found[task] = json.loads(path.read_text(encoding="utf-8"))
+            found[task] = json.loads(path.read_bytes())  # JSON: its encoding detected
     return found
 
 
