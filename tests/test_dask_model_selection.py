@@ -8,8 +8,10 @@ here, joblib's Dask backend on the cluster) give scikit-learn's scores on the sa
 in memory.
 """
 
+import pickle
 import warnings
 
+import distributed
 import joblib
 import numpy as np
 import pytest
@@ -62,3 +64,24 @@ def test_the_ways_it_names_give_the_in_memory_scores(data):
         cross_val_score(SoftmaxRegression(), X_dask, y_dask, cv=3),
         cross_val_score(SoftmaxRegression(), X, y, cv=3),
     )
+
+
+def test_chunks_out_of_reach_are_refused_in_process_naming_the_argument(data, monkeypatch):
+    # What a joblib worker process gets, checked here (where mutation testing sees it): the
+    # arrays as pickled for it, whose handles are bound to no client, and no client to find.
+    X, y, X_dask, y_dask = data
+    sent_X, sent_y = pickle.loads(pickle.dumps((X_dask, y_dask)))
+
+    def no_client(*args, **kwargs):
+        raise ValueError("No clients found")  # as distributed's get_client there
+
+    monkeypatch.setattr(distributed, "get_client", no_client)
+    for fit, name in ((lambda: KNeighborsClassifier().fit(sent_X, y), "X"),
+                      (lambda: SoftmaxRegression().fit(X, sent_y), "y")):
+        with pytest.raises(ValueError, match=rf"^{name} is a Dask collection") as refused:
+            fit()
+        assert "no client" in str(refused.value) and "n_jobs=None" in str(refused.value)
+    # Collections that hold no handles compute anywhere, and in-memory input is not Dask's.
+    lazy_X = da.from_array(X, chunks=80)
+    np.testing.assert_array_equal(KNeighborsClassifier().fit(lazy_X, y).predict(X),
+                                  KNeighborsClassifier().fit(X, y).predict(X))
