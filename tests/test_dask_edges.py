@@ -21,6 +21,7 @@ from scratchlearn import (
     LeastSquaresClassifier,
     SoftmaxRegression,
 )
+from scratchlearn._dask.least_squares import solve_least_squares
 from scratchlearn._dask.rows import LabelledRows
 from scratchlearn._dask.softmax import SoftmaxProblem
 
@@ -202,6 +203,8 @@ def test_data_lost_with_restarted_workers_is_a_clear_error(data):
         knn = KNeighborsClassifier(3).fit(da.from_array(X, 50), y)
         rows = LabelledRows.persist(da.from_array(X, 50), y, estimator="SoftmaxRegression")
         problem = SoftmaxProblem(rows, alpha=0.1)
+        wide = LabelledRows.persist(da.from_array(X[:2], 1), ["a", "b"],  # 2 rows, 3 columns
+                                    estimator="LeastSquaresClassifier")
         client.restart()
         for call in (lambda: knn.predict(X), lambda: knn.predict(da.from_array(X, 50)),
                      lambda: knn.kneighbors()):
@@ -211,6 +214,9 @@ def test_data_lost_with_restarted_workers_is_a_clear_error(data):
         with pytest.raises(RuntimeError, match=r"SoftmaxRegression\.fit persisted") as error:
             problem.objective(np.zeros(3 * 4))
         assert "Fit again" in str(error.value)
+        # Fewer rows than columns and no intercept: the QR route is the first to compute.
+        with pytest.raises(RuntimeError, match=r"LeastSquaresClassifier\.fit persisted"):
+            solve_least_squares(wide, fit_intercept=False)
 
 
 # --- unfitted models, bad Dask weights (item 11) -------------------------------------
@@ -269,6 +275,36 @@ def test_numpy_x_with_dask_y_fits_as_in_memory(dask_client, data):
         np.testing.assert_array_equal(model.classes_, reference.classes_)
         np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-6, atol=1e-8)
 
+
+def test_labels_of_another_length_are_refused_naming_both_lengths(dask_client, data):
+    # In-memory labels with a Dask X: the message says how many rows X has and what y is.
+    X, y = data
+    for model in (KNeighborsClassifier(3), KNeighborsDensity(3)):
+        with pytest.raises(ValueError, match=r"^y ") as refused:
+            model.fit(da.from_array(X, 50), y[:-1])
+        assert f"({len(X)})" in str(refused.value) and f"({len(X) - 1},)" in str(refused.value)
+
+
+def test_dask_series_labels_and_weights_fit_as_pandas(dask_client, data):
+    # Labels and weights as columns of the Dask DataFrame X came from: the fit, and the
+    # score, equal those of the same pandas frame.
+    import dask.dataframe  # the dev extra installs dask[dataframe]
+
+    X, y = data
+    s = np.random.default_rng(18).uniform(0.5, 2.0, len(X))
+    columns = ["height", "width", "depth"]
+    codes = np.unique(y, return_inverse=True)[1]  # numbers: Dask keeps strings as pyarrow
+    frame = pd.DataFrame(X, columns=columns).assign(s=s, label=codes)
+    dask_frame = dask.dataframe.from_pandas(frame, npartitions=3)
+    for model in (LeastSquaresClassifier(alpha=1.0), SoftmaxRegression(alpha=0.1, tol=1e-8)):
+        reference = type(model)(**model.get_params()).fit(
+            frame[columns], frame["label"], sample_weight=frame["s"])
+        model.fit(dask_frame[columns], dask_frame["label"], sample_weight=dask_frame["s"])
+        np.testing.assert_array_equal(model.classes_, reference.classes_)
+        np.testing.assert_allclose(model.coef_, reference.coef_, rtol=1e-6, atol=1e-8)
+        assert model.score(dask_frame[columns], dask_frame["label"],
+                           sample_weight=dask_frame["s"]) == pytest.approx(
+            reference.score(frame[columns], frame["label"], sample_weight=frame["s"]))
 
 def test_least_squares_qr_route_with_an_empty_chunk(dask_client, data):
     X, y = data
