@@ -14,7 +14,8 @@ from sklearn.exceptions import ConvergenceWarning
 
 from scratchlearn import HuberClassifier, LeastSquaresClassifier, SoftmaxRegression
 from scratchlearn._dask.rows import LabelledRows
-from scratchlearn._dask.softmax import SoftmaxProblem
+from scratchlearn._dask.softmax import SoftmaxProblem, _softmax_sums
+from scratchlearn._math.softmax_objective import softmax_objective
 
 # Row chunkings of the 600 samples: uneven, one chunk, more chunks than workers (with an
 # empty one), and columns split in two (rejoined by the estimators).
@@ -105,6 +106,23 @@ def test_softmax_two_classes_float32_and_numpy_labels(dask_client, data):
     assert spread.coef_.shape == (1, 5) and spread.coef_.dtype == np.float32
     assert spread.loss_curve_[-1] == pytest.approx(local.loss_curve_[-1], rel=1e-6)
 
+
+
+def test_a_chunk_past_divergence_gives_non_finite_sums_without_numpy_warnings():
+    # Divergence is the optimiser's to report (one ConvergenceWarning, as in memory): on a
+    # worker, a chunk's sums at an overflowing θ are simply not finite, with no RuntimeWarning.
+    rng = np.random.default_rng(3)
+    X, codes, s = rng.normal(size=(20, 3)), rng.integers(0, 3, 20), rng.uniform(0.5, 2, 20)
+    theta = rng.normal(size=3 * 4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        loss, grad = _softmax_sums(X, codes, theta=theta, K=3)
+        diverged = [_softmax_sums(X, codes, weights, theta=np.full(3 * 4, 1e300), K=3)
+                    for weights in (None, s)]
+    expected_loss, expected_grad = softmax_objective(theta, X, codes, 3, 0.0)
+    assert loss == pytest.approx(20 * expected_loss, rel=1e-12)
+    np.testing.assert_allclose(grad, 20 * expected_grad, rtol=1e-12)
+    assert all(not np.isfinite(loss) for loss, _ in diverged)
 
 @pytest.mark.parametrize(
     "params",
