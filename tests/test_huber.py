@@ -512,6 +512,24 @@ def test_dual_bound_is_the_documented_construction(alpha, fit_intercept):
             assert lower == pytest.approx(want, rel=1e-9, abs=1e-12)
 
 
+def test_dual_bound_rounds_stop_at_the_first_bound_that_certifies_j_equality_included():
+    # With tol, the rounds stop once J − L ≤ tol·J (the docstring's "certifies"). Here tol
+    # is chosen so that the first round's bound L₀ meets it with equality: L₀ comes back;
+    # for a tol one step smaller, the rounds go on to a better bound.
+    rng = np.random.default_rng(57)
+    X, Y = rng.normal(size=(50, 3)), rng.normal(0, 1.5, size=(50, 2))
+    W, b = rng.normal(size=(2, 3)), rng.normal(size=2)  # far from the minimum
+    J, first = huber_dual_bound(W, b, X, Y, 0.5, tol=1e6)  # any bound certifies: one round
+    tol = (J - first) / J
+    for _ in range(100):  # the float tol whose rounded target is exactly L₀
+        if J - tol * J == first:
+            break
+        tol = np.nextafter(tol, np.inf if J - tol * J > first else -np.inf)
+    assert J - tol * J == first
+    assert huber_dual_bound(W, b, X, Y, 0.5, tol=tol) == (J, first)
+    _, better = huber_dual_bound(W, b, X, Y, 0.5, tol=np.nextafter(tol, 0))
+    assert better > first
+
 def real_target_minimum(X, Y, epsilon, alpha, s, fit_intercept):
     """(W*, b*) of the weighted Huber objective for real-valued targets, by L-BFGS-B on J/ε."""
     T, D = Y.shape[1], X.shape[1]
