@@ -151,6 +151,22 @@ def test_float32_X_gives_float64_results_close_to_float64():
     np.testing.assert_allclose(single[2], exact[2], atol=1e-6)
 
 
+
+def test_float32_X_takes_its_products_in_float32():
+    # Documented: the products with X run in X's precision. With one power of two per row
+    # and column of X, each entry of (P − Y)ᵀ X is one product, exact but for the float32
+    # rounding of P − Y: the gradient is (P − Y) rounded to float32, times X.
+    rng = np.random.default_rng(24)
+    X = np.diag(2.0 ** rng.integers(-3, 4, size=6)).astype(np.float32)
+    y, W, b = rng.integers(0, 3, 6), rng.normal(size=(3, 6)), rng.normal(size=3)
+    P = special.softmax(X.astype(np.float64) @ W.astype(np.float32).T.astype(np.float64) + b,
+                        axis=1)
+    PY32 = (P - one_hot(y, 3)).astype(np.float32).astype(np.float64)
+    _, grad_W, grad_b = softmax_cross_entropy(W, b, X, y)
+    np.testing.assert_allclose(grad_W, PY32.T @ X.astype(np.float64) / 6, rtol=1e-12)
+    np.testing.assert_allclose(grad_b, (P - one_hot(y, 3)).sum(axis=0) / 6, rtol=1e-12,
+                               atol=1e-15)
+
 @pytest.mark.parametrize("alpha", [0.0, 0.5])
 def test_cross_entropy_gradient_check_with_class_codes(alpha):
     rng = np.random.default_rng(23)
