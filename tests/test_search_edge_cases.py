@@ -125,6 +125,26 @@ def test_sparse_input_of_extreme_magnitude_equals_dense():
     np.testing.assert_allclose(dense[0], expected_d, rtol=1e-14)
 
 
+@pytest.mark.parametrize("scale", [2.0**600, 2.0**-600])  # squares overflow; underflow
+@pytest.mark.parametrize("metric", ["euclidean", "manhattan"])
+@pytest.mark.parametrize("algorithm", ["brute", "kd_tree"])
+def test_radius_search_at_extreme_magnitudes_as_at_unit_scale(scale, metric, algorithm):
+    # Searched at a power-of-two scale: the same points within the scaled radius, at the
+    # scaled distances of the unit-scale search and of SciPy's.
+    rng = np.random.default_rng(12)
+    X, Q = rng.normal(size=(40, 3)), rng.normal(size=(5, 3))
+    unit = _search.radius_search(Q, X, 1.5, algorithm=algorithm, metric=metric)
+    found = _search.radius_search(Q * scale, X * scale, 1.5 * scale, algorithm=algorithm,
+                                  metric=metric)
+    np.testing.assert_array_equal(found.indptr, unit.indptr)
+    np.testing.assert_array_equal(found.indices, unit.indices)
+    np.testing.assert_allclose(found.distances, unit.distances * scale, rtol=1e-14)
+    expected = cdist(Q, X, "cityblock" if metric == "manhattan" else metric)
+    np.testing.assert_allclose(found.distances / scale,
+                               expected[found.row_ids(), found.indices], rtol=1e-13)
+    assert np.all(expected[found.row_ids(), found.indices] <= 1.5)
+    assert np.sum(expected <= 1.5) == len(found.indices) > 0
+
 def test_default_algorithm_serves_cosine_and_sparse_input():
     # "auto" is the default: the tree is never chosen for cosine or for CSR input.
     rng = np.random.default_rng(5)
@@ -306,9 +326,11 @@ def test_one_query_value_of_extreme_magnitude_is_rescaled_too(algorithm):
 
 @pytest.mark.parametrize("search", [brute.brute_kneighbors, _search.kneighbors_search])
 def test_minkowski_defaults_to_p_2(search):
-    # p defaults to 2 (scikit-learn's default): "minkowski" without p is the Euclidean
-    # distance, at the entry point and in the brute force alike.
+    # p defaults to 2 (scikit-learn's default): "minkowski" without p, or with p=None (which
+    # the estimators take), is the Euclidean distance, at the entry point and in the brute
+    # force alike.
     assert _search.resolve_metric("minkowski") == ("euclidean", 2.0)
+    assert _search.resolve_metric("minkowski", None) == ("euclidean", 2.0)
     rng = np.random.default_rng(11)
     X = rng.normal(size=(40, 3))
     Q = rng.normal(size=(6, 3))
@@ -316,6 +338,8 @@ def test_minkowski_defaults_to_p_2(search):
     expected_d, expected_i = reference(Q, X, 4, "euclidean")
     np.testing.assert_array_equal(indices, expected_i)
     np.testing.assert_allclose(distances, expected_d, rtol=1e-12)
+    model = KNeighborsClassifier(4, p=None).fit(X, np.arange(40) % 2)
+    np.testing.assert_array_equal(model.kneighbors(Q)[1], expected_i)
 
 
 @pytest.mark.parametrize("scale", [1e25, 1e-25])
