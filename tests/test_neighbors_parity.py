@@ -38,6 +38,13 @@ def reference(Q, X, k, metric="euclidean", **kwargs):
     return np.take_along_axis(D, order, 1), order
 
 
+def assert_same_params(ours, theirs):
+    """The same keys, and equal values (arrays compared as arrays)."""
+    assert ours.keys() == theirs.keys()
+    for key, value in theirs.items():
+        np.testing.assert_array_equal(ours[key], value)
+
+
 def quiet(model, *args):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -53,6 +60,7 @@ def test_p_means_the_minkowski_exponent_as_in_sklearn(dtype, p, algorithm):
     ours = KNeighborsClassifier(5, p=p, algorithm=algorithm).fit(X, y)
     theirs = sk.KNeighborsClassifier(5, p=p, algorithm=algorithm).fit(X, y)
     assert ours.effective_metric_ == theirs.effective_metric_
+    assert_same_params(ours.effective_metric_params_, theirs.effective_metric_params_)
     distances, indices = ours.kneighbors(Q)
     expected_d, expected_i = theirs.kneighbors(Q)
     np.testing.assert_array_equal(indices, expected_i)
@@ -123,6 +131,7 @@ def test_weighted_minkowski_as_in_sklearn(p, algorithm):
     ours = NearestNeighbors(n_neighbors=6, **params).fit(X)
     theirs = sk.NearestNeighbors(n_neighbors=6, **params).fit(X)
     assert ours.effective_metric_ == "minkowski" == theirs.effective_metric_
+    assert_same_params(ours.effective_metric_params_, theirs.effective_metric_params_)
     np.testing.assert_array_equal(ours.kneighbors(Q)[1], theirs.kneighbors(Q)[1])
     np.testing.assert_allclose(ours.kneighbors(Q)[0], theirs.kneighbors(Q)[0], rtol=1e-12)
     with pytest.raises(ValueError, match="weight parameter 'w'"):
@@ -133,6 +142,26 @@ def test_weighted_minkowski_as_in_sklearn(p, algorithm):
     for bad in (w[:, None], np.where(np.arange(4) == 1, np.nan, w), -w, "heavy"):
         with pytest.raises(ValueError, match=r"metric_params\['w'\]"):
             NearestNeighbors(metric_params={"w": bad}).fit(X)
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "brute", "ball_tree"])
+def test_haversine_as_in_sklearn(algorithm):
+    # Great-circle distances between (latitude, longitude) pairs in radians.
+    rng = np.random.default_rng(4)
+    X, Q = (np.column_stack([rng.uniform(-1.2, 1.2, n), rng.uniform(-3, 3, n)])
+            for n in (80, 7))
+    ours = NearestNeighbors(n_neighbors=5, metric="haversine", algorithm=algorithm).fit(X)
+    theirs = sk.NearestNeighbors(n_neighbors=5, metric="haversine", algorithm=algorithm).fit(X)
+    distances, indices = ours.kneighbors(Q)
+    np.testing.assert_array_equal(indices, theirs.kneighbors(Q)[1])
+    np.testing.assert_allclose(distances, theirs.kneighbors(Q)[0], rtol=1e-12)
+    within_d, within_i = ours.radius_neighbors(Q, radius=0.4, sort_results=True)
+    expected_d, expected_i = theirs.radius_neighbors(Q, radius=0.4, sort_results=True)
+    for got_d, got_i, want_d, want_i in zip(within_d, within_i, expected_d, expected_i,
+                                            strict=True):
+        np.testing.assert_array_equal(got_i, want_i)
+        np.testing.assert_allclose(got_d, want_d, rtol=1e-12)
+    assert sum(map(len, within_i)) > len(Q)
 
 
 def test_metric_params_meaningless_for_the_metric_are_refused():
