@@ -41,7 +41,7 @@ from scipy.spatial import KDTree
 
 from .._math import scaling
 from .brute import brute_kneighbors, squared_row_norms, uses_product
-from .lists import Neighbors, Within, concat_within, within_from_pairs, without_self
+from .lists import Neighbors, Within, within_from_pairs, without_self
 from .magnitude import rescaling_exponent, scale_back, search_scale
 from .policy import (
     ALGORITHMS,
@@ -72,7 +72,6 @@ __all__ = [
     "SPARSE_METRICS",
     "Neighbors",
     "Within",
-    "concat_within",
     "effective_n_jobs",
     "kneighbors_leave_one_out",
     "kneighbors_search",
@@ -243,8 +242,7 @@ _DEFAULTS = {"algorithm": "auto", "metric": "euclidean", "p": 2, "metric_params"
 
 
 def training_aids(
-    X_fit, *, algorithm: str = "auto", metric: Metric = "euclidean", p: float = 2,
-    metric_params: dict | None = None,
+    X_fit, *, algorithm: str, metric: Metric, p: float | None, metric_params: dict | None,
 ) -> tuple[np.ndarray | None, KDTree | None]:
     """What searches over ``X_fit`` read that can be computed once, at fit: (``fit_sq``,
     ``tree``) for :func:`kneighbors_search`.

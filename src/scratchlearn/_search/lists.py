@@ -51,18 +51,6 @@ def within_from_pairs(n_queries: int, rows, cols, distances) -> Within:
     return Within(distances[order], cols[order], indptr)
 
 
-def concat_within(parts: list[Within]) -> Within:
-    """The lists of consecutive blocks of queries, one after the other."""
-    if len(parts) == 1:
-        return parts[0]
-    offsets = np.cumsum([0] + [len(part.distances) for part in parts[:-1]])
-    indptr = np.concatenate(
-        [[0]] + [part.indptr[1:] + offset for part, offset in zip(parts, offsets, strict=True)]
-    )
-    return Within(np.concatenate([part.distances for part in parts]),
-                  np.concatenate([part.indices for part in parts]), indptr.astype(np.intp))
-
-
 def without_self(within: Within, offset: int = 0) -> Within:
     """Each training row's lists without the row itself (rows ``offset``, ``offset + 1``,
     …); duplicates of it stay, as in scikit-learn."""

@@ -68,7 +68,7 @@ def brute_radius(
             product(c0, c1, view)
             near = bounds.candidates(view, block, c0, c1) if bounds else view <= radius
             r, c = np.nonzero(near)
-            pieces.append((r + block.start, c + c0, view[r, c].astype(np.float64)))
+            pieces.append((r + block.start, c + c0, view[r, c]))  # within_from_pairs: float64
         r, c, d = (np.concatenate(parts) for parts in zip(*pieces, strict=True))
         if bounds:  # exact distances of the candidates, then the cut
             d = paired_distances(ops.Q_exact, ops.X_exact, r, c, metric)
