@@ -22,7 +22,7 @@ import numpy as np
 import scipy.sparse as sp
 
 
-def safe_exponents(dtype, power: float = 2.0) -> tuple[float, float]:
+def safe_exponents(dtype, power: float) -> tuple[float, float]:
     """log2 of the magnitudes whose ``power``-th powers (q ≥ 2), summed over up to 2^250
     terms, neither overflow nor underflow in ``dtype``: [e_min/2q, e_max/2q], with
     [e_min, e_max] the dtype's exponent range."""
