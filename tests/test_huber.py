@@ -834,13 +834,15 @@ def test_a_column_of_small_values_is_certified_only_when_converged():
     assert J_star <= J * (1 + 1e-12) and J - J_star <= 1e-8 * J_star
 
 
-def test_dask_sample_weight_is_refused_naming_it():
+@pytest.mark.parametrize("dask_argument", ["y", "sample_weight"])
+def test_dask_labels_or_sample_weight_are_refused_naming_them(dask_argument):
     # Only LeastSquaresClassifier and SoftmaxRegression fit on Dask; a Dask array among the
     # arguments, whichever it is, sends fit there, which refuses it before any computing.
     da = pytest.importorskip("dask.array")
     X, _, y, _, _, _ = make_blobs_with_outlier(outlier=8)
-    weights = da.ones(len(y), chunks=100)
+    arguments = {"y": y, "sample_weight": np.ones(len(y))}
+    arguments[dask_argument] = da.from_array(arguments[dask_argument], chunks=100)
     model = HuberClassifier()
-    with pytest.raises(ValueError, match=r"does not take Dask.*sample_weight of type Array"):
-        model.fit(X, y, sample_weight=weights)
+    with pytest.raises(ValueError, match=rf"does not take Dask.*{dask_argument} of type Array"):
+        model.fit(X, **arguments)
     assert not hasattr(model, "coef_")

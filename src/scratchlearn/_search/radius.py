@@ -108,7 +108,7 @@ class _Bounds:
         with np.errstate(over="ignore"):
             rounded = np.asarray(bound).astype(ops.dtype)
         self.bound = np.where(rounded < bound, np.nextafter(rounded, ops.dtype.type(np.inf)),
-                              rounded).astype(ops.dtype)
+                              rounded)
         self.cosine = ops.metric == "cosine"
 
     def candidates(self, tile: np.ndarray, block: slice, c0: int, c1: int) -> np.ndarray:
