@@ -79,7 +79,7 @@ $(VENV)/.installed-mutation: $(BUILD) | $(BIN)/python
 # Mutation testing (mutmut) of the whole package, a seeded sample of each module's mutants
 # (the compiled kernel as plain Python): prints each file's score and every survivor, and
 # fails when the overall score is under 90% (see mutation/report.py). Not part of `make
-# test`; about 30 minutes with SAMPLE=2 (SAMPLE=6: 61). PATHS="src/scratchlearn/optim ..."
+# test`; about 23 minutes with SAMPLE=2 (SAMPLE=6: 61). PATHS="src/scratchlearn/optim ..."
 # limits it to some files or folders; SAMPLE=N draws N mutants per file, SEED=S another
 # sample; JOBS mutants at once.
 JOBS ?= 2
