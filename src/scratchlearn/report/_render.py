@@ -59,7 +59,6 @@ def _environment() -> Environment:
     )
     environment.filters["cell"] = fmt_cell
     environment.filters["settings"] = settings_rows
-    environment.filters["e"] = html_lib.escape
     return environment
 
 
