@@ -28,10 +28,6 @@ class LinearClassifier(ClassifierMixin, ScratchEstimator):
     ``coef_``, ``intercept_``, ``classes_`` and ``n_features_in_`` travel there.
     """
 
-    #: Models with a ``warm_start`` parameter set it in ``__init__``; the others never
-    #: warm-start.
-    warm_start = False
-
     #: What a prediction needs of a fitted linear model; only this travels to the workers.
     _PREDICTION_STATE = ("coef_", "intercept_", "classes_", "n_features_in_")
 
@@ -69,7 +65,8 @@ class LinearClassifier(ClassifierMixin, ScratchEstimator):
         this data needs (the same number of classes and features; the labels themselves
         may differ): otherwise a ``ValueError``, and the model keeps its previous fit.
         """
-        if not self.warm_start or "coef_" not in before:
+        # Only models with a warm_start parameter have it (set in __init__).
+        if not vars(self).get("warm_start") or "coef_" not in before:
             return None
         coef, intercept = before["coef_"], before["intercept_"]
         if coef.shape != (n_rows, n_features):
