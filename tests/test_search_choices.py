@@ -12,7 +12,7 @@ import scipy.sparse as sp
 from scipy.spatial.distance import cdist
 
 from scratchlearn import _search
-from scratchlearn._search import brute, radius
+from scratchlearn._search import brute
 
 
 def reference(Q, X, k, metric="euclidean"):
@@ -102,26 +102,6 @@ def test_the_answer_is_exact_whatever_the_tiles_threads_and_memory(
     np.testing.assert_allclose(distances, ref_d, rtol=1e-12)
 
 
-@pytest.mark.parametrize("n_keep", [10, 18])
-@pytest.mark.parametrize("n_query, n_fit, n_features, dtype, working_memory_mib, n_threads", [
-    (2000, 6000, 16, np.float32, 1, 2),
-    (2000, 6000, 16, np.float64, 1, 1),
-    (40, 100_000, 8, np.float64, 0.5, 2),  # few queries: the training set cut in parts
-    (5000, 3000, 4, np.float64, 0.05, 1),  # many waves of queries
-])
-def test_the_plan_keeps_tiles_and_candidate_lists_within_the_working_memory(
-    n_query, n_fit, n_features, dtype, working_memory_mib, n_threads, n_keep
-):
-    # What the brute force allocates, by its plan: one tile per thread, and the candidate
-    # lists of one wave of queries (the test below measures that this is what it allocates).
-    itemsize = np.dtype(dtype).itemsize
-    plan = brute._Plan(n_query, n_fit, n_keep, itemsize, n_threads, working_memory_mib,
-                       n_features)
-    tiles = plan.n_threads * plan.rows * plan.cols * itemsize
-    lists = (min(plan.wave, n_query) * plan.n_parts
-             * brute._Candidates.bytes_per_query(n_keep, itemsize))
-    assert tiles + lists <= working_memory_mib * 2**20
-
 @pytest.mark.parametrize("n_query, n_fit, n_features, dtype, working_memory_mib, n_jobs", [
     (2000, 6000, 16, np.float32, 1, 2),  # the whole float32 product would take 46 MiB
     (2000, 6000, 16, np.float64, 1, 1),
@@ -205,21 +185,6 @@ def test_rounding_margin_bounds_the_error_of_real_float32_products():
     error = np.abs(approx.astype(np.float64) - exact).max(axis=1)
     assert np.all(error <= margin / 2)
     assert np.all(error > 0)  # float32 products do round: the margin is needed
-
-
-def test_radius_candidate_bound_counts_the_float64_roundings_of_its_sum():
-    # radius.py: a point is a candidate when r̃ + ‖q‖² ≤ R² + margin + s, s for the float64
-    # roundings of that sum and of the norms: (D + 8)·u·((‖q‖ + max‖x‖)² + R²), u = ε/2.
-    rng = np.random.default_rng(10)
-    D = 500  # many roundings: s stands far above the bound's own rounding
-    X, Q = rng.normal(size=(30, D)) / np.sqrt(D), rng.normal(size=(4, D)) / np.sqrt(D)
-    ops = brute._Operands(Q, X, "euclidean", 2, None, None)
-    bound = radius._Bounds(ops, 0.9, None).bound
-    q_sq = _search.squared_row_norms(Q)
-    x_max = np.sqrt(_search.squared_row_norms(X).max())
-    counted = (D + 8) * np.finfo(np.float64).eps / 2 * ((np.sqrt(q_sq) + x_max) ** 2 + 0.81)
-    slack = bound - (0.81 + ops.margin - q_sq)
-    np.testing.assert_allclose(slack, counted, rtol=1e-3)
 
 
 # --- metrics and magnitudes ---------------------------------------------------------------------

